@@ -1,0 +1,77 @@
+"""Demo users, patients and specimens for a first look at CelInsight (demo mode only)."""
+import datetime
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.access import assign_doctor
+from accounts.roles import ADMINISTRATOR, DOCTOR, LAB_STAFF
+from imaging.models import Specimen
+from imaging.uploads import store_upload
+from patients.models import Patient
+
+SAMPLE_CELLS_DIR = settings.BASE_DIR / "demo" / "sample_cells"
+DEMO_USERS = [
+    ("doctor", "Dana", "Doctor", DOCTOR),
+    ("doctor2", "Drew", "Second-Doctor", DOCTOR),
+    ("labstaff", "Lee", "Lab", LAB_STAFF),
+    ("admin", "Alex", "Admin", ADMINISTRATOR),
+]
+DEMO_PATIENTS = [
+    # MRN, name, date of birth, the doctor assigned, sample images
+    ("DEMO-0001", "Maria Example", datetime.date(1981, 3, 14), "doctor", slice(0, 12)),
+    ("DEMO-0002", "Ana Sample", datetime.date(1975, 9, 2), "doctor", slice(12, 22)),
+    ("DEMO-0003", "Eva Specimen", datetime.date(1990, 12, 30), "doctor2", slice(22, 30)),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users (passwords printed once), patients and specimens with sample cells."
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_MODE:
+            raise CommandError("seed_demo only runs in demo mode (CELINSIGHT_DEMO=1).")
+        self.create_users()
+        if Patient.objects.filter(mrn__startswith="DEMO-").exists():
+            self.stdout.write("Demo patients already exist.")
+            return
+        self.create_patients()
+
+    def create_users(self):
+        created = []
+        for username, first_name, last_name, role in DEMO_USERS:
+            if User.objects.filter(username=username).exists():
+                continue
+            password = secrets.token_urlsafe(12)
+            user = User.objects.create_user(
+                username, password=password, first_name=first_name, last_name=last_name,
+                is_staff=(role == ADMINISTRATOR),
+            )
+            user.groups.add(Group.objects.get(name=role))
+            created.append((username, role, password))
+        if not created:
+            self.stdout.write("Demo users exist; their passwords were printed when they were "
+                              "created (reset one with: manage.py changepassword USERNAME).")
+            return
+        self.stdout.write(self.style.WARNING("Demo users (shown once, demo mode only):"))
+        for username, role, password in created:
+            self.stdout.write(f"  {username:<10} {role:<14} password: {password}")
+
+    def create_patients(self):
+        lab_user = User.objects.get(username="labstaff")
+        sample_files = sorted(SAMPLE_CELLS_DIR.glob("*.png"))
+        for number, (mrn, name, born, doctor, files) in enumerate(DEMO_PATIENTS, start=1):
+            patient = Patient.objects.create(
+                mrn=mrn, full_name=name, date_of_birth=born, consent_given=True, created_by=lab_user
+            )
+            assign_doctor(patient, User.objects.get(username=doctor))
+            specimen = Specimen.objects.create(
+                patient=patient, accession_number=f"DEMO-S{number:03d}",
+                collected_on=datetime.date(2026, 11, number), created_by=lab_user,
+            )
+            uploads = [SimpleUploadedFile(path.name, path.read_bytes()) for path in sample_files[files]]
+            batch = store_upload(specimen, lab_user, uploads)
+            self.stdout.write(f"Patient {patient}: specimen {specimen} with {batch.stored_count} images queued.")

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class DiagnosticsConfig(AppConfig):
+    name = "diagnostics"
+
+    def ready(self):
+        from diagnostics import checks  # noqa: F401  (registers the system checks)
+        from auditlog.registry import auditlog
+
+        from diagnostics.models import CellResult
+
+        auditlog.register(CellResult)

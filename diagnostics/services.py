@@ -1,0 +1,107 @@
+"""Queue images for classification and write the results back."""
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from diagnostics.classifier import active_classifier, active_model_version
+from diagnostics.models import CellResult
+
+logger = logging.getLogger(__name__)
+Status = CellResult.Status
+
+
+def create_queued_result(image):
+    return CellResult.objects.create(image=image, model_version=active_model_version())
+
+
+def dispatch_classification(images):
+    """Send the queued results of these images to the workers, in batches, after commit."""
+    from diagnostics.tasks import classify_results
+
+    result_ids = list(
+        CellResult.objects.filter(image__in=images, status=Status.QUEUED).values_list("pk", flat=True)
+    )
+    batch_size = settings.CLASSIFIER_BATCH_SIZE
+    for start in range(0, len(result_ids), batch_size):
+        chunk = result_ids[start:start + batch_size]
+        transaction.on_commit(lambda chunk=chunk: classify_results.delay(chunk))
+
+
+def claim_queued_results(result_ids):
+    """Mark the still-queued results as running; return them. Others are left alone."""
+    with transaction.atomic():
+        claimed = list(
+            CellResult.objects.select_for_update()
+            .filter(pk__in=result_ids, status=Status.QUEUED)
+            .select_related("image")
+        )
+        CellResult.objects.filter(pk__in=[r.pk for r in claimed]).update(
+            status=Status.RUNNING, started_at=timezone.now()
+        )
+    return claimed
+
+
+def open_stored_image(image_asset):
+    with image_asset.file.open("rb") as stored:
+        image = Image.open(stored)
+        image.load()
+    return image
+
+
+def mark_failed(result, reason):
+    result.status = Status.FAILED
+    result.error = reason
+    result.finished_at = timezone.now()
+    result.save(update_fields=["status", "error", "finished_at"])
+
+
+def load_images(results):
+    """Open each result's stored image; failures are recorded, the rest returned."""
+    loaded = []
+    for result in results:
+        try:
+            loaded.append((result, open_stored_image(result.image)))
+        except (OSError, ValueError) as error:
+            mark_failed(result, f"The stored image could not be read: {error}")
+    return loaded
+
+
+def save_predictions(results, probabilities, classes, seconds_per_image):
+    finished_at = timezone.now()
+    for result, row in zip(results, probabilities):
+        result.probabilities = {name: float(p) for name, p in zip(classes, row)}
+        result.predicted_class = max(result.probabilities, key=result.probabilities.get)
+        result.status = Status.DONE
+        result.seconds_taken = seconds_per_image
+        result.finished_at = finished_at
+    CellResult.objects.bulk_update(
+        results,
+        ["probabilities", "predicted_class", "status", "seconds_taken", "finished_at"],
+    )
+
+
+def classify_results(result_ids):
+    """Classify the queued results with the given ids; return how many were classified."""
+    results = claim_queued_results(result_ids)
+    if not results:
+        return 0
+    started = time.perf_counter()
+    loaded = load_images(results)
+    if not loaded:
+        return 0
+    classifier = active_classifier()
+    results, images = zip(*loaded)
+    try:
+        probabilities = classifier.predict_proba(list(images))
+    except Exception as error:
+        logger.exception("Classification of results %s failed", [r.pk for r in results])
+        for result in results:
+            mark_failed(result, f"The classifier failed: {error}")
+        return 0
+    seconds_per_image = (time.perf_counter() - started) / len(results)
+    save_predictions(results, probabilities, classifier.classes_, seconds_per_image)
+    return len(results)

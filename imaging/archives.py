@@ -1,0 +1,81 @@
+"""Turns an upload (loose files and .zip archives) into named files to check one by one."""
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    name: str
+    data: bytes = b""
+    problem: str = ""  # set when the file could not even be read
+
+
+def is_zip_name(name):
+    return name.lower().endswith(".zip")
+
+
+def is_hidden_member(path):
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
+
+
+def read_member(archive, info, display_name):
+    if info.flag_bits & 0x1:
+        return UploadedFile(display_name, problem="it is encrypted inside the archive")
+    if info.file_size > settings.UPLOAD_MAX_FILE_BYTES:
+        return UploadedFile(display_name, problem="it is larger than the per-file limit")
+    # Read one byte past the limit: a zip header can lie about the uncompressed size.
+    with archive.open(info) as member:
+        data = member.read(settings.UPLOAD_MAX_FILE_BYTES + 1)
+    if len(data) > settings.UPLOAD_MAX_FILE_BYTES:
+        return UploadedFile(display_name, problem="it is larger than the per-file limit")
+    return UploadedFile(display_name, data)
+
+
+def files_in_zip(upload):
+    try:
+        archive = zipfile.ZipFile(upload)
+    except (zipfile.BadZipFile, OSError):
+        yield UploadedFile(upload.name, problem="it is not a valid .zip archive")
+        return
+    unpacked_bytes = 0
+    with archive:
+        for info in archive.infolist():
+            path = PurePosixPath(info.filename)
+            if info.is_dir() or is_hidden_member(path):
+                continue
+            # Only the base name is kept: "../../etc/x.png" can never leave the specimen folder.
+            display_name = f"{upload.name}/{path.name}"
+            unpacked_bytes += info.file_size
+            if unpacked_bytes > settings.UPLOAD_MAX_ZIP_BYTES:
+                yield UploadedFile(display_name, problem="the archive unpacks to more than the limit")
+                return
+            try:
+                yield read_member(archive, info, display_name)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+                yield UploadedFile(display_name, problem=f"it could not be unpacked ({error})")
+
+
+def read_loose_file(upload):
+    name = PurePosixPath(upload.name).name
+    if upload.size > settings.UPLOAD_MAX_FILE_BYTES:
+        return UploadedFile(name, problem="it is larger than the per-file limit")
+    return UploadedFile(name, upload.read())
+
+
+def expand_uploads(uploads):
+    """Yield every file of an upload, unpacking .zip archives; at most the batch limit."""
+    count = 0
+    for upload in uploads:
+        members = files_in_zip(upload) if is_zip_name(upload.name) else [read_loose_file(upload)]
+        for member in members:
+            count += 1
+            if count > settings.UPLOAD_MAX_FILES_PER_BATCH:
+                yield UploadedFile(
+                    member.name,
+                    problem=f"the batch has more than {settings.UPLOAD_MAX_FILES_PER_BATCH} files",
+                )
+                continue
+            yield member

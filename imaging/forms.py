@@ -1,0 +1,41 @@
+from django import forms
+
+from imaging.models import Specimen
+
+
+class SpecimenForm(forms.ModelForm):
+    class Meta:
+        model = Specimen
+        fields = ["accession_number", "collected_on"]
+        widgets = {"collected_on": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_accession_number(self):
+        return self.cleaned_data["accession_number"].strip().upper()
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field that accepts many files; each is checked later, one by one."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={
+            "accept": ".bmp,.png,.jpg,.jpeg,.tif,.tiff,.zip",
+        }))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data]
+        files = [f for f in files if f]
+        if not files:
+            raise forms.ValidationError("Choose at least one image or .zip file.")
+        return files
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Images or .zip archives",
+        help_text="BMP, PNG, JPEG or TIFF cell or slide images; .zip archives of them.",
+    )

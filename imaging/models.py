@@ -1,0 +1,85 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Specimen(models.Model):
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="specimens"
+    )
+    accession_number = models.CharField(max_length=40, unique=True)
+    collected_on = models.DateField("collection date")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-collected_on", "-created_at"]
+
+    def __str__(self):
+        return self.accession_number
+
+    def get_absolute_url(self):
+        return reverse("imaging:specimen", args=[self.pk])
+
+
+def stored_image_path(instance, filename):
+    return f"specimens/{instance.specimen_id}/{filename}"
+
+
+class ImageAsset(models.Model):
+    """One uploaded cell or slide image, stored through Django's storage API."""
+
+    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="images")
+    file = models.FileField(upload_to=stored_image_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    image_format = models.CharField(max_length=10)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["specimen", "sha256"], name="one_copy_of_an_image_per_specimen"
+            )
+        ]
+
+    def __str__(self):
+        return self.original_name
+
+    def latest_result(self):
+        results = sorted(self.results.all(), key=lambda result: result.queued_at)
+        return results[-1] if results else None
+
+
+class UploadBatch(models.Model):
+    """What happened to one upload: how many files were stored, and why others were not."""
+
+    specimen = models.ForeignKey(Specimen, on_delete=models.CASCADE, related_name="upload_batches")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    stored_count = models.PositiveIntegerField(default=0)
+    duplicates = models.JSONField(default=list, help_text="Names of files already in the specimen.")
+    rejections = models.JSONField(
+        default=list, help_text='[{"file": name, "reason": why it was not stored}]'
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "upload batches"
+
+    def __str__(self):
+        return f"Upload to {self.specimen} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from imaging import views
+
+app_name = "imaging"
+urlpatterns = [
+    path("patients/<int:patient_id>/specimens/new/", views.specimen_create, name="specimen_create"),
+    path("specimens/<int:specimen_id>/", views.specimen_detail, name="specimen"),
+    path("specimens/<int:specimen_id>/upload/", views.specimen_upload, name="upload"),
+    path("specimens/<int:specimen_id>/progress/", views.specimen_progress_panel, name="progress"),
+    path("images/<int:image_id>/file/", views.image_file, name="image_file"),
+]

@@ -1,0 +1,76 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
+from imaging.forms import SpecimenForm, UploadForm
+from imaging.progress import specimen_progress
+from imaging.uploads import store_upload
+
+
+@permission_required("imaging.add_specimen", raise_exception=True)
+def specimen_create(request, patient_id):
+    patient = get_patient_for_user(request.user, patient_id)
+    form = SpecimenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        specimen = form.save(commit=False)
+        specimen.patient = patient
+        specimen.created_by = request.user
+        specimen.save()
+        messages.success(request, f"Specimen {specimen} created. Upload its images below.")
+        return redirect(specimen)
+    return render(request, "imaging/specimen_create.html", {"form": form, "patient": patient})
+
+
+def specimen_detail(request, specimen_id):
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    images = specimen.images.order_by("uploaded_at", "pk").prefetch_related("results")
+    context = {
+        "specimen": specimen,
+        "images": images,
+        "progress": specimen_progress(specimen),
+        "last_batch": specimen.upload_batches.first(),
+        "upload_form": UploadForm(),
+        "can_upload": request.user.has_perm("imaging.add_imageasset"),
+    }
+    return render(request, "imaging/specimen_detail.html", context)
+
+
+@require_POST
+@permission_required("imaging.add_imageasset", raise_exception=True)
+def specimen_upload(request, specimen_id):
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["files"]))
+        return redirect(specimen)
+    batch = store_upload(specimen, request.user, form.cleaned_data["files"])
+    report_upload(request, batch)
+    return redirect(specimen)
+
+
+def report_upload(request, batch):
+    summary = f"{batch.stored_count} image(s) stored and queued for classification."
+    if batch.duplicates:
+        summary += f" {len(batch.duplicates)} already in this specimen, not stored again."
+    if batch.rejections:
+        summary += f" {len(batch.rejections)} file(s) skipped; see the list below."
+        messages.warning(request, summary)
+    else:
+        messages.success(request, summary)
+
+
+def specimen_progress_panel(request, specimen_id):
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    progress = specimen_progress(specimen)
+    response = render(request, "imaging/_progress.html", {"specimen": specimen, "progress": progress})
+    if not progress["pending"]:
+        response["HX-Refresh"] = "true"  # the work is done: reload the page to show the results
+    return response
+
+
+def image_file(request, image_id):
+    image = get_image_for_user(request.user, image_id)
+    return FileResponse(image.file.open("rb"), filename=image.original_name)

@@ -1,0 +1,44 @@
+from auditlog.signals import accessed
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import redirect, render
+
+from accounts.access import get_patient_for_user, patients_visible_to
+from patients.forms import PatientForm
+from patients.history import patient_history
+
+PATIENTS_PER_PAGE = 25
+
+
+def patient_list(request):
+    patients = patients_visible_to(request.user)
+    query = request.GET.get("q", "").strip()
+    if query:
+        patients = patients.filter(Q(mrn__icontains=query) | Q(full_name__icontains=query))
+    page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "patients/list.html", {"page": page, "query": query})
+
+
+@permission_required("patients.add_patient", raise_exception=True)
+def patient_create(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = form.save(commit=False)
+        patient.created_by = request.user
+        patient.save()
+        messages.success(request, f"Patient {patient} created.")
+        return redirect(patient)
+    return render(request, "patients/create.html", {"form": form})
+
+
+def patient_detail(request, patient_id):
+    patient = get_patient_for_user(request.user, patient_id)
+    accessed.send(sender=patient.__class__, instance=patient)
+    context = {
+        "patient": patient,
+        "specimens": patient_history(patient),
+        "can_add_specimen": request.user.has_perm("imaging.add_specimen"),
+    }
+    return render(request, "patients/detail.html", context)

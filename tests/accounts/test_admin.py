@@ -1,0 +1,41 @@
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from accounts.access import assigned_doctors
+from accounts.roles import DOCTOR, LAB_STAFF
+
+
+def test_administrator_changes_group_membership_in_admin(client_for, administrator, lab_staff):
+    client = client_for(administrator)
+    url = reverse("admin:auth_user_change", args=[lab_staff.pk])
+    form = client.get(url).context["adminform"].form
+    data = {key: value for key, value in form.initial.items() if value is not None}
+    data.update({
+        "username": lab_staff.username,
+        "groups": [Group.objects.get(name=DOCTOR).pk],
+        "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        "is_active": "on",
+    })
+    data.pop("last_login", None)
+    data.pop("user_permissions", None)
+    data.pop("password", None)
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert list(lab_staff.groups.values_list("name", flat=True)) == [DOCTOR]
+    assert LAB_STAFF not in lab_staff.groups.values_list("name", flat=True)
+
+
+def test_administrator_assigns_doctors_to_a_patient(client_for, administrator, patient, doctor, other_doctor):
+    client = client_for(administrator)
+    response = client.post(reverse("admin:patients_patient_change", args=[patient.pk]), {
+        "mrn": patient.mrn, "full_name": patient.full_name, "date_of_birth": "1980-01-02",
+        "consent_given": "on", "assigned_doctors": [other_doctor.pk],
+    })
+    assert response.status_code == 302
+    assert list(assigned_doctors(patient)) == [other_doctor]
+    assert client_for(other_doctor).get(patient.get_absolute_url()).status_code == 200
+
+
+def test_lab_staff_cannot_open_admin(client_for, lab_staff):
+    response = client_for(lab_staff).get(reverse("admin:index"))
+    assert response.status_code == 302

@@ -1,0 +1,136 @@
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.access import assign_doctor
+from accounts.roles import ADMINISTRATOR, DOCTOR, LAB_STAFF
+from celinsight.celery import app as celery_app
+from imaging.models import Specimen
+from patients.models import Patient
+
+SAMPLE_CELLS_DIR = Path(__file__).resolve().parent.parent / "demo" / "sample_cells"
+PASSWORD = "a-long-test-password-1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def in_memory_broker():
+    """Tests never write to the demo's broker folder; a test worker reads this queue."""
+    celery_app.conf.broker_url = "memory://"
+    celery_app.conf.broker_transport_options = {}
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def make_user(username, role):
+    user = User.objects.create_user(username, password=PASSWORD, is_staff=(role == ADMINISTRATOR))
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def doctor(db):
+    return make_user("dr_assigned", DOCTOR)
+
+
+@pytest.fixture
+def other_doctor(db):
+    return make_user("dr_other", DOCTOR)
+
+
+@pytest.fixture
+def lab_staff(db):
+    return make_user("lab_tech", LAB_STAFF)
+
+
+@pytest.fixture
+def administrator(db):
+    return make_user("lab_admin", ADMINISTRATOR)
+
+
+@pytest.fixture
+def client_for(client):
+    def log_in(user):
+        client.force_login(user)
+        return client
+    return log_in
+
+
+@pytest.fixture
+def patient(db, lab_staff, doctor):
+    patient = Patient.objects.create(
+        mrn="MRN-1", full_name="Test Patient", date_of_birth="1980-01-02",
+        consent_given=True, created_by=lab_staff,
+    )
+    assign_doctor(patient, doctor)
+    return patient
+
+
+@pytest.fixture
+def specimen(patient, lab_staff):
+    return Specimen.objects.create(
+        patient=patient, accession_number="ACC-1", collected_on="2026-11-01", created_by=lab_staff
+    )
+
+
+@pytest.fixture
+def sample_cell_paths():
+    return sorted(SAMPLE_CELLS_DIR.glob("*.png"))
+
+
+@pytest.fixture
+def sample_upload(sample_cell_paths):
+    """Uploaded-file objects for the first n sample cells."""
+    def make(count, start=0):
+        return [SimpleUploadedFile(p.name, p.read_bytes(), content_type="image/png")
+                for p in sample_cell_paths[start:start + count]]
+    return make
+
+
+@pytest.fixture
+def truncated_png(sample_cell_paths):
+    data = sample_cell_paths[-1].read_bytes()
+    return SimpleUploadedFile("broken_cell.png", data[: len(data) // 2], content_type="image/png")
+
+
+def zip_of(named_bytes, name="cells.zip"):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member_name, data in named_bytes:
+            archive.writestr(member_name, data)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/zip")
+
+
+@pytest.fixture
+def make_zip():
+    return zip_of
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (solo pool, in a thread) consuming the in-memory queue."""
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING") as worker:
+        yield worker
+
+
+def wait_until(condition, timeout=120, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"Gave up after {timeout} s waiting for the worker")
+
+
+@pytest.fixture
+def wait_for():
+    return wait_until

@@ -1,0 +1,57 @@
+import math
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from diagnostics import services
+from diagnostics.classifier import active_classifier, active_model_version
+from diagnostics.models import CellResult
+from imaging.uploads import store_upload
+
+
+@pytest.fixture
+def queued_results(specimen, lab_staff, sample_upload):
+    store_upload(specimen, lab_staff, sample_upload(5, start=10))
+    return CellResult.objects.filter(status="queued")
+
+
+def classify(results):
+    return services.classify_results(list(results.values_list("pk", flat=True)))
+
+
+def test_each_image_gets_one_result_with_probabilities(queued_results):
+    assert classify(queued_results) == 5
+    classes = active_classifier().classes_
+    for result in CellResult.objects.all():
+        assert result.status == "done"
+        assert list(result.probabilities) == list(classes)
+        assert math.isclose(sum(result.probabilities.values()), 1.0, abs_tol=1e-6)
+        assert result.predicted_class == max(result.probabilities, key=result.probabilities.get)
+        assert result.model_version == active_model_version()
+        assert result.seconds_taken > 0 and result.finished_at >= result.started_at
+
+
+def test_unreadable_stored_image_fails_with_its_reason(queued_results):
+    broken = queued_results.first()
+    broken.image.file.storage.delete(broken.image.file.name)
+    classify(queued_results)
+    broken.refresh_from_db()
+    assert broken.status == "failed" and "could not be read" in broken.error
+    assert CellResult.objects.filter(status="done").count() == 4
+
+
+def test_finished_results_are_not_classified_again(queued_results):
+    ids = list(queued_results.values_list("pk", flat=True))
+    services.classify_results(ids)
+    assert services.classify_results(ids) == 0
+
+
+def test_model_is_loaded_once_per_process():
+    assert active_classifier() is active_classifier()
+
+
+def test_a_missing_model_is_reported_by_check(settings, tmp_path):
+    settings.CLASSIFIER_MODEL_DIR = tmp_path
+    with pytest.raises(SystemCheckError, match="classifier model is missing"):
+        call_command("check")

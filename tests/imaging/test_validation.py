@@ -1,0 +1,45 @@
+import io
+
+import pytest
+from PIL import Image
+
+from imaging.validation import ImageRejected, inspect_image
+
+
+def encoded(image_format, size=(40, 30), mode="RGB"):
+    buffer = io.BytesIO()
+    Image.new(mode, size, "purple").save(buffer, image_format)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("image_format, extension", [
+    ("BMP", ".bmp"), ("PNG", ".png"), ("JPEG", ".jpg"), ("TIFF", ".tif"),
+])
+def test_accepts_the_lab_formats(image_format, extension):
+    facts = inspect_image(encoded(image_format))
+    assert (facts.image_format, facts.extension, facts.width, facts.height) == (
+        image_format, extension, 40, 30)
+    assert len(facts.sha256) == 64
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"", "the file is empty"),
+    (b"hello, not an image", "not an image Pillow can read"),
+    (encoded("GIF", mode="P"), "it is a GIF image; accepted formats are BMP, JPEG, PNG, TIFF"),
+    (encoded("PNG")[:60], "truncated or corrupt"),
+])
+def test_rejects_with_a_reason(data, reason):
+    with pytest.raises(ImageRejected, match=reason):
+        inspect_image(data)
+
+
+def test_rejects_images_above_the_pixel_limit(settings):
+    settings.UPLOAD_MAX_IMAGE_PIXELS = 100
+    with pytest.raises(ImageRejected, match="40x30 pixels, above the limit of 100 pixels"):
+        inspect_image(encoded("PNG"))
+
+
+def test_rejects_files_above_the_byte_limit(settings):
+    settings.UPLOAD_MAX_FILE_BYTES = 10
+    with pytest.raises(ImageRejected, match="above the limit"):
+        inspect_image(encoded("PNG"))

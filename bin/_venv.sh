@@ -1,23 +1,32 @@
-# Sourced by bin/run and bin/test: make .venv and install a requirements file into it,
-# again only when that file changed since the last install.
+# Sourced by bin/run and bin/test: make .venv and install pinned requirements into it,
+# again only when a requirements file changed since the last install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
+requirements_fingerprint() { cat "$ROOT"/requirements*.txt; }
+
+is_installed() {  # is_installed FILE: FILE (or a superset of it) was installed from these requirements
+  local stamp
+  for stamp in "$VENV/.installed-$(basename "$1")" "$VENV/.installed-requirements-dev.txt"; do
+    [ -f "$stamp" ] && cmp -s <(requirements_fingerprint) "$stamp" && return 0
+  done
+  return 1
+}
+
 ensure_venv() {
-  local requirements="$1" stamp
-  stamp="$VENV/.installed-$(basename "$requirements")"
+  local requirements="$1"
   if [ ! -x "$VENV/bin/python" ]; then
     echo "Creating the virtual environment in .venv ..."
     "$PYTHON" -m venv "$VENV"
   fi
-  if [ ! -f "$stamp" ] || ! cmp -s <(cat "$ROOT"/requirements*.txt) "$stamp"; then
+  if ! is_installed "$requirements"; then
     echo "Installing pinned requirements from $(basename "$requirements") (a few minutes the first time) ..."
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -r "$requirements"
-    cat "$ROOT"/requirements*.txt > "$stamp"
+    requirements_fingerprint > "$VENV/.installed-$(basename "$requirements")"
   fi
   export PATH="$VENV/bin:$PATH"
 }

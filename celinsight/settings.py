@@ -170,7 +170,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES_PER_BATCH
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 CLASSIFIER_MODEL_DIR = Path(
-    env_str("CELINSIGHT_MODEL_DIR", str(BASE_DIR / "diagnostics" / "models" / "default"))
+    env_str("CELINSIGHT_MODEL_DIR", str(BASE_DIR / "diagnostics" / "trained_models" / "default"))
 )
 CLASSIFIER_BATCH_SIZE = env_int("CELINSIGHT_CLASSIFIER_BATCH_SIZE", 32)
 
@@ -179,6 +179,8 @@ CLASSIFIER_BATCH_SIZE = env_int("CELINSIGHT_CLASSIFIER_BATCH_SIZE", 32)
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery-broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    for folder in (CELERY_BROKER_FOLDER, VAR_DIR / "celery-control"):
+        folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),

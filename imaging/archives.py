@@ -18,7 +18,7 @@ def is_zip_name(name):
 
 
 def is_hidden_member(path):
-    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
+    return path.name.startswith(".") or "__MACOSX" in path.parts
 
 
 def read_member(archive, info, display_name):

@@ -65,7 +65,7 @@ def test_duplicate_in_specimen_is_reported_not_stored_twice(client_for, lab_staf
     upload(client, specimen, sample_upload(2))
     page = upload(client, specimen, sample_upload(3)).content.decode()
     assert ImageAsset.objects.count() == 3
-    assert "1 already in this specimen, not stored again" in page
+    assert "1 image(s) stored" in page and "2 already in this specimen, not stored again" in page
 
 
 def test_doctor_cannot_upload(client_for, doctor, specimen, sample_upload):

@@ -93,9 +93,9 @@ def classify_results(result_ids):
     loaded = load_images(results)
     if not loaded:
         return 0
-    classifier = active_classifier()
     results, images = zip(*loaded)
     try:
+        classifier = active_classifier()
         probabilities = classifier.predict_proba(list(images))
     except Exception as error:
         logger.exception("Classification of results %s failed", [r.pk for r in results])

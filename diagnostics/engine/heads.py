@@ -1,0 +1,95 @@
+"""Classifier heads trained on backbone features."""
+
+import lightgbm
+import numpy as np
+
+
+class LightGBMHead:
+    """Gradient-boosted trees on feature vectors, in scikit-learn style.
+
+    Hyperparameters are set in ``__init__``; ``fit`` learns ``booster_`` and ``classes_``.
+    ``save``/``load`` use LightGBM's plain-text model format (no pickle).
+    """
+
+    kind = "lightgbm"
+
+    def __init__(self, n_estimators=800, learning_rate=0.05, num_leaves=15,
+                 min_child_samples=20, colsample_bytree=0.1, subsample=0.8,
+                 reg_lambda=1.0, random_state=0, n_jobs=2):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.colsample_bytree = colsample_bytree
+        self.subsample = subsample
+        self.reg_lambda = reg_lambda
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def get_params(self):
+        """Hyperparameters as a dict, for metadata and for cloning."""
+        return {name: getattr(self, name) for name in (
+            "n_estimators", "learning_rate", "num_leaves", "min_child_samples",
+            "colsample_bytree", "subsample", "reg_lambda", "random_state", "n_jobs")}
+
+    def fit(self, X, y):
+        """Learn from features ``X`` (n, d) and labels ``y`` (any sortable values)."""
+        self.classes_, encoded = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError("LightGBMHead needs at least two classes to fit")
+        dataset = lightgbm.Dataset(np.asarray(X, dtype=np.float32), label=encoded)
+        self.booster_ = lightgbm.train(self._lightgbm_params(), dataset,
+                                       num_boost_round=self.n_estimators)
+        self.n_features_in_ = self.booster_.num_feature()
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities (n, n_classes), columns in ``classes_`` order."""
+        X = np.asarray(X, dtype=np.float32)
+        probabilities = self.booster_.predict(X, num_threads=self.n_jobs)
+        return probabilities.reshape(len(X), len(self.classes_))
+
+    def predict(self, X):
+        """Most probable class label per row."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def save(self, path):
+        """Write the fitted booster to ``path`` as a LightGBM text model."""
+        self.booster_.save_model(str(path))  # LightGBM writes its text format
+        return path
+
+    @classmethod
+    def load(cls, path, classes=None, **params):
+        """Read a text model written by :meth:`save`.
+
+        ``classes`` gives the labels of the probability columns; LightGBM's file only
+        knows their count, so without it they are 0..k-1. ``params`` restores the
+        hyperparameters for the record (and ``n_jobs`` for prediction).
+        """
+        head = cls(**params)
+        head.booster_ = lightgbm.Booster(model_file=str(path))
+        n_classes = head.booster_.num_model_per_iteration()
+        head.classes_ = np.asarray(classes if classes is not None else np.arange(n_classes))
+        head.n_features_in_ = head.booster_.num_feature()
+        return head
+
+    def _lightgbm_params(self):
+        return {
+            "objective": "multiclass",
+            "num_class": len(self.classes_),
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "feature_fraction": self.colsample_bytree,
+            "bagging_fraction": self.subsample,
+            "bagging_freq": 1 if self.subsample < 1 else 0,
+            "lambda_l2": self.reg_lambda,
+            "seed": self.random_state,
+            "num_threads": self.n_jobs,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbosity": -1,
+        }
+
+
+HEADS = {LightGBMHead.kind: LightGBMHead}

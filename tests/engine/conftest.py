@@ -1,0 +1,44 @@
+"""Tiny real data for engine tests: 4 SIPaKMeD cells per class, 2 cluster images each."""
+
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import torch
+
+SIPAKMED_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sipakmed"
+CELLS_PER_CLUSTER = 2
+CLUSTERS_PER_CLASS = 2
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _two_torch_threads():
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def sipakmed_dir():
+    if not SIPAKMED_DIR.is_dir():
+        pytest.skip(f"SIPaKMeD images not found at {SIPAKMED_DIR}")
+    return SIPAKMED_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset_dir(sipakmed_dir, tmp_path_factory):
+    """Folder-per-class copy of a few real cells, grouped by cluster image."""
+    root = tmp_path_factory.mktemp("tiny_sipakmed")
+    for class_dir in sorted(p for p in sipakmed_dir.iterdir() if p.is_dir()):
+        (root / class_dir.name).mkdir()
+        for path in _first_cells_of_first_clusters(class_dir):
+            shutil.copy(path, root / class_dir.name / path.name)
+    return root
+
+
+def _first_cells_of_first_clusters(class_dir):
+    by_cluster = defaultdict(list)
+    for path in sorted(class_dir.glob("*.png")):
+        by_cluster[path.name.split("_")[0]].append(path)
+    full_clusters = [cells for cells in by_cluster.values() if len(cells) >= CELLS_PER_CLUSTER]
+    return [path for cells in full_clusters[:CLUSTERS_PER_CLASS]
+            for path in cells[:CELLS_PER_CLUSTER]]

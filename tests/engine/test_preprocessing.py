@@ -1,0 +1,45 @@
+import numpy as np
+import torch
+from PIL import Image
+
+from diagnostics.engine import Preprocessing, image_to_tensor, images_to_batch, resize_and_pad
+
+RED = (255, 0, 0)
+
+
+def test_any_image_becomes_a_normalised_square_tensor():
+    preprocessing = Preprocessing(image_size=64)
+    for image in (Image.new("L", (30, 50), 128), Image.new("RGBA", (90, 20)),
+                  Image.new("RGB", (500, 500), RED)):
+        tensor = image_to_tensor(image, preprocessing)
+        assert tensor.shape == (3, 64, 64)
+        assert tensor.dtype == torch.float32
+
+
+def test_normalisation_uses_the_given_mean_and_std():
+    preprocessing = Preprocessing(image_size=8, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    tensor = image_to_tensor(Image.new("RGB", (8, 8), RED), preprocessing)
+    assert torch.allclose(tensor[0], torch.full((8, 8), 2.0))
+    assert torch.allclose(tensor[1], torch.full((8, 8), -2.0))
+
+
+def test_wide_image_keeps_its_aspect_ratio_and_is_padded_top_and_bottom():
+    square = resize_and_pad(Image.new("RGB", (100, 50), RED), 64, pad_colour=(0, 0, 255))
+    pixels = np.asarray(square)
+    assert square.size == (64, 64)
+    assert (pixels[16:48] == RED).all()
+    assert (pixels[:16] == (0, 0, 255)).all() and (pixels[48:] == (0, 0, 255)).all()
+
+
+def test_padding_is_close_to_zero_after_normalisation():
+    tensor = image_to_tensor(Image.new("RGB", (10, 100), RED), Preprocessing(image_size=100))
+    assert tensor[:, :, :40].abs().max() < 0.05
+
+
+def test_batch_matches_images_preprocessed_one_by_one():
+    images = [Image.new("RGB", (40, 20), RED), Image.new("L", (15, 60), 30)]
+    preprocessing = Preprocessing(image_size=32)
+    batch = images_to_batch(images, preprocessing)
+    assert batch.shape == (2, 3, 32, 32)
+    for row, image in zip(batch, images):
+        assert torch.equal(row, image_to_tensor(image, preprocessing))

@@ -1,26 +1,29 @@
-"""The model the workers serve: loaded once per worker process, not once per image."""
+"""The models the workers serve: each loaded once per worker process, not once per image."""
 import functools
-import json
-from pathlib import Path
 
-from django.conf import settings
-
-
-@functools.cache
-def read_model_metadata(model_dir):
-    return json.loads((Path(model_dir) / "metadata.json").read_text())
+from diagnostics.models import ModelVersion
+from diagnostics.registry import active_model
 
 
 @functools.cache
 def load_model(model_dir):
     from diagnostics.engine import load_classifier  # torch is imported only where it is needed
 
-    return load_classifier(Path(model_dir))
+    return load_classifier(model_dir)
 
 
 def active_model_version():
-    return read_model_metadata(str(settings.CLASSIFIER_MODEL_DIR))["version"]
+    return active_model().version
+
+
+def classifier_for(version):
+    """The loaded classifier of a registered model version."""
+    try:
+        model = ModelVersion.objects.get(version=version)
+    except ModelVersion.DoesNotExist:
+        raise LookupError(f"model version {version} is not registered") from None
+    return load_model(str(model.path))
 
 
 def active_classifier():
-    return load_model(str(settings.CLASSIFIER_MODEL_DIR))
+    return classifier_for(active_model_version())

@@ -1,3 +1,6 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.db import models
 
 
@@ -41,3 +44,40 @@ class CellResult(models.Model):
 
     def probabilities_by_rank(self):
         return sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)
+
+
+class ModelVersion(models.Model):
+    """A trained classifier on disk. New uploads are classified with the active one."""
+
+    version = models.CharField(max_length=100, unique=True)
+    directory = models.CharField(
+        max_length=500,
+        help_text="Folder holding metadata.json and the head file; relative to the project folder "
+                  "when inside it.",
+    )
+    metadata = models.JSONField(default=dict, help_text="A copy of the model's metadata.json.")
+    is_active = models.BooleanField(
+        default=False, help_text="New uploads are classified with the active model; only one is."
+    )
+    registered_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-registered_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="only_one_active_model"
+            )
+        ]
+
+    def __str__(self):
+        return self.version
+
+    @property
+    def path(self):
+        directory = Path(self.directory)
+        return directory if directory.is_absolute() else settings.BASE_DIR / directory
+
+    @property
+    def validation(self):
+        return self.metadata.get("validation", {})

@@ -1,13 +1,14 @@
 """Queue images for classification and write the results back."""
 import logging
 import time
+from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from diagnostics.classifier import active_classifier, active_model_version
+from diagnostics.classifier import active_model_version, classifier_for
 from diagnostics.models import CellResult
 
 logger = logging.getLogger(__name__)
@@ -84,18 +85,11 @@ def save_predictions(results, probabilities, classes, seconds_per_image):
     )
 
 
-def classify_results(result_ids):
-    """Classify the queued results with the given ids; return how many were classified."""
-    results = claim_queued_results(result_ids)
-    if not results:
-        return 0
-    started = time.perf_counter()
-    loaded = load_images(results)
-    if not loaded:
-        return 0
+def classify_batch(version, loaded, started):
+    """Classify (result, image) pairs with one model version; return how many succeeded."""
     results, images = zip(*loaded)
     try:
-        classifier = active_classifier()
+        classifier = classifier_for(version)
         probabilities = classifier.predict_proba(list(images))
     except Exception as error:
         logger.exception("Classification of results %s failed", [r.pk for r in results])
@@ -105,3 +99,12 @@ def classify_results(result_ids):
     seconds_per_image = (time.perf_counter() - started) / len(results)
     save_predictions(results, probabilities, classifier.classes_, seconds_per_image)
     return len(results)
+
+
+def classify_results(result_ids):
+    """Classify the queued results with the given ids; return how many were classified."""
+    started = time.perf_counter()
+    by_version = defaultdict(list)
+    for result, image in load_images(claim_queued_results(result_ids)):
+        by_version[result.model_version].append((result, image))
+    return sum(classify_batch(version, loaded, started) for version, loaded in by_version.items())

@@ -1,7 +1,27 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from accounts.roles import ROLE_PERMISSIONS
+# Model-level permissions of each role. Doctors hold no global view of patients: they see
+# the patients an administrator assigns to them (object permissions). Later changes to
+# roles need a migration of their own.
+ROLE_PERMISSIONS = {
+    "Doctor": [
+        "imaging.view_specimen", "imaging.view_imageasset", "diagnostics.view_cellresult",
+    ],
+    "Lab staff": [
+        "patients.add_patient", "patients.change_patient", "patients.view_patient",
+        "imaging.add_specimen", "imaging.view_specimen", "imaging.add_imageasset",
+        "imaging.view_imageasset", "imaging.view_uploadbatch", "diagnostics.view_cellresult",
+    ],
+    "Administrator": [
+        "auth.add_user", "auth.change_user", "auth.view_user", "auth.view_group",
+        "patients.add_patient", "patients.change_patient", "patients.view_patient",
+        "imaging.view_specimen", "imaging.view_imageasset", "imaging.view_uploadbatch",
+        "diagnostics.view_cellresult", "diagnostics.view_modelversion",
+        "diagnostics.change_modelversion", "auditlog.view_logentry",
+        "axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accessfailurelog",
+    ],
+}
 
 
 def create_role_groups(apps, schema_editor):

@@ -47,7 +47,7 @@ def test_finished_results_are_not_classified_again(queued_results):
     assert services.classify_results(ids) == 0
 
 
-def test_model_is_loaded_once_per_process():
+def test_model_is_loaded_once_per_process(db):
     assert active_classifier() is active_classifier()
 
 
@@ -60,10 +60,10 @@ def test_a_missing_model_is_reported_by_check(settings, tmp_path):
 def test_a_classifier_that_cannot_load_fails_the_results_with_the_reason(queued_results, monkeypatch):
     import diagnostics.services
 
-    def broken_model():
+    def broken_model(version):
         raise FileNotFoundError("head.txt is missing")
 
-    monkeypatch.setattr(diagnostics.services, "active_classifier", broken_model)
+    monkeypatch.setattr(diagnostics.services, "classifier_for", broken_model)
     classify(queued_results)
     assert set(CellResult.objects.values_list("status", "error")) == {
         ("failed", "The classifier failed: head.txt is missing")}

@@ -1,0 +1,46 @@
+"""Which trained models exist, and which one new uploads are classified with."""
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from diagnostics.models import ModelVersion
+
+
+def stored_directory(path):
+    path = Path(path).resolve()
+    if path.is_relative_to(settings.BASE_DIR):
+        return str(path.relative_to(settings.BASE_DIR))
+    return str(path)
+
+
+def register_model(directory):
+    """Record the trained model in ``directory`` (idempotent); returns its ModelVersion."""
+    metadata = json.loads((Path(directory) / "metadata.json").read_text())
+    model, _ = ModelVersion.objects.get_or_create(
+        version=metadata["version"],
+        defaults={"directory": stored_directory(directory), "metadata": metadata},
+    )
+    return model
+
+
+def activate_model(model):
+    with transaction.atomic():
+        ModelVersion.objects.filter(is_active=True).exclude(pk=model.pk).update(is_active=False)
+        model.is_active = True
+        model.activated_at = timezone.now()
+        model.save(update_fields=["is_active", "activated_at"])
+    return model
+
+
+def active_model():
+    """The active ModelVersion; on first use, the shipped model (CELINSIGHT_MODEL_DIR)."""
+    model = ModelVersion.objects.filter(is_active=True).first()
+    if model is not None:
+        return model
+    try:
+        return activate_model(register_model(settings.CLASSIFIER_MODEL_DIR))
+    except IntegrityError:  # another process activated one at the same moment
+        return ModelVersion.objects.get(is_active=True)

@@ -1,0 +1,57 @@
+import json
+import shutil
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from diagnostics import services
+from diagnostics.models import CellResult, ModelVersion
+from diagnostics.registry import active_model, register_model
+from imaging.uploads import store_upload
+
+
+@pytest.fixture
+def second_model_dir(tmp_path):
+    """A copy of the shipped model registered under another version name."""
+    directory = tmp_path / "second-model"
+    shutil.copytree(settings.CLASSIFIER_MODEL_DIR, directory)
+    metadata = json.loads((directory / "metadata.json").read_text())
+    metadata["version"] = "second-model-1"
+    (directory / "metadata.json").write_text(json.dumps(metadata))
+    return directory
+
+
+def test_the_shipped_model_is_active_on_first_use(db):
+    model = active_model()
+    shipped = json.loads((settings.CLASSIFIER_MODEL_DIR / "metadata.json").read_text())
+    assert model.is_active and model.version == shipped["version"]
+    assert model.directory == "diagnostics/trained_models/default"
+    assert model.validation["accuracy"] == shipped["validation"]["accuracy"]
+
+
+def test_registering_twice_keeps_one_record(db, second_model_dir):
+    assert register_model(second_model_dir) == register_model(second_model_dir)
+    assert ModelVersion.objects.filter(version="second-model-1").count() == 1
+
+
+def test_administrator_makes_a_model_active_and_new_uploads_use_it(
+    client_for, administrator, second_model_dir, specimen, lab_staff, sample_upload
+):
+    shipped = active_model()
+    second = register_model(second_model_dir)
+    response = client_for(administrator).post(reverse("admin:diagnostics_modelversion_changelist"), {
+        "action": "make_active", "_selected_action": [second.pk]})
+    assert response.status_code == 302
+    assert ModelVersion.objects.get(is_active=True) == second
+    assert not ModelVersion.objects.get(pk=shipped.pk).is_active
+
+    store_upload(specimen, lab_staff, sample_upload(2))
+    result_ids = list(CellResult.objects.values_list("pk", flat=True))
+    assert services.classify_results(result_ids) == 2
+    assert set(CellResult.objects.values_list("model_version", "status")) == {("second-model-1", "done")}
+
+
+def test_lab_staff_cannot_change_the_active_model(client_for, lab_staff):
+    response = client_for(lab_staff).get(reverse("admin:diagnostics_modelversion_changelist"))
+    assert response.status_code == 302

@@ -7,16 +7,22 @@
 
 from .backbones import available_backbones, create_backbone, register_backbone
 from .datasets import group_keys, grouped_holdout, grouped_kfold, list_image_folder
-from .evaluation import classification_metrics, evaluate
-from .heads import LightGBMHead
+from .evaluation import (classification_metrics, cross_validate_recipe, evaluate,
+                         expected_calibration_error, format_markdown_table,
+                         save_confusion_matrix_png, write_evaluation)
+from .heads import LightGBMHead, XGBoostHead
 from .hybrid import HybridClassifier, load_classifier
+from .hybrids import available_hybrids, create_hybrid, register_hybrid
 from .preprocessing import Preprocessing, image_to_tensor, images_to_batch, resize_and_pad
 
 __all__ = [
-    "HybridClassifier", "LightGBMHead", "Preprocessing", "available_backbones",
-    "classification_metrics", "create_backbone", "evaluate", "group_keys", "grouped_holdout",
-    "grouped_kfold", "image_to_tensor", "images_to_batch", "list_image_folder",
-    "load_classifier", "register_backbone", "resize_and_pad", "train_and_evaluate",
+    "HybridClassifier", "LightGBMHead", "Preprocessing", "XGBoostHead", "available_backbones",
+    "available_hybrids", "classification_metrics", "create_backbone", "create_hybrid",
+    "cross_validate_recipe", "evaluate", "expected_calibration_error",
+    "format_markdown_table", "group_keys", "grouped_holdout", "grouped_kfold",
+    "image_to_tensor", "images_to_batch", "list_image_folder", "load_classifier",
+    "register_backbone", "register_hybrid", "resize_and_pad", "save_confusion_matrix_png",
+    "train_and_evaluate", "write_evaluation",
 ]
 
 

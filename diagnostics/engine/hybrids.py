@@ -1,0 +1,108 @@
+"""Registry of named hybrid designs: a backbone, its input size, views and a head.
+
+    from diagnostics.engine import available_hybrids, create_hybrid
+    clf = create_hybrid("shufflenet_v2-lightgbm").fit(images, labels)
+
+Adding a design is one decorated function returning a :class:`HybridClassifier`;
+``available_hybrids()`` lists the names. ``overrides`` change any setting of a design:
+classifier arguments (``image_size``, ``views``, ``batch_size``, ``head``) or the head's
+hyperparameters (``n_estimators``, ``learning_rate``...).
+"""
+
+import inspect
+
+from .heads import LightGBMHead, XGBoostHead
+from .hybrid import HybridClassifier
+
+_REGISTRY = {}
+
+# The settings of the shipped model (diagnostics/trained_models/default/metadata.json),
+# chosen on grouped 5-fold cross-validation by diagnostics.engine.training.
+ALL_VIEWS = ("identity", "hflip", "vflip", "rot180", "rot90", "rot270")
+LIGHTGBM_DEFAULTS = {"n_estimators": 800, "learning_rate": 0.05, "num_leaves": 15,
+                     "min_child_samples": 20, "colsample_bytree": 0.1, "subsample": 0.8,
+                     "reg_lambda": 1.0, "random_state": 0, "n_jobs": 2}
+
+
+def register_hybrid(name):
+    """Decorator adding ``fn(pretrained=True, **overrides) -> HybridClassifier``."""
+    def decorator(factory):
+        if name in _REGISTRY:
+            raise ValueError(f"Hybrid {name!r} is already registered")
+        _REGISTRY[name] = factory
+        return factory
+    return decorator
+
+
+def available_hybrids():
+    """Sorted names accepted by :func:`create_hybrid`."""
+    return sorted(_REGISTRY)
+
+
+def create_hybrid(name, pretrained=True, **overrides):
+    """Build the unfitted :class:`HybridClassifier` registered as ``name``.
+
+    The backbone is built at once, so a missing weights file is reported here rather than
+    at the first ``fit``. ``pretrained=False`` gives seeded random weights (tests only).
+    """
+    if name not in _REGISTRY:
+        raise KeyError(f"Unknown hybrid {name!r}; available: {', '.join(available_hybrids())}")
+    classifier = _REGISTRY[name](pretrained=pretrained, **overrides)
+    classifier._ensure_backbone()
+    return classifier
+
+
+def build_hybrid(backbone, head_class, head_params=None, image_size=224,
+                 views=("identity",), pretrained=True, overrides=None):
+    """A :class:`HybridClassifier` from a design plus ``overrides`` (see module docstring)."""
+    classifier_args = {"image_size": image_size, "views": views}
+    head_params = dict(head_params or {})
+    overrides = overrides or {}
+    head_names = set(inspect.signature(head_class).parameters)
+    classifier_names = {"image_size", "views", "batch_size", "head"}
+    for key, value in overrides.items():
+        if key in classifier_names:
+            classifier_args[key] = value
+        elif key in head_names:
+            head_params[key] = value
+        else:
+            valid = ", ".join(sorted(classifier_names | head_names))
+            raise TypeError(f"Unknown setting {key!r} for a {head_class.__name__} hybrid; "
+                            f"valid settings: {valid}")
+    classifier_args.setdefault("head", head_class(**head_params))
+    return HybridClassifier(backbone, pretrained=pretrained, **classifier_args)
+
+
+@register_hybrid("efficientnet_lite0-lightgbm")
+def efficientnet_lite0_lightgbm(pretrained=True, **overrides):
+    """The shipped default: EfficientNet-Lite0 features, six views, LightGBM head."""
+    return build_hybrid("efficientnet_lite0", LightGBMHead, LIGHTGBM_DEFAULTS, 224, ALL_VIEWS,
+                        pretrained, overrides)
+
+
+@register_hybrid("shufflenet_v2-lightgbm")
+def shufflenet_v2_lightgbm(pretrained=True, **overrides):
+    """ShuffleNet V2 (x1.0) features with a LightGBM head (reference design)."""
+    return build_hybrid("shufflenet_v2_x1_0", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+                        pretrained=pretrained, overrides=overrides)
+
+
+@register_hybrid("inception_v3-xgboost")
+def inception_v3_xgboost(pretrained=True, **overrides):
+    """Inception V3 features at its native 299 px with an XGBoost head (reference design)."""
+    return build_hybrid("inception_v3", XGBoostHead, None, 299, pretrained=pretrained,
+                        overrides=overrides)
+
+
+@register_hybrid("resnet34-lightgbm")
+def resnet34_lightgbm(pretrained=True, **overrides):
+    """ResNet-34 features with a LightGBM head (reference design)."""
+    return build_hybrid("resnet34", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+                        pretrained=pretrained, overrides=overrides)
+
+
+@register_hybrid("vgg16-lightgbm")
+def vgg16_lightgbm(pretrained=True, **overrides):
+    """VGG-16 (pooled conv5) features with a LightGBM head (reference design)."""
+    return build_hybrid("vgg16", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+                        pretrained=pretrained, overrides=overrides)

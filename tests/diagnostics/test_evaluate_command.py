@@ -1,0 +1,73 @@
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from PIL import Image
+
+from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder
+
+SAMPLE_CELLS_DIR = Path(__file__).resolve().parents[2] / "demo" / "sample_cells"
+CLASSES = ["Dyskeratotic", "Parabasal", "Superficial-Intermediate"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """Folder-per-class copy of the demo cells, named NNN_MM like SIPaKMeD's crops."""
+    root = tmp_path_factory.mktemp("cells")
+    for class_name in CLASSES:
+        (root / class_name).mkdir()
+        for path in sorted(SAMPLE_CELLS_DIR.glob(f"{class_name}_*.png")):
+            shutil.copy(path, root / class_name / path.name.removeprefix(f"{class_name}_"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def model_dir(data_dir, tmp_path_factory):
+    dataset = list_image_folder(data_dir)
+    classifier = HybridClassifier(
+        head=LightGBMHead(n_estimators=10, min_child_samples=1), image_size=64,
+        views=["identity", "hflip"], pretrained=False)
+    out = tmp_path_factory.mktemp("model")
+    classifier.fit(list(dataset.images()), dataset.labels).save(out, {"version": "tiny-1"})
+    return out
+
+
+def evaluate(data_dir, model_dir, out, tmp_path):
+    stdout = io.StringIO()
+    call_command("evaluate_classifier", data=data_dir, model=model_dir, folds=2, out=out,
+                 cache_dir=tmp_path / "cache", verbosity=0, stdout=stdout)
+    return stdout.getvalue()
+
+
+def test_it_saves_the_report_table_and_confusion_matrix(data_dir, model_dir, tmp_path):
+    out = tmp_path / "evaluation"
+    printed = evaluate(data_dir, model_dir, out, tmp_path)
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["model"]["version"] == "tiny-1"
+    assert report["recipe"]["views"] == ["identity", "hflip"]
+    assert report["data"]["n_images"] == 18
+    assert len(report["metrics"]["per_fold_accuracy"]) == 2
+    assert 0 <= report["metrics"]["ece"] <= 1
+    assert "| Accuracy |" in (out / "evaluation.md").read_text()
+    with Image.open(out / "confusion_matrix.png") as image:
+        assert image.format == "PNG"
+    for class_name in CLASSES:
+        assert f"| {class_name} |" in printed
+
+
+def test_unknown_model_is_reported(db, data_dir, tmp_path):
+    with pytest.raises(CommandError, match="neither a model folder nor a registered model version"):
+        evaluate(data_dir, tmp_path / "no-model", tmp_path / "out", tmp_path)
+
+
+def test_a_registered_model_version_is_evaluated_by_name(db, data_dir, model_dir, tmp_path):
+    from diagnostics.registry import register_model
+
+    register_model(model_dir)
+    out = tmp_path / "by-name"
+    evaluate(data_dir, "tiny-1", out, tmp_path)
+    assert json.loads((out / "evaluation.json").read_text())["model"]["version"] == "tiny-1"

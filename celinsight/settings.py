@@ -190,6 +190,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A result queued or running for this long was lost (a worker died, a message vanished):
+# the beat schedule sends it again.
+CLASSIFIER_STALE_AFTER_MINUTES = env_int("CELINSIGHT_CLASSIFIER_STALE_AFTER_MINUTES", 10)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-results": {"task": "diagnostics.requeue_stale_results", "schedule": 300.0},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 

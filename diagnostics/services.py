@@ -24,7 +24,8 @@ def dispatch_classification(images):
     from diagnostics.tasks import classify_results
 
     result_ids = list(
-        CellResult.objects.filter(image__in=images, status=Status.QUEUED).values_list("pk", flat=True)
+        CellResult.objects.filter(image__in=images, status=Status.QUEUED)
+        .order_by("pk").values_list("pk", flat=True)
     )
     batch_size = settings.CLASSIFIER_BATCH_SIZE
     for start in range(0, len(result_ids), batch_size):
@@ -108,3 +109,20 @@ def classify_results(result_ids):
     for result, image in load_images(claim_queued_results(result_ids)):
         by_version[result.model_version].append((result, image))
     return sum(classify_batch(version, loaded, started) for version, loaded in by_version.items())
+
+
+def requeue_stale_results(older_than):
+    """Send again the work a dead worker or a lost message left behind; return how many.
+
+    Results still queued, or running, since before ``older_than`` ago are queued again.
+    Claiming is idempotent, so a result that was in fact on its way is classified once.
+    """
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        CellResult.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).update(
+            status=Status.QUEUED, started_at=None
+        )
+        stale = CellResult.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff)
+        images = list(stale.values_list("image_id", flat=True))
+        dispatch_classification(images)
+    return len(images)

@@ -5,6 +5,8 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 
+from imaging.validation import too_large_reason
+
 
 @dataclass(frozen=True)
 class UploadedFile:
@@ -25,12 +27,12 @@ def read_member(archive, info, display_name):
     if info.flag_bits & 0x1:
         return UploadedFile(display_name, problem="it is encrypted inside the archive")
     if info.file_size > settings.UPLOAD_MAX_FILE_BYTES:
-        return UploadedFile(display_name, problem="it is larger than the per-file limit")
+        return UploadedFile(display_name, problem=too_large_reason(info.file_size))
     # Read one byte past the limit: a zip header can lie about the uncompressed size.
     with archive.open(info) as member:
         data = member.read(settings.UPLOAD_MAX_FILE_BYTES + 1)
     if len(data) > settings.UPLOAD_MAX_FILE_BYTES:
-        return UploadedFile(display_name, problem="it is larger than the per-file limit")
+        return UploadedFile(display_name, problem=too_large_reason())
     return UploadedFile(display_name, data)
 
 
@@ -61,7 +63,7 @@ def files_in_zip(upload):
 def read_loose_file(upload):
     name = PurePosixPath(upload.name).name
     if upload.size > settings.UPLOAD_MAX_FILE_BYTES:
-        return UploadedFile(name, problem="it is larger than the per-file limit")
+        return UploadedFile(name, problem=too_large_reason(upload.size))
     return UploadedFile(name, upload.read())
 
 

@@ -33,14 +33,16 @@ def megabytes(size_bytes):
     return f"{size_bytes / (1024 * 1024):.1f} MB"
 
 
+def too_large_reason(size_bytes=None):
+    size = f"the file is {megabytes(size_bytes)}, " if size_bytes is not None else "it is "
+    return f"{size}above the per-file limit of {megabytes(settings.UPLOAD_MAX_FILE_BYTES)}"
+
+
 def check_size(data):
     if not data:
         raise ImageRejected("the file is empty")
     if len(data) > settings.UPLOAD_MAX_FILE_BYTES:
-        raise ImageRejected(
-            f"the file is {megabytes(len(data))}, above the limit of "
-            f"{megabytes(settings.UPLOAD_MAX_FILE_BYTES)}"
-        )
+        raise ImageRejected(too_large_reason(len(data)))
 
 
 def open_image(data):
@@ -48,10 +50,9 @@ def open_image(data):
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as error:
-        if isinstance(error, UnidentifiedImageError):
-            raise ImageRejected("it is not an image Pillow can read") from error
+    except UnidentifiedImageError as error:
+        raise ImageRejected("it is not an image Pillow can read") from error
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         raise ImageRejected("it has too many pixels to be decoded safely") from error
 
 

@@ -120,3 +120,14 @@ def test_a_file_that_fails_to_store_leaves_nothing_behind(
     assert "could not be stored (disk I/O error)" in page
     assert ImageAsset.objects.count() == 2 and CellResult.objects.count() == 2
     assert len(stored_files(media_in_tmp)) == 2
+
+
+def test_zip_member_above_the_size_limit_is_reported(
+    client_for, lab_staff, specimen, sample_cell_paths, make_zip, settings
+):
+    settings.UPLOAD_MAX_FILE_BYTES = 20_000
+    big = sample_cell_paths[0]
+    archive = make_zip([("big.png", big.read_bytes() + b"\0" * 20_000)])
+    page = upload(client_for(lab_staff), specimen, [archive]).content.decode()
+    assert "cells.zip/big.png" in page and "above the per-file limit" in page
+    assert ImageAsset.objects.count() == 0

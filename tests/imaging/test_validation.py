@@ -41,5 +41,13 @@ def test_rejects_images_above_the_pixel_limit(settings):
 
 def test_rejects_files_above_the_byte_limit(settings):
     settings.UPLOAD_MAX_FILE_BYTES = 10
-    with pytest.raises(ImageRejected, match="above the limit"):
+    with pytest.raises(ImageRejected, match="above the per-file limit of 0.0 MB"):
         inspect_image(encoded("PNG"))
+
+
+def test_rejects_a_decompression_bomb():
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buffer, "PNG")  # 100 megapixels in a few kB
+    assert len(buffer.getvalue()) < 100_000
+    with pytest.raises(ImageRejected, match="too many pixels to be decoded safely"):
+        inspect_image(buffer.getvalue())

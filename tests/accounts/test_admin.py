@@ -39,3 +39,18 @@ def test_administrator_assigns_doctors_to_a_patient(client_for, administrator, p
 def test_lab_staff_cannot_open_admin(client_for, lab_staff):
     response = client_for(lab_staff).get(reverse("admin:index"))
     assert response.status_code == 302
+
+
+def test_administrator_cannot_make_anyone_superuser(client_for, administrator):
+    client = client_for(administrator)
+    url = reverse("admin:auth_user_change", args=[administrator.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="is_superuser"' not in page.content.decode()
+    client.post(url, {
+        "username": administrator.username, "is_superuser": "on", "is_staff": "on",
+        "is_active": "on", "groups": [g.pk for g in administrator.groups.all()],
+        "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+    })
+    administrator.refresh_from_db()
+    assert not administrator.is_superuser

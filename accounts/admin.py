@@ -14,3 +14,9 @@ class RoleAwareUserAdmin(UserAdmin):
         if not request.user.is_superuser:
             readonly += ["is_superuser", "user_permissions"]
         return readonly
+
+    def has_change_permission(self, request, obj=None):
+        # Changing a superuser (or their password) would be the same escalation.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)

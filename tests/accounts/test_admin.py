@@ -54,3 +54,13 @@ def test_administrator_cannot_make_anyone_superuser(client_for, administrator):
     })
     administrator.refresh_from_db()
     assert not administrator.is_superuser
+
+
+def test_administrator_cannot_change_a_superusers_password(client_for, administrator, django_user_model):
+    root = django_user_model.objects.create_superuser("root", password="root-password-123")
+    url = reverse("admin:auth_user_password_change", args=[root.pk])
+    client = client_for(administrator)
+    client.post(url, {"password1": "taken-over-123!", "password2": "taken-over-123!",
+                      "usable_password": "true"})
+    root.refresh_from_db()
+    assert root.check_password("root-password-123")

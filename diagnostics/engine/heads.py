@@ -1,5 +1,6 @@
 """Classifier heads trained on backbone features."""
 
+import inspect
 import json
 from pathlib import Path
 
@@ -8,7 +9,32 @@ import numpy as np
 import xgboost
 
 
-class LightGBMHead:
+class BoostedTreesHead:
+    """What the gradient-boosted heads share: parameters, label encoding, ``predict``."""
+
+    kind = None
+
+    def get_params(self):
+        """Hyperparameters (the ``__init__`` arguments) as a dict, for metadata and cloning."""
+        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
+
+    def predict(self, X):
+        """Most probable class label per row."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _encode_labels(self, y):
+        """Learn ``classes_`` (sorted) from labels; return the labels as 0..k-1."""
+        self.classes_, encoded = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least two classes to fit")
+        return encoded
+
+    def _restore_classes(self, classes, n_classes):
+        # The model files only know the number of classes, not their names.
+        self.classes_ = np.asarray(classes if classes is not None else np.arange(n_classes))
+
+
+class LightGBMHead(BoostedTreesHead):
     """Gradient-boosted trees on feature vectors, in scikit-learn style.
 
     Hyperparameters are set in ``__init__``; ``fit`` learns ``booster_`` and ``classes_``.
@@ -30,17 +56,9 @@ class LightGBMHead:
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def get_params(self):
-        """Hyperparameters as a dict, for metadata and for cloning."""
-        return {name: getattr(self, name) for name in (
-            "n_estimators", "learning_rate", "num_leaves", "min_child_samples",
-            "colsample_bytree", "subsample", "reg_lambda", "random_state", "n_jobs")}
-
     def fit(self, X, y):
         """Learn from features ``X`` (n, d) and labels ``y`` (any sortable values)."""
-        self.classes_, encoded = np.unique(np.asarray(y), return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError("LightGBMHead needs at least two classes to fit")
+        encoded = self._encode_labels(y)
         dataset = lightgbm.Dataset(np.asarray(X, dtype=np.float32), label=encoded)
         self.booster_ = lightgbm.train(self._lightgbm_params(), dataset,
                                        num_boost_round=self.n_estimators)
@@ -52,10 +70,6 @@ class LightGBMHead:
         X = np.asarray(X, dtype=np.float32)
         probabilities = self.booster_.predict(X, num_threads=self.n_jobs)
         return probabilities.reshape(len(X), len(self.classes_))
-
-    def predict(self, X):
-        """Most probable class label per row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def save(self, path):
         """Write the fitted booster to ``path`` as a LightGBM text model."""
@@ -72,8 +86,7 @@ class LightGBMHead:
         """
         head = cls(**params)
         head.booster_ = lightgbm.Booster(model_file=str(path))
-        n_classes = head.booster_.num_model_per_iteration()
-        head.classes_ = np.asarray(classes if classes is not None else np.arange(n_classes))
+        head._restore_classes(classes, head.booster_.num_model_per_iteration())
         head.n_features_in_ = head.booster_.num_feature()
         return head
 
@@ -96,7 +109,7 @@ class LightGBMHead:
         }
 
 
-class XGBoostHead:
+class XGBoostHead(BoostedTreesHead):
     """Gradient-boosted trees from XGBoost on feature vectors, in scikit-learn style.
 
     Hyperparameters are set in ``__init__``; ``fit`` learns ``booster_`` and ``classes_``.
@@ -118,17 +131,9 @@ class XGBoostHead:
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def get_params(self):
-        """Hyperparameters as a dict, for metadata and for cloning."""
-        return {name: getattr(self, name) for name in (
-            "n_estimators", "learning_rate", "max_depth", "min_child_weight",
-            "colsample_bytree", "subsample", "reg_lambda", "random_state", "n_jobs")}
-
     def fit(self, X, y):
         """Learn from features ``X`` (n, d) and labels ``y`` (any sortable values)."""
-        self.classes_, encoded = np.unique(np.asarray(y), return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError("XGBoostHead needs at least two classes to fit")
+        encoded = self._encode_labels(y)
         dataset = xgboost.DMatrix(np.asarray(X, dtype=np.float32), label=encoded,
                                   nthread=self.n_jobs)
         self.booster_ = xgboost.train(self._xgboost_params(), dataset,
@@ -141,10 +146,6 @@ class XGBoostHead:
         X = np.asarray(X, dtype=np.float32)
         probabilities = self.booster_.predict(xgboost.DMatrix(X, nthread=self.n_jobs))
         return probabilities.reshape(len(X), len(self.classes_))
-
-    def predict(self, X):
-        """Most probable class label per row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def save(self, path):
         """Write the fitted booster to ``path`` as an XGBoost JSON model."""
@@ -165,8 +166,7 @@ class XGBoostHead:
         head.booster_ = xgboost.Booster(params={"nthread": head.n_jobs},
                                         model_file=bytearray(Path(path).read_bytes()))
         config = json.loads(head.booster_.save_config())
-        n_classes = int(config["learner"]["learner_model_param"]["num_class"])
-        head.classes_ = np.asarray(classes if classes is not None else np.arange(n_classes))
+        head._restore_classes(classes, int(config["learner"]["learner_model_param"]["num_class"]))
         head.n_features_in_ = head.booster_.num_features()
         return head
 

@@ -8,15 +8,15 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from diagnostics.classifier import active_model_version, classifier_for
+from diagnostics.classifier import classifier_for
 from diagnostics.models import CellResult
 
 logger = logging.getLogger(__name__)
 Status = CellResult.Status
 
 
-def create_queued_result(image):
-    return CellResult.objects.create(image=image, model_version=active_model_version())
+def create_queued_result(image, model_version):
+    return CellResult.objects.create(image=image, model_version=model_version)
 
 
 def dispatch_classification(images):

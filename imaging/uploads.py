@@ -6,13 +6,14 @@ storage, a row in the database, a queued result) or not at all.
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
 
+from diagnostics.classifier import active_model_version
 from diagnostics.services import create_queued_result, dispatch_classification
 from imaging.archives import expand_uploads
 from imaging.models import ImageAsset, UploadBatch
 from imaging.validation import ImageRejected, inspect_image
 
 
-def store_image(specimen, user, original_name, data, facts):
+def store_image(specimen, user, original_name, data, facts, model_version):
     """Save the bytes and the ImageAsset row together; remove the bytes if the row fails."""
     image = ImageAsset(
         specimen=specimen,
@@ -28,7 +29,7 @@ def store_image(specimen, user, original_name, data, facts):
     try:
         with transaction.atomic():
             image.save()
-            create_queued_result(image)
+            create_queued_result(image, model_version)
     except BaseException:
         image.file.storage.delete(image.file.name)
         raise
@@ -40,6 +41,7 @@ def store_upload(specimen, user, uploads):
     batch = UploadBatch(specimen=specimen, uploaded_by=user)
     known_hashes = set(specimen.images.values_list("sha256", flat=True))
     stored_images = []
+    model_version = active_model_version()  # once per batch, not once per image
     for upload in expand_uploads(uploads):
         if upload.problem:
             batch.rejections.append({"file": upload.name, "reason": upload.problem})
@@ -53,7 +55,9 @@ def store_upload(specimen, user, uploads):
             batch.duplicates.append(upload.name)
             continue
         try:
-            stored_images.append(store_image(specimen, user, upload.name, upload.data, facts))
+            stored_images.append(
+                store_image(specimen, user, upload.name, upload.data, facts, model_version)
+            )
         except IntegrityError:  # the same image arrived in a concurrent upload
             batch.duplicates.append(upload.name)
             continue

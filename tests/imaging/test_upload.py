@@ -109,11 +109,11 @@ def test_a_file_that_fails_to_store_leaves_nothing_behind(
     real_create = imaging.uploads.create_queued_result
     calls = []
 
-    def fail_on_second_image(image):
+    def fail_on_second_image(image, model_version):
         calls.append(image)
         if len(calls) == 2:
             raise DatabaseError("disk I/O error")
-        return real_create(image)
+        return real_create(image, model_version)
 
     monkeypatch.setattr(imaging.uploads, "create_queued_result", fail_on_second_image)
     page = upload(client_for(lab_staff), specimen, sample_upload(3)).content.decode()

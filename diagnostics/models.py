@@ -20,6 +20,11 @@ class CellResult(models.Model):
     probabilities = models.JSONField(
         default=dict, blank=True, help_text="Class name → probability; the values sum to 1."
     )
+    refer_to_cytologist = models.BooleanField(
+        default=False,
+        help_text="The model's calibrated confidence is below its referral threshold: a "
+                  "cytologist should look at this cell.",
+    )
     error = models.TextField(blank=True, help_text="Why classification failed.")
     seconds_taken = models.FloatField(null=True, blank=True)
     queued_at = models.DateTimeField(auto_now_add=True)

@@ -2,6 +2,7 @@
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import transaction
@@ -13,6 +14,7 @@ from diagnostics.models import CellResult
 
 logger = logging.getLogger(__name__)
 Status = CellResult.Status
+IMAGE_READ_THREADS = 2
 
 
 def create_queued_result(image, model_version):
@@ -61,28 +63,41 @@ def mark_failed(result, reason):
     result.save(update_fields=["status", "error", "finished_at"])
 
 
+def read_stored_image(image_asset):
+    """The decoded image, or the error that prevented reading it."""
+    try:
+        return open_stored_image(image_asset)
+    except (OSError, ValueError) as error:
+        return error
+
+
 def load_images(results):
     """Open each result's stored image; failures are recorded, the rest returned."""
+    # Decoding releases the GIL, so two threads read a batch about twice as fast.
+    with ThreadPoolExecutor(max_workers=IMAGE_READ_THREADS) as pool:
+        images = list(pool.map(read_stored_image, [result.image for result in results]))
     loaded = []
-    for result in results:
-        try:
-            loaded.append((result, open_stored_image(result.image)))
-        except (OSError, ValueError) as error:
-            mark_failed(result, f"The stored image could not be read: {error}")
+    for result, image in zip(results, images):
+        if isinstance(image, Exception):
+            mark_failed(result, f"The stored image could not be read: {image}")
+        else:
+            loaded.append((result, image))
     return loaded
 
 
-def save_predictions(results, probabilities, classes, seconds_per_image):
+def save_predictions(results, probabilities, referrals, classes, seconds_per_image):
     finished_at = timezone.now()
-    for result, row in zip(results, probabilities):
+    for result, row, refer in zip(results, probabilities, referrals):
         result.probabilities = {name: float(p) for name, p in zip(classes, row)}
         result.predicted_class = max(result.probabilities, key=result.probabilities.get)
+        result.refer_to_cytologist = bool(refer)
         result.status = Status.DONE
         result.seconds_taken = seconds_per_image
         result.finished_at = finished_at
     CellResult.objects.bulk_update(
         results,
-        ["probabilities", "predicted_class", "status", "seconds_taken", "finished_at"],
+        ["probabilities", "predicted_class", "refer_to_cytologist", "status", "seconds_taken",
+         "finished_at"],
     )
 
 
@@ -92,13 +107,14 @@ def classify_batch(version, loaded, started):
     try:
         classifier = classifier_for(version)
         probabilities = classifier.predict_proba(list(images))
+        referrals = classifier.needs_referral(probabilities)
     except Exception as error:
         logger.exception("Classification of results %s failed", [r.pk for r in results])
         for result in results:
             mark_failed(result, f"The classifier failed: {error}")
         return 0
     seconds_per_image = (time.perf_counter() - started) / len(results)
-    save_predictions(results, probabilities, classifier.classes_, seconds_per_image)
+    save_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
     return len(results)
 
 

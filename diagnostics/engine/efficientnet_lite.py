@@ -11,6 +11,7 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 # (repeats, kernel, stride, expand_ratio, in_channels, out_channels) per stage.
 LITE0_STAGES = (
@@ -96,6 +97,20 @@ class EfficientNetLite0Features(nn.Module):
             x = block(x)
         x = F.relu6(self._bn1(self._conv_head(x)))
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+    def fuse_batch_norms(self):
+        """Fold every batch norm into its convolution, for inference only (eval mode)."""
+        pairs = [(self, "_conv_stem", "_bn0"), (self, "_conv_head", "_bn1")]
+        for block in self._blocks:
+            if block.has_expansion:
+                pairs.append((block, "_expand_conv", "_bn0"))
+            pairs += [(block, "_depthwise_conv", "_bn1"), (block, "_project_conv", "_bn2")]
+        for module, conv_name, bn_name in pairs:
+            fused = fuse_conv_bn_eval(getattr(module, conv_name).eval(),
+                                      getattr(module, bn_name).eval())
+            setattr(module, conv_name, fused)
+            setattr(module, bn_name, nn.Identity())
+        return self
 
     def load_checkpoint(self, path):
         """Load the package's ImageNet checkpoint, ignoring its 1000-class classifier."""

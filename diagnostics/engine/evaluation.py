@@ -11,9 +11,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.metrics import precision_recall_fscore_support
 
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
-from .heads import HEADS
-from .hybrid import METADATA_FILE, HybridClassifier, _check_backbone_weights
-from .preprocessing import Preprocessing
+from .hybrid import METADATA_FILE, recipe_classifier
 
 ECE_BINS = 15
 
@@ -73,19 +71,49 @@ def cross_validate(classifier, features, labels, folds):
     predicted once, by a copy of ``classifier`` fitted on the folds that exclude its group;
     the pooled predictions give the figures, and per-fold accuracies show their spread.
     """
+    def fit_and_predict(train_index, validation_index):
+        fold_classifier = classifier.clone().fit_features(features[:, train_index],
+                                                          labels[train_index])
+        return fold_classifier, fold_classifier.predict_proba_features(
+            features[:, validation_index])
+
     labels = np.asarray(labels).astype(str)
+    return out_of_fold_metrics(*out_of_fold_probabilities(labels, folds, fit_and_predict),
+                               labels)
+
+
+def cross_validate_pixels(classifier, pixels, labels, folds, progress=False):
+    """Like :func:`cross_validate`, from prepared pixels: each fold fits the whole recipe,
+    fine-tuning included. Returns (metrics, out-of-fold probabilities, classes)."""
+    def fit_and_predict(train_index, validation_index):
+        fold_classifier = classifier.clone().fit_pixels(pixels[train_index],
+                                                        labels[train_index], progress)
+        return fold_classifier, fold_classifier.predict_proba_pixels(pixels[validation_index])
+
+    labels = np.asarray(labels).astype(str)
+    probabilities, classes, fold_accuracies = out_of_fold_probabilities(
+        labels, folds, fit_and_predict)
+    metrics = out_of_fold_metrics(probabilities, classes, fold_accuracies, labels)
+    return metrics, probabilities, classes
+
+
+def out_of_fold_probabilities(labels, folds, fit_and_predict):
+    """Pool ``fit_and_predict(train_index, validation_index) -> (classifier, probabilities)``
+    over ``folds``: returns (probabilities (n, n_classes), classes, per-fold accuracies)."""
     classes = sorted(set(labels.tolist()))
     probabilities = np.zeros((len(labels), len(classes)))
     fold_accuracies = []
     for train_index, validation_index in folds:
-        fold_classifier = type(classifier)(**classifier.get_params())
-        fold_classifier.fit_features(features[:, train_index], labels[train_index])
+        fold_classifier, fold_probabilities = fit_and_predict(train_index, validation_index)
         # A fold may lack a class in training: its column stays 0 for those images.
         columns = [classes.index(name) for name in fold_classifier.classes_]
-        probabilities[np.ix_(validation_index, columns)] = (
-            fold_classifier.predict_proba_features(features[:, validation_index]))
+        probabilities[np.ix_(validation_index, columns)] = fold_probabilities
         fold_predicted = np.asarray(classes)[probabilities[validation_index].argmax(axis=1)]
         fold_accuracies.append(float(np.mean(fold_predicted == labels[validation_index])))
+    return probabilities, classes, fold_accuracies
+
+
+def out_of_fold_metrics(probabilities, classes, fold_accuracies, labels):
     predicted = np.asarray(classes)[probabilities.argmax(axis=1)]
     metrics = classification_metrics(labels, predicted, classes, probabilities)
     metrics["per_fold_accuracy"] = fold_accuracies
@@ -217,10 +245,15 @@ def cross_validate_recipe(data_dir, model_dir, n_folds=5, group_pattern=DEFAULT_
     dataset = list_image_folder(data_dir)
     groups = group_keys(dataset, group_pattern)
     folds = grouped_kfold(dataset.labels, groups, n_splits=n_folds, seed=seed)
-    features = np.stack([
-        cached_view_features(classifier, dataset, view, cache_dir or DEFAULT_CACHE_DIR,
-                             progress) for view in classifier.views])
-    metrics = cross_validate(classifier, features, dataset.labels, folds)
+    if classifier.fine_tuning is not None:
+        pixels = classifier.prepare_pixels(dataset.images())
+        metrics, _, _ = cross_validate_pixels(classifier, pixels, dataset.labels, folds,
+                                              progress)
+    else:
+        features = np.stack([
+            cached_view_features(classifier, dataset, view, cache_dir or DEFAULT_CACHE_DIR,
+                                 progress) for view in classifier.views])
+        metrics = cross_validate(classifier, features, dataset.labels, folds)
     return {
         "model": {"version": metadata.get("version"), "name": metadata.get("name"),
                   "dir": str(model_dir)},
@@ -249,24 +282,11 @@ def read_model_metadata(model_dir):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def recipe_classifier(metadata):
-    """An unfitted :class:`HybridClassifier` with a saved model's backbone, preprocessing,
-    views and head hyperparameters (the head's learned trees are not loaded)."""
-    preprocessing = metadata["preprocessing"]
-    head = HEADS[metadata["head"]["kind"]](**metadata["head"]["params"])
-    classifier = HybridClassifier(
-        metadata["backbone"]["name"], head=head, image_size=preprocessing["image_size"],
-        views=preprocessing.get("views", ["identity"]),
-        pretrained=metadata["backbone"]["pretrained"])
-    classifier.preprocessing_ = Preprocessing.from_dict(preprocessing)
-    classifier._ensure_backbone()
-    _check_backbone_weights(classifier.backbone_, metadata["backbone"])
-    return classifier
-
-
 def _recipe_summary(classifier):
+    fine_tuning = classifier.fine_tuning.to_dict() if classifier.fine_tuning else None
     return {"backbone": classifier.backbone, "pretrained": classifier.pretrained,
             "image_size": classifier.image_size, "views": list(classifier.views),
+            "clahe": classifier.clahe, "fine_tuning": fine_tuning,
             "head": {"kind": classifier.head.kind, "params": classifier.head.get_params()}}
 
 

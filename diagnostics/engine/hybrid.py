@@ -1,4 +1,4 @@
-"""Hybrid classifier: frozen pretrained CNN features + a gradient-boosted head."""
+"""Hybrid classifier: CNN features (pretrained, optionally fine-tuned) + a boosted head."""
 
 import copy
 import hashlib
@@ -11,12 +11,15 @@ import torch
 from tqdm.auto import tqdm
 
 from .backbones import create_backbone
+from .calibration import apply_temperature
+from .finetuning import FineTuning, fine_tune, load_weights, save_weights, square_pixels
 from .heads import HEADS, LightGBMHead
-from .preprocessing import Preprocessing, images_to_batch
+from .preprocessing import Preprocessing, normalise
 
 METADATA_FILE = "metadata.json"
 HEAD_FILE = "head.txt"
-ARTEFACT_FORMAT = 1
+BACKBONE_FILE = "backbone.pt"
+ARTEFACT_FORMAT = 2
 
 # Cells have no canonical orientation: a flipped or rotated cell is the same cell. The head
 # learns from every view of each training image and predictions average over the views,
@@ -38,23 +41,35 @@ class HybridClassifier:
     >>> clf.predict_proba(new_images)   # (n, len(clf.classes_)), rows sum to 1
 
     ``views`` are flips/rotations (keys of ``VIEWS``): the head is trained on each view of
-    every image and probabilities are averaged over them.
+    every image and probabilities are averaged over them. With ``fine_tuning`` (a
+    :class:`FineTuning`) ``fit`` first trains the backbone on the labelled images. ``clahe``
+    adds contrast enhancement to the preprocessing. After :meth:`calibrate` (or loading a
+    calibrated model) probabilities are temperature-scaled and :meth:`needs_referral`
+    flags results whose confidence is below the referral threshold.
     """
 
     def __init__(self, backbone="efficientnet_lite0", head=None, image_size=224,
-                 views=("identity",), batch_size=8, pretrained=True):
+                 views=("identity",), batch_size=16, pretrained=True, fine_tuning=None,
+                 clahe=False):
         self.backbone = backbone
         self.head = head
         self.image_size = image_size
         self.views = tuple(views)
         self.batch_size = batch_size
         self.pretrained = pretrained
+        self.fine_tuning = fine_tuning
+        self.clahe = clahe
 
     def get_params(self):
         """Constructor arguments, scikit-learn style (for cloning and metadata)."""
         return {"backbone": self.backbone, "head": self.head, "image_size": self.image_size,
                 "views": self.views, "batch_size": self.batch_size,
-                "pretrained": self.pretrained}
+                "pretrained": self.pretrained, "fine_tuning": self.fine_tuning,
+                "clahe": self.clahe}
+
+    def clone(self):
+        """An unfitted copy with the same settings (a fresh, not fine-tuned backbone)."""
+        return type(self)(**copy.deepcopy(self.get_params()))
 
     @property
     def version(self):
@@ -69,19 +84,52 @@ class HybridClassifier:
         """
         self._ensure_backbone()
         batch_size = batch_size or self.batch_size
-        views = tuple(views or self.views)
         total = -(-len(images) // batch_size) if hasattr(images, "__len__") else None
         batches = _chunks(images, batch_size)
         if progress:
             batches = tqdm(batches, total=total, desc="features", unit="batch")
-        features = [self._features_of_batch(batch, views) for batch in batches]
+        features = [self.pixel_features(self.prepare_pixels(batch), views=views)
+                    for batch in batches]
         if not features:
-            return np.empty((len(views), 0, self.backbone_.num_features), dtype=np.float32)
+            n_views = len(views or self.views)
+            return np.empty((n_views, 0, self.backbone_.num_features), dtype=np.float32)
         return np.concatenate(features, axis=1)
 
+    def prepare_pixels(self, images):
+        """Resize/pad (and enhance) PIL images: uint8 tensor (n, size, size, 3)."""
+        self._ensure_backbone()
+        return square_pixels(images, self.preprocessing_)
+
+    def pixel_features(self, pixels, views=None, batch_size=None):
+        """Features (n_views, n, d) of prepared pixels from :meth:`prepare_pixels`."""
+        self._ensure_backbone()
+        views = tuple(views or self.views)
+        batch_size = batch_size or self.batch_size
+        backbone = self._inference_backbone()
+        per_batch = []
+        with torch.inference_mode():
+            for start in range(0, len(pixels), batch_size):
+                batch = normalise(pixels[start:start + batch_size], self.preprocessing_)
+                per_batch.append(torch.stack([backbone(VIEWS[view](batch)) for view in views]))
+        if not per_batch:
+            return np.empty((len(views), 0, self.backbone_.num_features), dtype=np.float32)
+        return torch.cat(per_batch, dim=1).numpy()
+
     def fit(self, images, labels):
-        """Extract features of ``images`` and fit the head on them; returns self."""
-        return self.fit_features(self.extract_features(images), labels)
+        """Fine-tune the backbone if configured, then fit the head; returns self."""
+        return self.fit_pixels(self.prepare_pixels(images), labels)
+
+    def fit_pixels(self, pixels, labels, progress=False):
+        """:meth:`fit` on prepared pixels (decoded and resized once, e.g. for k folds)."""
+        self._ensure_backbone()
+        if self.fine_tuning is not None:
+            classes = sorted(set(map(str, labels)))
+            indices = [classes.index(str(label)) for label in labels]
+            fine_tune(self.backbone_, pixels, indices, self.preprocessing_,
+                      self.fine_tuning, progress=progress)
+            self.fine_tuned_ = True
+            self.inference_backbone_ = None
+        return self.fit_features(self.pixel_features(pixels), labels)
 
     def fit_features(self, features, labels):
         """Fit the head on (n_views, n, d) features from :meth:`extract_features`.
@@ -96,8 +144,15 @@ class HybridClassifier:
         return self
 
     def predict_proba(self, images):
-        """Class probabilities (n, n_classes) for PIL images; columns follow ``classes_``."""
+        """Class probabilities (n, n_classes) for PIL images; columns follow ``classes_``.
+
+        Calibrated (temperature-scaled) once :meth:`calibrate` has been called.
+        """
         return self.predict_proba_features(self.extract_features(images))
+
+    def predict_proba_pixels(self, pixels):
+        """:meth:`predict_proba` for prepared pixels from :meth:`prepare_pixels`."""
+        return self.predict_proba_features(self.pixel_features(pixels))
 
     def predict_proba_features(self, features):
         """Probabilities for (n_views, n, d) features, averaged over views; rows sum to 1."""
@@ -107,7 +162,26 @@ class HybridClassifier:
         per_view = [np.asarray(self.head_.predict_proba(view), dtype=np.float64)
                     for view in features]
         probabilities = np.mean(per_view, axis=0)
-        return probabilities / probabilities.sum(axis=1, keepdims=True)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        calibration = getattr(self, "calibration_", None)
+        if calibration:
+            probabilities = apply_temperature(probabilities, calibration["temperature"])
+        return probabilities
+
+    def calibrate(self, calibration):
+        """Use a calibration from :func:`calibration.fit_calibration` (on out-of-fold
+        predictions of this recipe): temperature and referral threshold. Returns self."""
+        self.calibration_ = dict(calibration)
+        return self
+
+    def needs_referral(self, probabilities):
+        """Boolean per row: calibrated confidence below the referral threshold, so the
+        cell should be looked at by a cytologist. All False for an uncalibrated model."""
+        probabilities = np.asarray(probabilities)
+        threshold = getattr(self, "calibration_", {}).get("referral_threshold")
+        if threshold is None:
+            return np.zeros(len(probabilities), dtype=bool)
+        return probabilities.max(axis=1) < threshold
 
     def predict(self, images):
         """Most probable class name per image."""
@@ -124,6 +198,10 @@ class HybridClassifier:
         directory.mkdir(parents=True, exist_ok=True)
         head_path = directory / HEAD_FILE
         self.head_.save(head_path)
+        if getattr(self, "fine_tuned_", False):
+            save_weights(self.backbone_, directory / BACKBONE_FILE)
+        else:
+            (directory / BACKBONE_FILE).unlink(missing_ok=True)
         self.metadata_ = {**(metadata or {}), **self._artefact_fields(head_path)}
         text = json.dumps(self.metadata_, indent=2, sort_keys=False, default=_json_default)
         (directory / METADATA_FILE).write_text(text + "\n", encoding="utf-8")
@@ -131,15 +209,21 @@ class HybridClassifier:
 
     def _artefact_fields(self, head_path):
         self._ensure_backbone()
+        backbone = {"name": self.backbone, "pretrained": self.pretrained,
+                    "num_features": self.backbone_.num_features,
+                    **_weights_fields(self.backbone_.weights_file)}
+        if getattr(self, "fine_tuned_", False):
+            backbone["fine_tuned"] = {"file": BACKBONE_FILE,
+                                      "sha256": file_sha256(head_path.parent / BACKBONE_FILE),
+                                      "settings": self.fine_tuning.to_dict()}
         return {
             "artefact_format": ARTEFACT_FORMAT,
             "classes": list(self.classes_),
-            "backbone": {"name": self.backbone, "pretrained": self.pretrained,
-                         "num_features": self.backbone_.num_features,
-                         **_weights_fields(self.backbone_.weights_file)},
+            "backbone": backbone,
             "head": {"kind": self.head_.kind, "file": head_path.name,
                      "sha256": file_sha256(head_path), "params": self.head_.get_params()},
             "preprocessing": {**self.preprocessing_.to_dict(), "views": list(self.views)},
+            "calibration": getattr(self, "calibration_", None),
         }
 
     def _ensure_backbone(self):
@@ -147,12 +231,14 @@ class HybridClassifier:
             self.backbone_ = create_backbone(self.backbone, pretrained=self.pretrained)
         if getattr(self, "preprocessing_", None) is None:
             self.preprocessing_ = Preprocessing(
-                self.image_size, self.backbone_.mean, self.backbone_.std)
+                self.image_size, self.backbone_.mean, self.backbone_.std, clahe=self.clahe)
 
-    def _features_of_batch(self, images, views):
-        batch = images_to_batch(images, self.preprocessing_)
-        with torch.inference_mode():
-            return torch.stack([self.backbone_(VIEWS[view](batch)) for view in views]).numpy()
+    def _inference_backbone(self):
+        # A copy with batch norms folded into the convolutions: same features, fewer passes
+        # over memory. Rebuilt after fine-tuning changes the weights.
+        if getattr(self, "inference_backbone_", None) is None:
+            self.inference_backbone_ = self.backbone_.for_inference()
+        return self.inference_backbone_
 
 
 def load_classifier(directory):
@@ -167,23 +253,53 @@ def load_classifier(directory):
                                 f"folder? Train one with `manage.py train_classifier`.")
     metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
     head_path = directory / metadata["head"]["file"]
-    if file_sha256(head_path) != metadata["head"]["sha256"]:
-        raise ValueError(f"{head_path} does not match the sha256 in {METADATA_FILE}: the model "
-                         f"files are corrupt or mixed up. Restore or re-train the model.")
-    preprocessing = metadata["preprocessing"]
-    classifier = HybridClassifier(
-        backbone=metadata["backbone"]["name"], image_size=preprocessing["image_size"],
-        views=preprocessing.get("views", ["identity"]),
-        pretrained=metadata["backbone"]["pretrained"])
-    classifier.preprocessing_ = Preprocessing.from_dict(preprocessing)
-    classifier._ensure_backbone()
-    _check_backbone_weights(classifier.backbone_, metadata["backbone"])
+    _check_sha256(head_path, metadata["head"]["sha256"])
+    classifier = recipe_classifier(metadata, directory)
     head_class, head_params = HEADS[metadata["head"]["kind"]], metadata["head"]["params"]
-    classifier.head = head_class(**head_params)
     classifier.head_ = head_class.load(head_path, classes=metadata["classes"], **head_params)
     classifier.classes_ = list(metadata["classes"])
+    if metadata.get("calibration"):
+        classifier.calibrate(metadata["calibration"])
     classifier.metadata_ = metadata
     return classifier
+
+
+def recipe_classifier(metadata, directory=None):
+    """An unfitted :class:`HybridClassifier` with a saved model's settings.
+
+    With ``directory``, a fine-tuned model's backbone weights are loaded from it (as for
+    serving); without, the backbone is the pretrained one and fine-tuning is part of the
+    recipe (as for re-fitting it on other data).
+    """
+    preprocessing, backbone = metadata["preprocessing"], metadata["backbone"]
+    fine_tuned = backbone.get("fine_tuned")
+    head_class, head_params = HEADS[metadata["head"]["kind"]], metadata["head"]["params"]
+    classifier = HybridClassifier(
+        backbone=backbone["name"], head=head_class(**head_params),
+        image_size=preprocessing["image_size"], views=preprocessing.get("views", ["identity"]),
+        pretrained=backbone["pretrained"], clahe=preprocessing.get("clahe", False),
+        fine_tuning=FineTuning.from_dict(fine_tuned["settings"]) if fine_tuned else None)
+    if fine_tuned and directory is not None:
+        weights_path = Path(directory) / fine_tuned["file"]
+        _check_sha256(weights_path, fine_tuned["sha256"])
+        # The fine-tuned file holds every weight: the pretrained one is not needed.
+        classifier.backbone_ = load_weights(
+            create_backbone(backbone["name"], pretrained=False), weights_path)
+        classifier.fine_tuned_ = True
+    classifier.preprocessing_ = Preprocessing.from_dict(preprocessing)
+    classifier._ensure_backbone()
+    if not getattr(classifier, "fine_tuned_", False):
+        _check_backbone_weights(classifier.backbone_, backbone)
+    return classifier
+
+
+def _check_sha256(path, expected):
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the model folder. Restore or re-train "
+                                f"the model.")
+    if file_sha256(path) != expected:
+        raise ValueError(f"{path} does not match the sha256 in {METADATA_FILE}: the model "
+                         f"files are corrupt or mixed up. Restore or re-train the model.")
 
 
 def file_sha256(path):

@@ -1,17 +1,22 @@
 """The one image pipeline shared by training and serving.
 
 PIL image (any mode, any size) -> RGB -> aspect-preserving resize so the longer side is
-``image_size`` -> centred on a square canvas -> normalised float tensor (3, H, W).
+``image_size`` -> optional contrast enhancement (CLAHE) -> centred on a square canvas ->
+normalised float tensor (3, H, W).
 """
 
 from dataclasses import asdict, dataclass
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+CLAHE_SETTINGS = {"colour_space": "Lab, lightness channel", "clip_limit": 2.0,
+                  "tile_grid": [4, 4]}
 
 _RESAMPLING = {
     "bilinear": Image.Resampling.BILINEAR,
@@ -28,16 +33,26 @@ class Preprocessing:
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
     resample: str = "bilinear"
+    clahe: bool = False
 
     def to_dict(self):
         return {**asdict(self), "mean": list(self.mean), "std": list(self.std),
                 "resize": "longer side to image_size, aspect preserved",
+                "clahe_settings": CLAHE_SETTINGS if self.clahe else None,
                 "padding": "centred on a square canvas filled with the mean colour"}
 
     @classmethod
     def from_dict(cls, values):
         return cls(image_size=int(values["image_size"]), mean=tuple(values["mean"]),
-                   std=tuple(values["std"]), resample=values.get("resample", "bilinear"))
+                   std=tuple(values["std"]), resample=values.get("resample", "bilinear"),
+                   clahe=bool(values.get("clahe", False)))
+
+    def prepare(self, image):
+        """The square RGB PIL image the backbone sees, before normalisation."""
+        resized = resize_longer_side(image, self.image_size, self.resample)
+        if self.clahe:
+            resized = enhance_contrast(resized)
+        return pad_to_square(resized, self.image_size, self.pad_colour)
 
     @property
     def pad_colour(self):
@@ -52,17 +67,34 @@ def resize_and_pad(image, image_size=224, pad_colour=(0, 0, 0), resample="biline
     The longer side is scaled to ``image_size`` (small cells are enlarged) and the image is
     centred on a canvas of ``pad_colour``.
     """
+    resized = resize_longer_side(image, image_size, resample)
+    return pad_to_square(resized, image_size, pad_colour)
+
+
+def resize_longer_side(image, image_size, resample="bilinear"):
+    """RGB copy of ``image`` whose longer side is ``image_size``, aspect ratio preserved."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     width, height = rgb.size
     scale = image_size / max(width, height)
     new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if new_size != rgb.size:
-        rgb = rgb.resize(new_size, _RESAMPLING[resample])
-    if new_size == (image_size, image_size):
-        return rgb
+    return rgb.resize(new_size, _RESAMPLING[resample]) if new_size != rgb.size else rgb
+
+
+def pad_to_square(image, image_size, pad_colour):
+    if image.size == (image_size, image_size):
+        return image
     canvas = Image.new("RGB", (image_size, image_size), pad_colour)
-    canvas.paste(rgb, ((image_size - new_size[0]) // 2, (image_size - new_size[1]) // 2))
+    canvas.paste(image, ((image_size - image.width) // 2, (image_size - image.height) // 2))
     return canvas
+
+
+def enhance_contrast(image):
+    """CLAHE on the lightness channel (Lab), leaving hue alone: evens out uneven staining."""
+    lab = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2LAB)
+    clahe = cv2.createCLAHE(clipLimit=CLAHE_SETTINGS["clip_limit"],
+                            tileGridSize=tuple(CLAHE_SETTINGS["tile_grid"]))
+    lab[..., 0] = clahe.apply(np.ascontiguousarray(lab[..., 0]))
+    return Image.fromarray(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB))
 
 
 def images_to_batch(images, preprocessing=Preprocessing()):
@@ -70,9 +102,8 @@ def images_to_batch(images, preprocessing=Preprocessing()):
     size = preprocessing.image_size
     pixels = np.empty((len(images), size, size, 3), dtype=np.uint8)
     for index, image in enumerate(images):
-        square = resize_and_pad(image, size, preprocessing.pad_colour, preprocessing.resample)
-        pixels[index] = np.asarray(square)
-    return _normalise(torch.from_numpy(pixels), preprocessing)
+        pixels[index] = np.asarray(preprocessing.prepare(image))
+    return normalise(torch.from_numpy(pixels), preprocessing)
 
 
 def image_to_tensor(image, preprocessing=Preprocessing()):
@@ -80,7 +111,8 @@ def image_to_tensor(image, preprocessing=Preprocessing()):
     return images_to_batch([image], preprocessing)[0]
 
 
-def _normalise(pixels_nhwc, preprocessing):
+def normalise(pixels_nhwc, preprocessing):
+    """Pixels (N, S, S, 3) on the 0-255 scale -> normalised float32 (N, 3, S, S)."""
     scale = torch.tensor([255.0 * s for s in preprocessing.std]).view(1, 3, 1, 1)
     offset = torch.tensor([255.0 * m for m in preprocessing.mean]).view(1, 3, 1, 1)
     batch = pixels_nhwc.permute(0, 3, 1, 2).float()

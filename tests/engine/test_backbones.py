@@ -35,3 +35,14 @@ def test_missing_torchvision_weights_error_names_the_file(monkeypatch, tmp_path)
     monkeypatch.delenv("CELINSIGHT_WEIGHTS_DIR", raising=False)
     with pytest.raises(FileNotFoundError, match="resnet34-b627a593.pth"):
         create_backbone("resnet34", pretrained=True)
+
+
+def test_inference_copy_with_folded_batch_norms_gives_the_same_features():
+    backbone = create_backbone("efficientnet_lite0")
+    inference_copy = backbone.for_inference()
+    images = torch.randn(3, 3, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(inference_copy(images), backbone(images),
+                                   atol=1e-4, rtol=1e-4)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in backbone.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in inference_copy.modules())

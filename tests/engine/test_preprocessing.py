@@ -43,3 +43,19 @@ def test_batch_matches_images_preprocessed_one_by_one():
     assert batch.shape == (2, 3, 32, 32)
     for row, image in zip(batch, images):
         assert torch.equal(row, image_to_tensor(image, preprocessing))
+
+
+def test_clahe_raises_the_contrast_of_a_flat_cell_and_keeps_the_padding():
+    rng = np.random.default_rng(0)
+    flat = Image.fromarray((120 + rng.integers(0, 10, (40, 80, 3))).astype(np.uint8))
+    plain = np.asarray(Preprocessing(image_size=64).prepare(flat)).astype(float)
+    enhanced_preprocessing = Preprocessing(image_size=64, clahe=True)
+    enhanced = np.asarray(enhanced_preprocessing.prepare(flat)).astype(float)
+    cell_rows = slice(16, 48)
+    assert enhanced[cell_rows].std() > 1.5 * plain[cell_rows].std()
+    assert (enhanced[:8] == enhanced_preprocessing.pad_colour).all()
+
+
+def test_clahe_setting_survives_the_metadata_round_trip():
+    preprocessing = Preprocessing(image_size=64, clahe=True)
+    assert Preprocessing.from_dict(preprocessing.to_dict()) == preprocessing

@@ -47,14 +47,9 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     dataset = list_image_folder(data_dir)
     groups = group_keys(dataset, group_pattern)
     folds = grouped_kfold(dataset.labels, groups, n_splits=n_folds, seed=seed)
-    recipe = create_hybrid(hybrid, pretrained=pretrained, **(overrides or {}))
+    fit_final, validation, probabilities, classes = validate_hybrid(
+        hybrid, dataset, folds, overrides, pretrained, cache_dir, progress)
     labels = np.asarray(dataset.labels)
-    if recipe.fine_tuning is not None:
-        fit_final, validation, probabilities, classes = _validate_fine_tuned(
-            recipe, dataset, labels, folds, progress)
-    else:
-        fit_final, validation, probabilities, classes = _validate_frozen(
-            recipe, dataset, labels, folds, cache_dir, progress)
     true_indices = np.searchsorted(classes, labels)
     calibration = fit_calibration(probabilities, true_indices, target_accuracy)
     calibrated = apply_temperature(probabilities, calibration["temperature"])
@@ -69,6 +64,21 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
     classifier.save(out_dir, metadata)
     return classifier.metadata_
+
+
+def validate_hybrid(hybrid, dataset, folds, overrides=None, pretrained=True,
+                    cache_dir=DEFAULT_CACHE_DIR, progress=True):
+    """Out-of-fold validation of the hybrid design ``hybrid`` on ``dataset``'s ``folds``.
+
+    Returns ``(fit_final, metrics, probabilities, classes)``: a function fitting the
+    recipe on every image, the pooled out-of-fold metrics, the out-of-fold probabilities
+    (n, n_classes, uncalibrated) and their column classes.
+    """
+    recipe = create_hybrid(hybrid, pretrained=pretrained, **(overrides or {}))
+    labels = np.asarray(dataset.labels)
+    if recipe.fine_tuning is not None:
+        return _validate_fine_tuned(recipe, dataset, labels, folds, progress)
+    return _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress)
 
 
 def _validate_fine_tuned(recipe, dataset, labels, folds, progress):

@@ -67,3 +67,18 @@ def test_a_classifier_that_cannot_load_fails_the_results_with_the_reason(queued_
     classify(queued_results)
     assert set(CellResult.objects.values_list("status", "error")) == {
         ("failed", "The classifier failed: head.txt is missing")}
+
+
+def test_cells_below_the_referral_threshold_are_flagged_and_counted(
+        queued_results, specimen, client_for, lab_staff, monkeypatch):
+    classifier = active_classifier()
+    monkeypatch.setattr(classifier, "calibration_",
+                        {"temperature": 1.0, "referral_threshold": 0.999999}, raising=False)
+    classify(queued_results)
+    results = CellResult.objects.filter(status="done")
+    referred = [r for r in results if r.confidence < 0.999999]
+    assert referred, "the demo cells should include some below a 0.999999 threshold"
+    assert all(r.refer_to_cytologist == (r.confidence < 0.999999) for r in results)
+    page = client_for(lab_staff).get(specimen.get_absolute_url()).content.decode()
+    assert f"{len(referred)} cell{'s' if len(referred) > 1 else ''} below" in page
+    assert page.count("Refer to cytologist") == len(referred) + 1

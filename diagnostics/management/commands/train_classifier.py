@@ -10,8 +10,9 @@ from diagnostics.registry import register_model
 
 
 class Command(BaseCommand):
-    help = ("Extract backbone features, validate on grouped folds, fit the head on all "
-            "images and save the model folder (head.txt + metadata.json).")
+    help = ("Train a named hybrid: validate its recipe on grouped folds (fine-tuning "
+            "included), calibrate on the out-of-fold predictions, fit it on all images, save "
+            "the model folder (metadata.json with sha256 of every file) and register it.")
 
     def add_arguments(self, parser):
         parser.add_argument("--data", type=Path,
@@ -20,23 +21,45 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path,
                             default=settings.BASE_DIR / "diagnostics" / "trained_models" / "default",
                             help="folder to write the trained model into")
+        parser.add_argument("--hybrid", default=None,
+                            help="registered hybrid design (default: the shipped one); "
+                                 "see --list-hybrids")
+        parser.add_argument("--list-hybrids", action="store_true",
+                            help="print the registered hybrid names and exit")
+        parser.add_argument("--epochs", type=int, default=None,
+                            help="fine-tuning epochs (hybrids that fine-tune only)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--folds", type=int, default=5)
         parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
         parser.add_argument("--model-version", dest="version",
                             help="name of this model version (default: recipe name and time)")
 
-    def handle(self, *args, data, out, seed, folds, threads, version, **options):
+    def handle(self, *args, data, out, hybrid, list_hybrids, epochs, seed, folds, threads,
+               version, **options):
         import torch
 
+        from diagnostics.engine import available_hybrids
+        from diagnostics.engine.hybrids import DEFAULT_HYBRID
         from diagnostics.engine.training import describe_training, train_and_evaluate
 
+        if list_hybrids:
+            self.stdout.write("\n".join(available_hybrids()))
+            return
+        hybrid = hybrid or DEFAULT_HYBRID
+        if hybrid not in available_hybrids():
+            raise CommandError(f"Unknown hybrid {hybrid!r}; available: "
+                               f"{', '.join(available_hybrids())}")
         if not data.is_dir():
             raise CommandError(f"Data set folder {data} does not exist; pass --data DIR "
                                f"with one sub-folder of images per class.")
         torch.set_num_threads(threads)
-        version = version or f"efficientnet_lite0-lightgbm-{timezone.now():%Y%m%d-%H%M%S}"
-        metadata = train_and_evaluate(data, out, n_folds=folds, seed=seed, version=version)
+        version = version or f"{hybrid}-{timezone.now():%Y%m%d-%H%M%S}"
+        overrides = {"epochs": epochs} if epochs else {}
+        try:
+            metadata = train_and_evaluate(data, out, hybrid=hybrid, overrides=overrides,
+                                          n_folds=folds, seed=seed, version=version)
+        except FileNotFoundError as error:  # e.g. torchvision weights not on this machine
+            raise CommandError(str(error)) from error
         self.stdout.write(describe_training(metadata))
         model = register_model(out)
         self.stdout.write(self.style.SUCCESS(

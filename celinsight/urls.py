@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("patients/", include("patients.urls")),
     path("", include("imaging.urls")),
+    path("", include("diagnostics.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from diagnostics.models import CellResult, ModelVersion
+from diagnostics.models import CellResult, CellReview, ModelVersion, SpecimenSignOff
 from diagnostics.registry import activate_model
 
 
@@ -36,3 +36,28 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # models are registered by train_classifier
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Clinical records are written by the review pages only; the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CellReview)
+class CellReviewAdmin(ReadOnlyAdmin):
+    list_display = ["result", "reviewed_class", "accepted", "reviewer", "reviewed_at"]
+    list_filter = ["accepted", "reviewed_class"]
+
+
+@admin.register(SpecimenSignOff)
+class SpecimenSignOffAdmin(ReadOnlyAdmin):
+    list_display = ["specimen", "version", "interpretation", "signed_by", "signed_at"]
+    list_filter = ["interpretation"]

@@ -8,6 +8,8 @@ class DiagnosticsConfig(AppConfig):
         from diagnostics import checks  # noqa: F401  (registers the system checks)
         from auditlog.registry import auditlog
 
-        from diagnostics.models import CellResult
+        from diagnostics.models import CellResult, CellReview, SpecimenSignOff
 
         auditlog.register(CellResult)
+        auditlog.register(CellReview)
+        auditlog.register(SpecimenSignOff)

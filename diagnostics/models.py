@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class CellResult(models.Model):
@@ -86,3 +87,59 @@ class ModelVersion(models.Model):
     @property
     def validation(self):
         return self.metadata.get("validation", {})
+
+
+class CellReview(models.Model):
+    """A doctor's verdict on one classified cell: the model's class accepted, or another given.
+
+    Overrides are labelled data for retraining, so a review is never deleted; before
+    sign-off a doctor may change it (django-auditlog keeps the earlier verdicts).
+    """
+
+    result = models.OneToOneField(CellResult, on_delete=models.PROTECT, related_name="review")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_class = models.CharField(max_length=100, help_text="The class the reviewer assigned.")
+    accepted = models.BooleanField(help_text="The reviewer agreed with the model's class.")
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["reviewed_at", "pk"]
+
+    def __str__(self):
+        verdict = "accepted" if self.accepted else f"overridden to {self.reviewed_class}"
+        return f"{self.result.image} · {verdict}"
+
+
+class SpecimenSignOff(models.Model):
+    """One version of a specimen's signed interpretation. Amendments add a version; none is edited."""
+
+    class Interpretation(models.TextChoices):
+        NEGATIVE = "negative", "Negative"
+        BENIGN_CHANGE = "benign_change", "Benign change"
+        ABNORMAL_REFER = "abnormal_refer", "Abnormal: refer"
+
+    specimen = models.ForeignKey("imaging.Specimen", on_delete=models.PROTECT, related_name="sign_offs")
+    version = models.PositiveIntegerField(default=1)
+    interpretation = models.CharField(max_length=20, choices=Interpretation.choices)
+    comment = models.TextField(blank=True)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(auto_now_add=True)
+    amendment_reason = models.TextField(blank=True, help_text="Why an earlier version was amended.")
+
+    class Meta:
+        ordering = ["specimen", "-version"]
+        permissions = [("sign_off_specimen", "Can review cells and sign off a specimen")]
+        constraints = [
+            models.UniqueConstraint(fields=["specimen", "version"], name="one_sign_off_per_version"),
+            models.CheckConstraint(
+                condition=models.Q(version=1) | ~models.Q(amendment_reason=""),
+                name="amendments_give_a_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.specimen} · v{self.version} · {self.get_interpretation_display()}"
+
+    @property
+    def is_amendment(self):
+        return self.version > 1

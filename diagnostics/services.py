@@ -11,6 +11,7 @@ from PIL import Image
 
 from diagnostics.classifier import classifier_for
 from diagnostics.models import CellResult
+from diagnostics.triage import update_triage_scores_of
 
 logger = logging.getLogger(__name__)
 Status = CellResult.Status
@@ -115,6 +116,7 @@ def classify_batch(version, loaded, started):
         return 0
     seconds_per_image = (time.perf_counter() - started) / len(results)
     save_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
+    update_triage_scores_of(results)
     return len(results)
 
 

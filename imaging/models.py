@@ -14,6 +14,11 @@ class Specimen(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    triage_score = models.FloatField(
+        null=True, blank=True, db_index=True, editable=False,
+        help_text="How likely the specimen is abnormal (diagnostics.triage.TRIAGE_RULE); "
+                  "recomputed when its cells are classified.",
+    )
 
     class Meta:
         ordering = ["-collected_on", "-created_at"]
@@ -45,6 +50,10 @@ class ImageAsset(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    upload_batch = models.ForeignKey(
+        "UploadBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="images",
+        help_text="The upload that stored this image; empty for images stored before batches were linked.",
+    )
 
     class Meta:
         ordering = ["uploaded_at", "pk"]

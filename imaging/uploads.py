@@ -67,5 +67,6 @@ def store_upload(specimen, user, uploads):
         known_hashes.add(facts.sha256)
     batch.stored_count = len(stored_images)
     batch.save()
+    ImageAsset.objects.filter(pk__in=[image.pk for image in stored_images]).update(upload_batch=batch)
     dispatch_classification(stored_images)
     return batch

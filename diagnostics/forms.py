@@ -1,0 +1,32 @@
+from django import forms
+
+from diagnostics.models import SpecimenSignOff
+
+
+class CellReviewForm(forms.Form):
+    reviewed_class = forms.ChoiceField(label="Class")
+
+    def __init__(self, result, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewed_class"].choices = [(name, name) for name in result.probabilities]
+        self.fields["reviewed_class"].initial = (
+            result.review.reviewed_class if hasattr(result, "review") else result.predicted_class
+        )
+
+
+class SignOffForm(forms.ModelForm):
+    class Meta:
+        model = SpecimenSignOff
+        fields = ["interpretation", "comment"]
+        widgets = {"interpretation": forms.RadioSelect, "comment": forms.Textarea(attrs={"rows": 3})}
+
+
+class AmendmentForm(SignOffForm):
+    class Meta(SignOffForm.Meta):
+        fields = ["interpretation", "comment", "amendment_reason"]
+        widgets = {**SignOffForm.Meta.widgets, "amendment_reason": forms.Textarea(attrs={"rows": 2})}
+        labels = {"amendment_reason": "Reason for the amendment"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amendment_reason"].required = True

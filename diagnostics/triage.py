@@ -1,0 +1,44 @@
+"""Which specimens a doctor should look at first: the specimen-level triage score."""
+from diagnostics.models import CellResult
+from imaging.models import Specimen
+
+ABNORMAL_CLASSES = ("Dyskeratotic", "Koilocytotic")
+WORST_CELLS = 5
+TRIAGE_RULE = (
+    f"Specimens are ranked by the mean probability of an abnormal class "
+    f"({' or '.join(ABNORMAL_CLASSES)}) over their {WORST_CELLS} most suspicious classified "
+    f"cells: a higher score means look first."
+)
+
+
+def abnormal_probability(probabilities):
+    """Probability mass of the abnormal classes in one cell's class → probability map."""
+    return sum(probabilities.get(name, 0.0) for name in ABNORMAL_CLASSES)
+
+
+def triage_score(cell_probabilities):
+    """The triage score of a specimen from its classified cells' probability maps.
+
+    The mean abnormal probability of the ``WORST_CELLS`` most abnormal cells (all of
+    them when there are fewer); None when no cell is classified.
+    """
+    worst = sorted(map(abnormal_probability, cell_probabilities), reverse=True)[:WORST_CELLS]
+    return sum(worst) / len(worst) if worst else None
+
+
+def update_triage_score(specimen):
+    """Recompute and store the specimen's score from its finished results; return it."""
+    probabilities = CellResult.objects.filter(
+        image__specimen=specimen, status=CellResult.Status.DONE
+    ).values_list("probabilities", flat=True)
+    specimen.triage_score = triage_score(probabilities)
+    # A derived value: update() keeps it out of the specimen's audit trail.
+    Specimen.objects.filter(pk=specimen.pk).update(triage_score=specimen.triage_score)
+    return specimen.triage_score
+
+
+def update_triage_scores_of(results):
+    """Recompute the score of every specimen these results belong to."""
+    specimen_ids = {result.image.specimen_id for result in results}
+    for specimen in Specimen.objects.filter(pk__in=specimen_ids):
+        update_triage_score(specimen)

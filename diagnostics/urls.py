@@ -1,0 +1,15 @@
+from django.urls import path
+
+from diagnostics import views
+
+app_name = "diagnostics"
+urlpatterns = [
+    path("worklist/", views.worklist, name="worklist"),
+    path("batches/", views.batch_list, name="batches"),
+    path("batches/<int:batch_id>/progress/", views.batch_progress, name="batch_progress"),
+    path("specimens/<int:specimen_id>/review/", views.specimen_review, name="review"),
+    path("specimens/<int:specimen_id>/results/<int:result_id>/review/", views.review_cell,
+         name="review_cell"),
+    path("specimens/<int:specimen_id>/sign-off/", views.sign_off, name="sign_off"),
+    path("specimens/<int:specimen_id>/amend/", views.amend, name="amend"),
+]

@@ -1,0 +1,106 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import get_specimen_for_user
+from diagnostics import review
+from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
+from diagnostics.models import CellResult
+from diagnostics.triage import TRIAGE_RULE
+from diagnostics.worklists import awaiting_review, batches_of
+
+ROWS_PER_PAGE = 25
+SIGN_OFF = review.SIGN_OFF_PERMISSION
+
+
+@permission_required(SIGN_OFF, raise_exception=True)
+def worklist(request):
+    page = Paginator(awaiting_review(request.user), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "diagnostics/worklist.html", {"page": page, "triage_rule": TRIAGE_RULE})
+
+
+@permission_required("imaging.add_imageasset", raise_exception=True)
+def batch_list(request):
+    page = Paginator(batches_of(request.user), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "diagnostics/batches.html", {"page": page})
+
+
+@permission_required("imaging.add_imageasset", raise_exception=True)
+def batch_progress(request, batch_id):
+    batch = get_object_or_404(batches_of(request.user), pk=batch_id)
+    return render(request, "diagnostics/_batch_row.html", {"batch": batch})
+
+
+@permission_required(SIGN_OFF, raise_exception=True)
+def specimen_review(request, specimen_id):
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    sign_off = review.current_sign_off(specimen)
+    results = review.classified_results(specimen)
+    context = {
+        "specimen": specimen,
+        "sign_off": sign_off,
+        "sign_offs": specimen.sign_offs.select_related("signed_by").order_by("-version"),
+        "cells": [(result, CellReviewForm(result)) for result in results],
+        "blockers": [] if sign_off else review.sign_off_blockers(specimen),
+        "sign_off_form": AmendmentForm() if sign_off else SignOffForm(),
+    }
+    return render(request, "diagnostics/review.html", context)
+
+
+@require_POST
+@permission_required(SIGN_OFF, raise_exception=True)
+def review_cell(request, specimen_id, result_id):
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    result = get_object_or_404(
+        CellResult.objects.select_related("image__specimen"),
+        pk=result_id, image__specimen=specimen, status=CellResult.Status.DONE,
+    )
+    form = CellReviewForm(result, request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{result.image}: choose one of the model's classes.")
+        return redirect("diagnostics:review", specimen.pk)
+    try:
+        cell_review = review.review_cell(result, request.user, form.cleaned_data["reviewed_class"])
+    except review.ReviewRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        verdict = "accepted" if cell_review.accepted else f"overridden to {cell_review.reviewed_class}"
+        messages.success(request, f"{result.image}: {verdict}.")
+    return redirect("diagnostics:review", specimen.pk)
+
+
+@require_POST
+@permission_required(SIGN_OFF, raise_exception=True)
+def sign_off(request, specimen_id):
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    form = SignOffForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose an interpretation before signing off.")
+        return redirect("diagnostics:review", specimen.pk)
+    try:
+        signed = review.sign_off_specimen(specimen, request.user, **form.cleaned_data)
+    except review.ReviewRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("diagnostics:review", specimen.pk)
+    messages.success(request, f"Specimen {specimen} signed off: {signed.get_interpretation_display()}.")
+    return redirect(specimen)
+
+
+@require_POST
+@permission_required(SIGN_OFF, raise_exception=True)
+def amend(request, specimen_id):
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    form = AmendmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "An amendment needs an interpretation and a reason for the change.")
+        return redirect("diagnostics:review", specimen.pk)
+    try:
+        amended = review.amend_sign_off(specimen, request.user, **form.cleaned_data)
+    except review.ReviewRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("diagnostics:review", specimen.pk)
+    messages.success(request, f"Specimen {specimen} amended: version {amended.version}, "
+                              f"{amended.get_interpretation_display()}.")
+    return redirect(specimen)

@@ -1,0 +1,72 @@
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from diagnostics.models import SpecimenSignOff
+from diagnostics.triage import TRIAGE_RULE, update_triage_score
+from imaging.models import Specimen
+
+WORKLIST = reverse("diagnostics:worklist")
+
+
+def abnormal(p):
+    return {"Dyskeratotic": p, "Parabasal": 1 - p}
+
+
+def scored_specimen(patient, accession, abnormal_probability, make_result, flagged=0):
+    specimen = Specimen.objects.create(patient=patient, accession_number=accession,
+                                       collected_on="2026-11-01")
+    make_result(specimen, abnormal(abnormal_probability))
+    for _ in range(flagged):
+        make_result(specimen, abnormal(abnormal_probability), refer=True)
+    update_triage_score(specimen)
+    return specimen
+
+
+def accessions(response):
+    return [specimen.accession_number for specimen in response.context["page"].object_list]
+
+
+def test_most_suspicious_specimens_come_first(client_for, doctor, patient, make_result):
+    for accession, probability in [("LOW", 0.1), ("HIGH", 0.9), ("MID", 0.5)]:
+        scored_specimen(patient, accession, probability, make_result)
+    response = client_for(doctor).get(WORKLIST)
+    assert accessions(response) == ["HIGH", "MID", "LOW"]
+    assert TRIAGE_RULE in response.content.decode()
+
+
+def test_it_shows_cell_and_flagged_counts(client_for, doctor, patient, make_result):
+    scored_specimen(patient, "ACC-9", 0.7, make_result, flagged=2)
+    [row] = client_for(doctor).get(WORKLIST).context["page"].object_list
+    assert (row.cell_count, row.flagged_count) == (3, 2)
+
+
+def test_signed_off_and_unclassified_specimens_are_not_listed(
+        client_for, doctor, patient, specimen, make_result):
+    signed = scored_specimen(patient, "SIGNED", 0.9, make_result)
+    SpecimenSignOff.objects.create(specimen=signed, interpretation="negative", signed_by=doctor)
+    scored_specimen(patient, "OPEN", 0.2, make_result)
+    make_result(specimen, {}, status="queued")  # ACC-1: nothing classified yet
+    assert accessions(client_for(doctor).get(WORKLIST)) == ["OPEN"]
+
+
+def test_other_doctors_patients_are_not_listed(client_for, other_doctor, patient, make_result):
+    scored_specimen(patient, "ACC-9", 0.9, make_result)
+    assert accessions(client_for(other_doctor).get(WORKLIST)) == []
+
+
+def test_lab_staff_have_no_review_worklist(client_for, lab_staff):
+    assert client_for(lab_staff).get(WORKLIST).status_code == 403
+
+
+def test_query_count_does_not_grow_with_rows(
+        client_for, doctor, patient, make_result, django_assert_max_num_queries):
+    client = client_for(doctor)
+    scored_specimen(patient, "FIRST", 0.5, make_result, flagged=1)
+    with CaptureQueriesContext(connection) as one_row:
+        client.get(WORKLIST)
+    for number in range(10):
+        scored_specimen(patient, f"MORE-{number}", number / 10, make_result, flagged=2)
+    with django_assert_max_num_queries(len(one_row)):
+        response = client.get(WORKLIST)
+    assert len(accessions(response)) == 11

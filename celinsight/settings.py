@@ -104,7 +104,9 @@ DATABASES = {
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
-        "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
+        # A file (threads of live-server and worker tests share it), one per test run so
+        # that two runs side by side never write to the same database.
+        "TEST": {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -168,6 +170,8 @@ UPLOAD_MAX_FILES_PER_BATCH = env_int("CELINSIGHT_UPLOAD_MAX_FILES", 1000)
 UPLOAD_MAX_ZIP_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_ZIP_BYTES", 1024 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES_PER_BATCH
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Videos (MP4, AVI): one frame is kept every this many seconds (imaging/video.py caps the count).
+VIDEO_FRAME_INTERVAL_SECONDS = float(env_str("CELINSIGHT_VIDEO_FRAME_INTERVAL_SECONDS", "1.0"))
 
 CLASSIFIER_MODEL_DIR = Path(
     env_str("CELINSIGHT_MODEL_DIR", str(BASE_DIR / "diagnostics" / "trained_models" / "default"))

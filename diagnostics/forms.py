@@ -20,6 +20,11 @@ class SignOffForm(forms.ModelForm):
         fields = ["interpretation", "comment"]
         widgets = {"interpretation": forms.RadioSelect, "comment": forms.Textarea(attrs={"rows": 3})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No pre-selected "---------" radio: the doctor must pick an interpretation.
+        self.fields["interpretation"].choices = SpecimenSignOff.Interpretation.choices
+
 
 class AmendmentForm(SignOffForm):
     class Meta(SignOffForm.Meta):

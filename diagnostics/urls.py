@@ -1,6 +1,6 @@
 from django.urls import path
 
-from diagnostics import views
+from diagnostics import dashboards, reports, views
 
 app_name = "diagnostics"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
          name="review_cell"),
     path("specimens/<int:specimen_id>/sign-off/", views.sign_off, name="sign_off"),
     path("specimens/<int:specimen_id>/amend/", views.amend, name="amend"),
+    path("specimens/<int:specimen_id>/report/", reports.specimen_report, name="report"),
+    path("dashboard/", dashboards.dashboard, name="dashboard"),
 ]

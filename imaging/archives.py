@@ -1,4 +1,4 @@
-"""Turns an upload (loose files and .zip archives) into named files to check one by one."""
+"""Turns an upload (loose files, .zip archives, videos) into named files to check one by one."""
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 
 from imaging.validation import too_large_reason
+from imaging.video import VideoRejected, is_video_name, sample_frames
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,33 @@ def read_loose_file(upload):
     return UploadedFile(name, upload.read())
 
 
+def frames_in_video(video):
+    """The video's sampled frames as PNG files, or the video with the reason it gave none."""
+    if video.problem:
+        yield video
+        return
+    try:
+        for name, png in sample_frames(video.name, video.data):
+            yield UploadedFile(name, png)
+    except VideoRejected as rejection:
+        yield UploadedFile(video.name, problem=str(rejection))
+
+
+def with_video_frames(files):
+    for file in files:
+        if is_video_name(file.name):
+            yield from frames_in_video(file)
+        else:
+            yield file
+
+
 def expand_uploads(uploads):
-    """Yield every file of an upload, unpacking .zip archives; at most the batch limit."""
+    """Yield every file of an upload, unpacking .zip archives and sampling videos' frames;
+    at most the batch limit."""
     count = 0
     for upload in uploads:
         members = files_in_zip(upload) if is_zip_name(upload.name) else [read_loose_file(upload)]
-        for member in members:
+        for member in with_video_frames(members):
             count += 1
             if count > settings.UPLOAD_MAX_FILES_PER_BATCH:
                 yield UploadedFile(

@@ -22,7 +22,7 @@ class MultipleFileField(forms.FileField):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={
-            "accept": ".bmp,.png,.jpg,.jpeg,.tif,.tiff,.zip",
+            "accept": ".bmp,.png,.jpg,.jpeg,.tif,.tiff,.zip,.mp4,.avi",
         }))
         super().__init__(*args, **kwargs)
 
@@ -30,12 +30,13 @@ class MultipleFileField(forms.FileField):
         files = data if isinstance(data, (list, tuple)) else [data]
         files = [f for f in files if f]
         if not files:
-            raise forms.ValidationError("Choose at least one image or .zip file.")
+            raise forms.ValidationError("Choose at least one image, .zip file or video.")
         return files
 
 
 class UploadForm(forms.Form):
     files = MultipleFileField(
-        label="Images or .zip archives",
-        help_text="BMP, PNG, JPEG or TIFF cell or slide images; .zip archives of them.",
+        label="Images, .zip archives or videos",
+        help_text="BMP, PNG, JPEG or TIFF cell or slide images; .zip archives of them; short "
+                  "MP4 or AVI microscope videos, of which one frame per interval is kept.",
     )

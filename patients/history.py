@@ -1,12 +1,72 @@
-from django.db.models import Prefetch
+"""A patient's specimens over time: signed interpretations, cell counts and the trend.
 
-from imaging.models import ImageAsset
+The whole history is a fixed number of queries however many specimens the patient has:
+the counts are annotated and the images, results and sign-offs prefetched.
+"""
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q
+
+from diagnostics.models import CellResult, SpecimenSignOff
+from diagnostics.triage import ABNORMAL_CLASSES
+from imaging.models import ImageAsset, Specimen
 
 
 def patient_history(patient):
-    """The patient's specimens in collection order, each with its images and their results."""
+    """The patient's specimens in collection order, each with its images and their results,
+    its sign-off versions newest first (``sign_off_versions``) and its cells counted.
+
+    A cell is an image with a finished result; ``classified_count``, ``flagged_count``
+    (refer to cytologist) and ``abnormal_count`` count images, so an image classified by
+    two model versions counts once.
+    """
     images = ImageAsset.objects.order_by("uploaded_at", "pk").prefetch_related("results")
+    sign_offs = SpecimenSignOff.objects.select_related("signed_by").order_by("-version")
+    done = Q(images__results__status=CellResult.Status.DONE)
+
+    def cells(condition=Q()):
+        return Count("images", filter=done & condition, distinct=True)
+
     return (
         patient.specimens.order_by("collected_on", "created_at")
-        .prefetch_related(Prefetch("images", queryset=images))
+        .annotate(
+            classified_count=cells(),
+            flagged_count=cells(Q(images__results__refer_to_cytologist=True)),
+            abnormal_count=cells(Q(images__results__predicted_class__in=ABNORMAL_CLASSES)),
+        )
+        .prefetch_related(
+            Prefetch("images", queryset=images),
+            Prefetch("sign_offs", queryset=sign_offs, to_attr="sign_off_versions"),
+        )
     )
+
+
+@dataclass
+class SpecimenHistory:
+    """One specimen as the history shows it."""
+
+    specimen: Specimen
+
+    @property
+    def current_sign_off(self):
+        versions = self.specimen.sign_off_versions
+        return versions[0] if versions else None
+
+    @property
+    def first_sign_off(self):
+        versions = self.specimen.sign_off_versions
+        return versions[-1] if versions else None
+
+    @property
+    def amendment_count(self):
+        return max(len(self.specimen.sign_off_versions) - 1, 0)
+
+    @property
+    def abnormal_share(self):
+        """Share of the classified cells predicted as an abnormal class; None without cells."""
+        classified = self.specimen.classified_count
+        return self.specimen.abnormal_count / classified if classified else None
+
+
+def history_of(patient):
+    return [SpecimenHistory(specimen) for specimen in patient_history(patient)]

@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 
 from accounts.access import get_patient_for_user, patients_visible_to
 from patients.forms import PatientForm
-from patients.history import patient_history
+from patients.history import history_of
+from patients.trend import trend_chart
 
 PATIENTS_PER_PAGE = 25
 
@@ -36,9 +37,11 @@ def patient_create(request):
 def patient_detail(request, patient_id):
     patient = get_patient_for_user(request.user, patient_id)
     accessed.send(sender=patient.__class__, instance=patient)
+    history = history_of(patient)
     context = {
         "patient": patient,
-        "specimens": patient_history(patient),
+        "history": history,
+        "trend": trend_chart(history),
         "can_add_specimen": request.user.has_perm("imaging.add_specimen"),
     }
     return render(request, "patients/detail.html", context)

@@ -1,0 +1,57 @@
+"""The printable report of one specimen: what the model found and what the doctors signed.
+
+Anyone who may open the specimen may print its report; others get a 404 from
+get_specimen_for_user, as for every other page of the specimen.
+"""
+from auditlog.signals import accessed
+from django.db.models import Count
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.access import get_specimen_for_user
+from diagnostics.models import CellResult, CellReview
+from diagnostics.review import flagged_results
+from diagnostics.triage import TRIAGE_RULE
+
+
+def class_counts(specimen):
+    """[(model version, [(class, count), ...]), ...] over the specimen's classified cells."""
+    rows = (
+        CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)
+        .values_list("model_version", "predicted_class")
+        .annotate(count=Count("pk"))
+        .order_by("model_version", "-count", "predicted_class")
+    )
+    by_version = {}
+    for model_version, predicted_class, count in rows:
+        by_version.setdefault(model_version, []).append((predicted_class, count))
+    return list(by_version.items())
+
+
+def overrides(specimen):
+    return (
+        CellReview.objects.filter(result__image__specimen=specimen, accepted=False)
+        .select_related("result__image", "reviewer")
+        .order_by("reviewed_at", "pk")
+    )
+
+
+def specimen_report_context(specimen):
+    counts = class_counts(specimen)
+    return {
+        "specimen": specimen,
+        "patient": specimen.patient,
+        "class_counts": counts,
+        "cell_count": sum(count for _, rows in counts for _, count in rows),
+        "flagged": list(flagged_results(specimen)),
+        "overrides": list(overrides(specimen)),
+        "sign_offs": list(specimen.sign_offs.select_related("signed_by").order_by("-version")),
+        "triage_rule": TRIAGE_RULE,
+        "printed_at": timezone.now(),
+    }
+
+
+def specimen_report(request, specimen_id):
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    accessed.send(sender=specimen.patient.__class__, instance=specimen.patient)
+    return render(request, "diagnostics/report.html", specimen_report_context(specimen))

@@ -5,6 +5,10 @@ from django.db import models
 from django.utils import timezone
 
 
+def heatmap_path(instance, filename):
+    return f"heatmaps/{instance.image.specimen_id}/{instance.pk}.png"
+
+
 class CellResult(models.Model):
     """The classification of one image by one model version."""
 
@@ -27,6 +31,11 @@ class CellResult(models.Model):
                   "cytologist should look at this cell.",
     )
     error = models.TextField(blank=True, help_text="Why classification failed.")
+    heatmap = models.FileField(
+        upload_to=heatmap_path, max_length=255, blank=True,
+        help_text="Grad-CAM overlay of the predicted class, written by the worker for flagged "
+                  "and abnormal cells; empty for the others or when it could not be computed.",
+    )
     seconds_taken = models.FloatField(null=True, blank=True)
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

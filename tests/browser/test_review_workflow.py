@@ -19,7 +19,7 @@ def uploaded_by_lab_staff(new_page, screenshot, log_in, lab_staff, specimen, sam
     log_in(page, lab_staff)
     page.goto(specimen.get_absolute_url())
     page.locator("input[type=file]").set_input_files(
-        [str(path) for path in sample_cell_paths[:CELLS]])
+        [str(path) for path in sample_cell_paths[::7][:CELLS]])  # several classes
     started = time.monotonic()
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#progress")).to_contain_text(f"{CELLS} done", timeout=120_000)
@@ -35,6 +35,8 @@ def test_lab_staff_upload_and_a_doctor_signs_off(uploaded_by_lab_staff, new_page
     page = new_page()
     log_in(page, doctor)
     page.goto(specimen.get_absolute_url())
+    expect(page.locator("#class-chart .main-svg").first).to_be_visible()  # Plotly drew it
+    expect(page.locator(".cell-gallery li")).to_have_count(CELLS)
     screenshot(page, "03-doctor-specimen")
     page.goto("/worklist/")
     screenshot(page, "04-doctor-worklist")
@@ -50,6 +52,12 @@ def test_lab_staff_upload_and_a_doctor_signs_off(uploaded_by_lab_staff, new_page
     seconds = time.monotonic() - uploaded_by_lab_staff
     screenshot(page, "06-doctor-signed-off")
     record_timing("upload_to_sign_off_seconds", seconds)
+    page.goto(specimen.patient.get_absolute_url())
+    expect(page.get_by_text("Negative").first).to_be_visible()
+    screenshot(page, "07-doctor-patient-history")
+    page.goto(f"/specimens/{specimen.pk}/report/")
+    page.emulate_media(media="print")
+    screenshot(page, "08-doctor-printable-report")
     assert SpecimenSignOff.objects.get(specimen=specimen).signed_by == doctor
     assert CellReview.objects.filter(accepted=False, reviewer=doctor).count() == 1
 
@@ -62,7 +70,15 @@ def test_a_second_doctor_cannot_open_the_specimen(new_page, screenshot, log_in, 
     assert response.status == 404
     page.goto("/worklist/")
     expect(page.get_by_text(specimen.accession_number)).to_have_count(0)
-    screenshot(page, "07-other-doctor-worklist")
+    screenshot(page, "09-other-doctor-worklist")
+
+
+def test_administrators_see_the_dashboard(new_page, screenshot, log_in, administrator):
+    page = new_page()
+    log_in(page, administrator)
+    page.goto("/dashboard/")
+    expect(page.get_by_role("heading").first).to_be_visible()
+    screenshot(page, "10-admin-dashboard")
 
 
 def accept_every_flagged_cell(page):

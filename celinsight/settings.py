@@ -55,24 +55,37 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "auditlog",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "accounts",
     "patients",
     "imaging",
     "diagnostics",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
+    "accounts.security_log.PermissionDeniedLogMiddleware",
 ]
 
 ROOT_URLCONF = "celinsight.urls"
@@ -203,6 +216,64 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
+# --- Production services ---
+# Each switch below replaces one embedded default above; unset, nothing changes.
+# DATABASE_URL=postgres://user:password@host:5432/name: PostgreSQL instead of SQLite.
+if env_str("DATABASE_URL"):
+    import dj_database_url
+
+    DATABASES["default"] = dj_database_url.parse(
+        env_str("DATABASE_URL"),
+        conn_max_age=env_int("CELINSIGHT_DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+
+# A worker killed mid-task must not lose its message: with acks_late the message is only
+# acknowledged when the task ends, and a lost child process puts it back on the queue.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged message (its worker died) to another worker after this
+    # many seconds; it must exceed the longest task, or a slow batch would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELINSIGHT_REDIS_VISIBILITY_TIMEOUT", 3600),
+    }
+    CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# STORAGE_BACKEND=s3: images and heat maps in an S3 bucket (AWS, MinIO, ...), encrypted at
+# rest. Access keys come from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+# Static files stay local, served by WhiteNoise.
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
+if STORAGE_BACKEND == "s3":
+    S3_SERVER_SIDE_ENCRYPTION = env_str("CELINSIGHT_S3_SSE", "AES256")  # or aws:kms
+    AWS_S3_OBJECT_PARAMETERS = {"ServerSideEncryption": S3_SERVER_SIDE_ENCRYPTION}
+    if S3_SERVER_SIDE_ENCRYPTION == "aws:kms" and env_str("CELINSIGHT_S3_KMS_KEY_ID"):
+        AWS_S3_OBJECT_PARAMETERS["SSEKMSKeyId"] = env_str("CELINSIGHT_S3_KMS_KEY_ID")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("CELINSIGHT_S3_BUCKET"),
+            "endpoint_url": env_str("CELINSIGHT_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("CELINSIGHT_S3_REGION") or None,
+            "location": env_str("CELINSIGHT_S3_PREFIX", "media"),
+            "object_parameters": AWS_S3_OBJECT_PARAMETERS,
+            # Patient images are private: no ACL, links signed and short-lived.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            # Like the local storage, a name that exists gets a new one, never overwritten.
+            "file_overwrite": False,
+            # MinIO and other S3-compatible stores on a custom endpoint need path-style URLs.
+            "addressing_style": env_str(
+                "CELINSIGHT_S3_ADDRESSING_STYLE",
+                "path" if env_str("CELINSIGHT_S3_ENDPOINT_URL") else "auto",
+            ),
+            "signature_version": "s3v4",
+        },
+    }
+elif STORAGE_BACKEND != "local":
+    raise ValueError(f"STORAGE_BACKEND={STORAGE_BACKEND!r}: use 'local' (the default) or 's3'")
+# --- end of Production services ---
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -210,3 +281,130 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+
+# --- Security ---
+# CELINSIGHT_PRODUCTION=1 turns on everything `manage.py check --deploy` asks for. It
+# assumes a TLS-terminating proxy in front that sets X-Forwarded-Proto (see SECURE_PROXY_SSL_HEADER).
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+PRODUCTION = env_bool("CELINSIGHT_PRODUCTION", False)
+if PRODUCTION:
+    DEBUG = False
+    SECRET_KEY = env_str("SECRET_KEY")
+    demo_key_file = VAR_DIR / "secret_key"
+    is_demo_key = demo_key_file.exists() and SECRET_KEY == demo_key_file.read_text().strip()
+    if len(SECRET_KEY) < 50 or is_demo_key:
+        raise ImproperlyConfigured(
+            "CELINSIGHT_PRODUCTION=1 needs SECRET_KEY in the environment: at least 50 random "
+            "characters, not the demo key in var/secret_key. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "CELINSIGHT_PRODUCTION=1 needs ALLOWED_HOSTS, e.g. ALLOWED_HOSTS=celinsight.example.org"
+        )
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_SSL_REDIRECT = env_bool("CELINSIGHT_SSL_REDIRECT", PRODUCTION)
+if PRODUCTION:
+    # Only safe behind a proxy that overwrites this header on every request.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no script reads the token: htmx only sends GETs
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Content-Security-Policy on every response, in development too, so a page that needs
+# more than this fails in tests. Scripts come only from static/ (htmx, Plotly,
+# static/js). style-src allows 'unsafe-inline' because Plotly inserts <style> elements
+# when it draws a chart; no template has a style attribute or <style> of its own.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Two-factor login (django-otp, TOTP): a user with a confirmed device enters a code after
+# the password. With this switch on, the admin site only admits staff who did.
+CELINSIGHT_REQUIRE_ADMIN_OTP = env_bool("CELINSIGHT_REQUIRE_ADMIN_OTP", PRODUCTION)
+OTP_TOTP_ISSUER = "CelInsight"
+
+# Failed logins, lockouts, failed two-factor codes and 403s (accounts/security_log.py).
+SECURITY_LOG_FILE = Path(env_str("CELINSIGHT_SECURITY_LOG", str(VAR_DIR / "security.log")))
+SECURITY_LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+LOGGING.setdefault("formatters", {})["security"] = {"format": "%(asctime)s %(levelname)s %(message)s"}
+LOGGING["handlers"]["security_file"] = {
+    "class": "logging.FileHandler", "filename": str(SECURITY_LOG_FILE), "formatter": "security",
+}
+# In production the root logger's console handler copies it to stderr too.
+LOGGING["loggers"]["celinsight.security"] = {
+    "handlers": ["security_file"], "level": "INFO", "propagate": PRODUCTION,
+}
+# --- end Security ---
+
+
+# --- REST API ---
+# /api/ (api/): token authentication for scripts and LIMS, session authentication for the
+# interactive docs; the pages' object permissions (accounts/access.py) and role permissions.
+API_PAGE_SIZE = env_int("CELINSIGHT_API_PAGE_SIZE", 25)
+REST_FRAMEWORK = {
+    # Token first: a request without credentials gets 401 with "WWW-Authenticate: Token".
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RolePermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every endpoint is throttled; token requests and uploads add a stricter rate of their own.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.AnonThrottle", "api.throttles.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("CELINSIGHT_API_ANON_RATE", "30/min"),
+        "user": env_str("CELINSIGHT_API_USER_RATE", "600/min"),
+        "login": env_str("CELINSIGHT_API_LOGIN_RATE", "10/min"),
+        "upload": env_str("CELINSIGHT_API_UPLOAD_RATE", "60/hour"),
+    },
+}
+# Throttle counts live in the cache: behind several web processes CACHES must be shared
+# (Redis), or each process counts on its own.
+
+# Cross-origin requests only to /api/, only from the listed origins (scheme://host[:port],
+# comma-separated); none by default. Tokens travel in a header, so no cookies cross.
+CORS_ALLOWED_ORIGINS = env_list("CELINSIGHT_CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CelInsight API",
+    "DESCRIPTION": "Patients, specimens, image uploads, classification results, reviews and "
+                   "sign-off. Get a token at /api/auth/token/ and send it as "
+                   "`Authorization: Token <key>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from static/ (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# --- end REST API ---

@@ -48,7 +48,13 @@ class CellResult(models.Model):
                 fields=["image", "model_version"], name="one_result_per_image_and_model"
             )
         ]
-        indexes = [models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            # Worklist and batch counts join images to their results filtered by status.
+            models.Index(fields=["image", "status"], name="result_image_status"),
+            # The dashboard's window: finished results of the last days.
+            models.Index(fields=["status", "finished_at"], name="result_status_finished"),
+        ]
 
     def __str__(self):
         return f"{self.image} · {self.model_version} · {self.status}"

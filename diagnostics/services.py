@@ -4,10 +4,12 @@ import logging
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
@@ -39,11 +41,17 @@ def dispatch_classification(images):
 
 
 def claim_queued_results(result_ids):
-    """Mark the still-queued results as running; return them. Others are left alone."""
+    """Mark the still-queued results as running; return them. Others are left alone.
+
+    Results "running" for longer than CLASSIFIER_STALE_AFTER_MINUTES are claimed too: their
+    worker died and the broker re-delivered this message (acks late), so nobody else will.
+    """
+    stale_since = timezone.now() - timedelta(minutes=settings.CLASSIFIER_STALE_AFTER_MINUTES)
+    claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, started_at__lt=stale_since)
     with transaction.atomic():
         claimed = list(
             CellResult.objects.select_for_update()
-            .filter(pk__in=result_ids, status=Status.QUEUED)
+            .filter(claimable, pk__in=result_ids)
             .select_related("image")
         )
         CellResult.objects.filter(pk__in=[r.pk for r in claimed]).update(

@@ -2,13 +2,43 @@ import datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 from diagnostics import services
+from diagnostics.models import CellResult
+
+# Worth another try: the database or the storage was briefly unreachable. Anything else
+# (a bad image, a classifier error) is recorded on the result by the services instead.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 
 
-@shared_task(name="diagnostics.classify_results")
+def release_unfinished_claims(result_ids, claimed_since):
+    """Put back in the queue the results this attempt claimed and could not finish.
+
+    The retry claims only queued results, so without this the work of a failed attempt
+    would wait in "running" for the stale-result reaper.
+    """
+    CellResult.objects.filter(
+        pk__in=result_ids, status=CellResult.Status.RUNNING, started_at__gte=claimed_since
+    ).update(status=CellResult.Status.QUEUED, started_at=None)
+
+
+@shared_task(
+    name="diagnostics.classify_results",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,  # seconds: 2, 4, 8, ... each with random jitter
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=6,
+)
 def classify_results(result_ids):
-    return services.classify_results(result_ids)
+    attempt_started = timezone.now()
+    try:
+        return services.classify_results(result_ids)
+    except TRANSIENT_ERRORS:
+        release_unfinished_claims(result_ids, attempt_started)
+        raise
 
 
 @shared_task(name="diagnostics.requeue_stale_results")

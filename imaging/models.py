@@ -22,6 +22,8 @@ class Specimen(models.Model):
 
     class Meta:
         ordering = ["-collected_on", "-created_at"]
+        # A patient's history lists their specimens by collection date.
+        indexes = [models.Index(fields=["patient", "collected_on"], name="specimen_patient_collected")]
 
     def __str__(self):
         return self.accession_number
@@ -62,6 +64,8 @@ class ImageAsset(models.Model):
                 fields=["specimen", "sha256"], name="one_copy_of_an_image_per_specimen"
             )
         ]
+        # Specimen pages and the history list a specimen's images in upload order.
+        indexes = [models.Index(fields=["specimen", "uploaded_at"], name="image_specimen_uploaded")]
 
     def __str__(self):
         return self.original_name
@@ -89,6 +93,8 @@ class UploadBatch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "upload batches"
+        # "My batches": one uploader's batches, newest first.
+        indexes = [models.Index(fields=["uploaded_by", "-created_at"], name="batch_uploader_newest")]
 
     def __str__(self):
         return f"Upload to {self.specimen} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -12,6 +13,7 @@ from imaging.progress import specimen_progress
 from imaging.uploads import store_upload
 
 GALLERY_SIZE = 48
+IMAGES_PER_PAGE = 50
 
 
 @permission_required("imaging.add_specimen", raise_exception=True)
@@ -35,6 +37,9 @@ def specimen_detail(request, specimen_id):
     context = {
         "specimen": specimen,
         "images": images,
+        # The charts and gallery need every image; the table shows a page of them.
+        "page": Paginator(images, IMAGES_PER_PAGE).get_page(request.GET.get("page")),
+        "sign_offs": specimen.sign_offs.select_related("signed_by").order_by("-version"),
         "charts": specimen_charts(classified),
         "gallery": ranked_gallery(classified)[:GALLERY_SIZE],
         "classified_count": len(classified),

@@ -1,7 +1,11 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 
 from accounts.access import assigned_doctors, doctors, set_assigned_doctors
+from accounts.decorators import is_administrator
+from patients import gdpr
 from patients.models import Patient
 
 
@@ -27,6 +31,7 @@ class PatientAdmin(admin.ModelAdmin):
     form = PatientAdminForm
     list_display = ["mrn", "full_name", "date_of_birth", "consent_given", "doctors"]
     search_fields = ["mrn", "full_name"]
+    actions = ["export_patient_data", "erase_patient"]
 
     @admin.display(description="assigned doctors")
     def doctors(self, patient):
@@ -35,3 +40,39 @@ class PatientAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         set_assigned_doctors(form.instance, form.cleaned_data["assigned_doctors"])
+
+    def has_gdpr_permission(self, request):
+        return is_administrator(request.user) and request.user.has_perm(gdpr.GDPR_PERMISSION)
+
+    @admin.action(description="GDPR: export all data about the patient (zip)", permissions=["gdpr"])
+    def export_patient_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select one patient to export.", messages.ERROR)
+            return None
+        patient = queryset.get()
+        response = HttpResponse(gdpr.export_patient(patient, request.user), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}-export.zip"'
+        return response
+
+    @admin.action(description="GDPR: erase the patient and all their data", permissions=["gdpr"])
+    def erase_patient(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select one patient to erase.", messages.ERROR)
+            return None
+        patient = queryset.get()
+        if request.POST.get("confirm_mrn") == patient.mrn:
+            counts = gdpr.erase_patient(patient, request.user)
+            self.message_user(request, (
+                f"Patient {patient.mrn} was erased: {counts['specimens']} specimens, "
+                f"{counts['images']} images, {counts['sign_offs']} sign-offs, "
+                f"{counts['reviews']} reviews and {counts['files']} stored files deleted."
+            ), messages.SUCCESS)
+            return None
+        records = gdpr.records_of(patient)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "patient": patient,
+            "counts": {kind: records[kind].count() for kind in records if kind != "patient"},
+            "wrong_mrn": "confirm_mrn" in request.POST,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/patients/patient/gdpr_erase.html", context)

@@ -5,7 +5,7 @@ the counts are annotated and the images, results and sign-offs prefetched.
 """
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 
 from diagnostics.models import CellResult, SpecimenSignOff
 from diagnostics.triage import ABNORMAL_CLASSES
@@ -13,14 +13,13 @@ from imaging.models import ImageAsset, Specimen
 
 
 def patient_history(patient):
-    """The patient's specimens in collection order, each with its images and their results,
-    its sign-off versions newest first (``sign_off_versions``) and its cells counted.
+    """The patient's specimens in collection order, each with its sign-off versions newest
+    first (``sign_off_versions``) and its cells counted; ``with_images`` adds the images.
 
     A cell is an image with a finished result; ``classified_count``, ``flagged_count``
     (refer to cytologist) and ``abnormal_count`` count images, so an image classified by
     two model versions counts once.
     """
-    images = ImageAsset.objects.order_by("uploaded_at", "pk").prefetch_related("results")
     sign_offs = SpecimenSignOff.objects.select_related("signed_by").order_by("-version")
     done = Q(images__results__status=CellResult.Status.DONE)
 
@@ -34,11 +33,15 @@ def patient_history(patient):
             flagged_count=cells(Q(images__results__refer_to_cytologist=True)),
             abnormal_count=cells(Q(images__results__predicted_class__in=ABNORMAL_CLASSES)),
         )
-        .prefetch_related(
-            Prefetch("images", queryset=images),
-            Prefetch("sign_offs", queryset=sign_offs, to_attr="sign_off_versions"),
-        )
+        .prefetch_related(Prefetch("sign_offs", queryset=sign_offs, to_attr="sign_off_versions"))
     )
+
+
+def with_images(entries):
+    """Load the images and results of these entries' specimens (two queries in all)."""
+    images = ImageAsset.objects.order_by("uploaded_at", "pk").prefetch_related("results")
+    prefetch_related_objects([entry.specimen for entry in entries], Prefetch("images", queryset=images))
+    return entries
 
 
 @dataclass
@@ -68,5 +71,8 @@ class SpecimenHistory:
         return self.specimen.abnormal_count / classified if classified else None
 
 
-def history_of(patient):
-    return [SpecimenHistory(specimen) for specimen in patient_history(patient)]
+def history_of(patient, images=True):
+    """The patient's history; ``images=False`` leaves the images for with_images() to load
+    for the page of specimens shown, as the trend needs every specimen but not their images."""
+    entries = [SpecimenHistory(specimen) for specimen in patient_history(patient)]
+    return with_images(entries) if images else entries

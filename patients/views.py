@@ -7,10 +7,11 @@ from django.shortcuts import redirect, render
 
 from accounts.access import get_patient_for_user, patients_visible_to
 from patients.forms import PatientForm
-from patients.history import history_of
+from patients.history import history_of, with_images
 from patients.trend import trend_chart
 
 PATIENTS_PER_PAGE = 25
+SPECIMENS_PER_PAGE = 20
 
 
 def patient_list(request):
@@ -37,10 +38,13 @@ def patient_create(request):
 def patient_detail(request, patient_id):
     patient = get_patient_for_user(request.user, patient_id)
     accessed.send(sender=patient.__class__, instance=patient)
-    history = history_of(patient)
+    history = history_of(patient, images=False)
+    page = Paginator(history, SPECIMENS_PER_PAGE).get_page(request.GET.get("page"))
+    with_images(page.object_list)
     context = {
         "patient": patient,
-        "history": history,
+        "history": page.object_list,
+        "page": page,
         "trend": trend_chart(history),
         "can_add_specimen": request.user.has_perm("imaging.add_specimen"),
     }

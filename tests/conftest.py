@@ -1,11 +1,13 @@
 import io
 import time
 import zipfile
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.access import assign_doctor
@@ -33,8 +35,36 @@ def media_in_tmp(settings, tmp_path):
 
 def make_user(username, role):
     user = User.objects.create_user(username, password=PASSWORD, is_staff=(role == ADMINISTRATOR))
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(role_group(role))
     return user
+
+
+def role_group(role):
+    """The role's group; re-created as the data migrations made it if a transactional test
+    (live server, real worker) flushed the tables, which drops migration-made rows."""
+    if not Group.objects.filter(name=role).exists():
+        restore_roles()
+    return Group.objects.get(name=role)
+
+
+def restore_roles():
+    roles = import_module("accounts.migrations.0001_roles").ROLE_PERMISSIONS
+    sign_off = import_module("accounts.migrations.0002_doctors_sign_off")
+    gdpr = import_module("accounts.migrations.0003_gdpr_permission")
+    for role, permission_names in roles.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.add(*(permission(name) for name in permission_names))
+    for role in sign_off.ROLES_THAT_SIGN_OFF:
+        Group.objects.get(name=role).permissions.add(permission(".".join(sign_off.SIGN_OFF)))
+    gdpr_permission, _ = Permission.objects.get_or_create(
+        content_type=ContentType.objects.get_for_model(Patient), codename=gdpr.CODENAME,
+        defaults={"name": gdpr.NAME})
+    Group.objects.get(name=ADMINISTRATOR).permissions.add(gdpr_permission)
+
+
+def permission(dotted_name):
+    app_label, codename = dotted_name.split(".")
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
 @pytest.fixture

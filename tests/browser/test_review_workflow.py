@@ -7,9 +7,7 @@ from playwright.sync_api import expect
 from diagnostics.models import CellReview, SpecimenSignOff
 
 CELLS = 4
-# Live-server tests flush the database afterwards; serialized rollback restores the roles
-# (groups) that migrations created, for the tests that follow.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -49,3 +49,12 @@ def test_finished_work_is_left_alone(results):
     for result in results:
         age(result, 60, "done")
     assert services.requeue_stale_results(TEN_MINUTES) == 0
+
+
+def test_a_redelivered_message_takes_over_work_its_dead_worker_left_running(results):
+    stuck, recent, _ = results
+    age(stuck, 60, "running")
+    age(recent, 1, "running")
+    assert services.classify_results([stuck.pk, recent.pk]) == 1
+    assert CellResult.objects.get(pk=stuck.pk).status == "done"
+    assert CellResult.objects.get(pk=recent.pk).status == "running"  # its worker is alive

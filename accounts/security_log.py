@@ -1,0 +1,45 @@
+"""The security log (logger `celinsight.security`, var/security.log): failed logins,
+lockouts, failed two-factor codes and refused requests, each with user, IP and path.
+
+Every line has the same shape, `event user=... ip=... path=...`, so it can be grepped.
+"""
+import logging
+
+from axes.helpers import get_client_ip_address
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+
+security_log = logging.getLogger("celinsight.security")
+
+
+def log_security_event(event, request, username=None):
+    if username is None:
+        user = getattr(request, "user", None)
+        username = user.get_username() if user is not None and user.is_authenticated else "-"
+    ip_address = (get_client_ip_address(request) if request is not None else None) or "-"
+    path = request.path if request is not None else "-"
+    security_log.warning("%s user=%s ip=%s path=%s", event, username or "-", ip_address, path)
+
+
+@receiver(user_login_failed)
+def log_failed_login(sender, credentials, request=None, **kwargs):
+    log_security_event("login_failed", request, username=credentials.get("username"))
+
+
+@receiver(user_locked_out)
+def log_lockout(sender, request, username, ip_address, **kwargs):
+    log_security_event("locked_out", request, username=username)
+
+
+class PermissionDeniedLogMiddleware:
+    """Logs every 403: PermissionDenied from a view, a refused admin action, a CSRF failure."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 403:
+            log_security_event("permission_denied", request)
+        return response

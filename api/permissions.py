@@ -1,0 +1,17 @@
+"""Role checks of the REST API: the same model permissions the pages ask for.
+
+Which records a user sees is not decided here but by accounts/access.py, through the
+views' querysets: a record the user may not see is a 404, never a 403.
+"""
+from rest_framework.permissions import BasePermission
+
+
+class RolePermission(BasePermission):
+    """Signed-in users only; a method the view lists in ``required_permissions`` also needs
+    that permission (``{"POST": "patients.add_patient"}``), else 403."""
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        needed = getattr(view, "required_permissions", {}).get(request.method)
+        return needed is None or request.user.has_perm(needed)

@@ -1,0 +1,136 @@
+"""JSON shapes of the REST API. Input is checked by the pages' own forms (see views.py)."""
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from diagnostics.models import CellResult, CellReview, SpecimenSignOff
+from imaging.models import ImageAsset, Specimen, UploadBatch
+from patients.models import Patient
+
+
+def absolute_url(serializer, url):
+    request = serializer.context.get("request")
+    return request.build_absolute_uri(url) if request else url
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = ["id", "mrn", "full_name", "date_of_birth", "consent_given", "created_at",
+                  "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class SpecimenSerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="patient_id", help_text="Id of a patient you can see.")
+
+    class Meta:
+        model = Specimen
+        fields = ["id", "patient", "accession_number", "collected_on", "created_at",
+                  "triage_score"]
+        read_only_fields = ["created_at", "triage_score"]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImageAsset
+        fields = ["id", "specimen", "original_name", "image_format", "width", "height",
+                  "size_bytes", "sha256", "uploaded_at", "upload_batch", "file_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_file_url(self, image):
+        return absolute_url(self, reverse("imaging:image_file", args=[image.pk]))
+
+
+class CellReviewSerializer(serializers.ModelSerializer):
+    reviewer = serializers.CharField(source="reviewer.username", read_only=True)
+
+    class Meta:
+        model = CellReview
+        fields = ["result", "reviewed_class", "accepted", "reviewer", "reviewed_at"]
+        read_only_fields = fields
+
+
+class CellReviewRequestSerializer(serializers.Serializer):
+    reviewed_class = serializers.CharField(
+        help_text="One of the result's classes: the predicted one to accept it, another to "
+                  "override it.")
+
+
+class ResultSerializer(serializers.ModelSerializer):
+    confidence = serializers.FloatField(read_only=True, allow_null=True)
+    review = CellReviewSerializer(read_only=True, allow_null=True)
+    heatmap_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CellResult
+        fields = ["id", "image", "model_version", "status", "predicted_class", "probabilities",
+                  "confidence", "refer_to_cytologist", "error", "review", "heatmap_url",
+                  "seconds_taken", "queued_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_heatmap_url(self, result):
+        if not result.heatmap:
+            return None
+        return absolute_url(self, reverse("imaging:heatmap_file", args=[result.image_id, result.pk]))
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    signed_by = serializers.CharField(source="signed_by.username", read_only=True)
+
+    class Meta:
+        model = SpecimenSignOff
+        fields = ["id", "specimen", "version", "interpretation", "comment", "amendment_reason",
+                  "signed_by", "signed_at"]
+        read_only_fields = ["id", "specimen", "version", "signed_by", "signed_at"]
+
+
+class SignOffRequestSerializer(serializers.Serializer):
+    interpretation = serializers.ChoiceField(choices=SpecimenSignOff.Interpretation.choices)
+    comment = serializers.CharField(required=False, allow_blank=True)
+
+
+class AmendmentRequestSerializer(SignOffRequestSerializer):
+    amendment_reason = serializers.CharField(help_text="Why the interpretation changes.")
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False), allow_empty=False,
+        help_text="Images (BMP, PNG, JPEG, TIFF), .zip archives of them, or MP4/AVI videos; "
+                  "send the field once per file.")
+
+
+class FileOutcomeSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=["stored", "duplicate", "rejected"])
+    reason = serializers.CharField(allow_blank=True)
+    image = serializers.IntegerField(allow_null=True, help_text="The stored image's id.")
+
+
+class UploadReportSerializer(serializers.ModelSerializer):
+    """What happened to each file of an upload (imaging.uploads.store_upload's UploadBatch)."""
+
+    files = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UploadBatch
+        fields = ["id", "specimen", "created_at", "stored_count", "duplicates", "rejections",
+                  "files"]
+        read_only_fields = fields
+
+    @extend_schema_field(FileOutcomeSerializer(many=True))
+    def get_files(self, batch):
+        stored = [{"file": image.original_name, "outcome": "stored", "reason": "", "image": image.pk}
+                  for image in batch.images.order_by("pk")]
+        duplicates = [{"file": name, "outcome": "duplicate", "image": None,
+                       "reason": "This image is already in the specimen; it was not stored again."}
+                      for name in batch.duplicates]
+        rejected = [{"file": rejection["file"], "outcome": "rejected", "image": None,
+                     "reason": rejection["reason"]} for rejection in batch.rejections]
+        return stored + duplicates + rejected

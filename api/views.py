@@ -1,0 +1,260 @@
+"""The REST API: the pages' access rules, forms and services, answering in JSON.
+
+Every object is loaded through accounts/access.py (a record the user may not see is a
+404), role permissions are checked by api.permissions.RolePermission (403), and input
+goes through the same forms and service functions as the pages.
+"""
+from auditlog.signals import accessed
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import generics, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from accounts.access import (
+    get_image_for_user, get_patient_for_user, get_specimen_for_user, patients_visible_to,
+)
+from api import serializers
+from api.throttles import CountRefusedRequests, LoginThrottle, UploadThrottle
+from diagnostics import review
+from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
+from diagnostics.models import CellResult, SpecimenSignOff
+from imaging.forms import SpecimenForm
+from imaging.models import ImageAsset, Specimen
+from imaging.uploads import store_upload
+from patients.forms import PatientForm
+from patients.models import Patient
+
+DEFAULT_THROTTLES = list(api_settings.DEFAULT_THROTTLE_CLASSES)
+REFUSED = OpenApiResponse(description="Refused: the message says why and what to do.")
+
+
+class Conflict(APIException):
+    """The review or sign-off cannot be recorded in the specimen's present state."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def form_errors(form):
+    """A bound form's errors as DRF's validation error body: {field: [message, ...]}."""
+    return {field: [error["message"] for error in errors]
+            for field, errors in form.errors.get_json_data().items()}
+
+
+def valid_form(form):
+    if not form.is_valid():
+        raise ValidationError(form_errors(form))
+    return form
+
+
+def for_schema_only(view):
+    """True while drf-spectacular inspects the view, with no real user to filter by."""
+    return getattr(view, "swagger_fake_view", False)
+
+
+def get_result_for_user(user, result_id):
+    """The result, if the user may see its image (accounts.access decides); else 404."""
+    result = get_object_or_404(CellResult.objects.select_related("image__specimen"), pk=result_id)
+    get_image_for_user(user, result.image_id)
+    return result
+
+
+class TokenObtain(ObtainAuthToken):
+    """Exchange a username and password for the user's API token."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = [LoginThrottle]
+
+
+class PatientList(CountRefusedRequests, generics.ListCreateAPIView):
+    """Patients you may see; lab staff and administrators add them."""
+
+    serializer_class = serializers.PatientSerializer
+    required_permissions = {"POST": "patients.add_patient"}
+
+    def get_queryset(self):
+        if for_schema_only(self):
+            return Patient.objects.none()
+        return patients_visible_to(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        patient = valid_form(PatientForm(request.data)).save(commit=False)
+        patient.created_by = request.user
+        patient.save()
+        return Response(self.get_serializer(patient).data, status=status.HTTP_201_CREATED)
+
+
+class PatientDetail(CountRefusedRequests, generics.RetrieveAPIView):
+    serializer_class = serializers.PatientSerializer
+
+    def get_object(self):
+        patient = get_patient_for_user(self.request.user, self.kwargs["patient_id"])
+        accessed.send(sender=Patient, instance=patient)
+        return patient
+
+
+class SpecimenList(CountRefusedRequests, generics.ListCreateAPIView):
+    """Specimens of the patients you may see; lab staff add them."""
+
+    serializer_class = serializers.SpecimenSerializer
+    required_permissions = {"POST": "imaging.add_specimen"}
+
+    def get_queryset(self):
+        if for_schema_only(self):
+            return Specimen.objects.none()
+        return Specimen.objects.filter(patient__in=patients_visible_to(self.request.user))
+
+    def create(self, request, *args, **kwargs):
+        patient = self.visible_patient(request.data.get("patient"))
+        specimen = valid_form(SpecimenForm(request.data)).save(commit=False)
+        specimen.patient = patient
+        specimen.created_by = request.user
+        specimen.save()
+        return Response(self.get_serializer(specimen).data, status=status.HTTP_201_CREATED)
+
+    def visible_patient(self, patient_id):
+        try:
+            return patients_visible_to(self.request.user).get(pk=int(patient_id))
+        except (TypeError, ValueError, Patient.DoesNotExist):
+            raise ValidationError({"patient": [
+                f"No patient with id {patient_id!r} is open to you; give the id of a patient "
+                f"from /api/patients/."]}) from None
+
+
+class SpecimenDetail(CountRefusedRequests, generics.RetrieveAPIView):
+    serializer_class = serializers.SpecimenSerializer
+
+    def get_object(self):
+        return get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+
+
+class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
+    """A specimen's images; lab staff upload more (multipart, field ``files``)."""
+
+    serializer_class = serializers.ImageSerializer
+    required_permissions = {"POST": "imaging.add_imageasset"}
+    throttle_classes = [*DEFAULT_THROTTLES, UploadThrottle]
+
+    def get_queryset(self):
+        if for_schema_only(self):
+            return ImageAsset.objects.none()
+        specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        return specimen.images.order_by("uploaded_at", "pk")
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.UploadRequestSerializer},
+        responses={201: serializers.UploadReportSerializer},
+        description="Store the uploaded files with the pages' upload service: each file is "
+                    "checked on its own; the report says which were stored, which were already "
+                    "in the specimen and why others were rejected.",
+    )
+    def post(self, request, specimen_id):
+        specimen = get_specimen_for_user(request.user, specimen_id)
+        upload = serializers.UploadRequestSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        batch = store_upload(specimen, request.user, upload.validated_data["files"])
+        report = serializers.UploadReportSerializer(batch, context=self.get_serializer_context())
+        return Response(report.data, status=status.HTTP_201_CREATED)
+
+
+class ImageDetail(CountRefusedRequests, generics.RetrieveAPIView):
+    serializer_class = serializers.ImageSerializer
+
+    def get_object(self):
+        return get_image_for_user(self.request.user, self.kwargs["image_id"])
+
+
+class SpecimenResults(CountRefusedRequests, generics.ListAPIView):
+    """Classification results of a specimen's images, with any review."""
+
+    serializer_class = serializers.ResultSerializer
+
+    def get_queryset(self):
+        if for_schema_only(self):
+            return CellResult.objects.none()
+        specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        return (CellResult.objects.filter(image__specimen=specimen)
+                .select_related("review__reviewer").order_by("image__uploaded_at", "pk"))
+
+
+class ResultDetail(CountRefusedRequests, generics.RetrieveAPIView):
+    serializer_class = serializers.ResultSerializer
+
+    def get_object(self):
+        return get_result_for_user(self.request.user, self.kwargs["result_id"])
+
+
+class CellReviewCreate(CountRefusedRequests, APIView):
+    """Accept the model's class for a classified cell, or override it (doctors)."""
+
+    required_permissions = {"POST": review.SIGN_OFF_PERMISSION}
+
+    @extend_schema(request=serializers.CellReviewRequestSerializer,
+                   responses={200: serializers.CellReviewSerializer, 409: REFUSED})
+    def post(self, request, result_id):
+        result = get_result_for_user(request.user, result_id)
+        if result.status != CellResult.Status.DONE:  # like the page: only classified cells
+            raise ValidationError({"result": ["This cell is not classified yet; review it once "
+                                              "its status is done."]})
+        form = valid_form(CellReviewForm(result, request.data))
+        try:
+            cell_review = review.review_cell(result, request.user, form.cleaned_data["reviewed_class"])
+        except review.ReviewRefused as refusal:
+            raise Conflict(str(refusal)) from None
+        return Response(serializers.CellReviewSerializer(cell_review).data)
+
+
+class SpecimenSignOffs(CountRefusedRequests, generics.ListAPIView):
+    """A specimen's sign-off versions, newest first; doctors sign off (POST)."""
+
+    serializer_class = serializers.SignOffSerializer
+    required_permissions = {"POST": review.SIGN_OFF_PERMISSION}
+
+    def get_queryset(self):
+        if for_schema_only(self):
+            return SpecimenSignOff.objects.none()
+        specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        return specimen.sign_offs.select_related("signed_by").order_by("-version")
+
+    @extend_schema(request=serializers.SignOffRequestSerializer,
+                   responses={201: serializers.SignOffSerializer, 409: REFUSED},
+                   description="First sign-off, once every flagged cell is reviewed.")
+    def post(self, request, specimen_id):
+        specimen = get_specimen_for_user(request.user, specimen_id)
+        form = valid_form(SignOffForm(request.data))
+        try:
+            signed = review.sign_off_specimen(specimen, request.user, **form.cleaned_data)
+        except review.ReviewRefused as refusal:
+            raise Conflict(str(refusal)) from None
+        return Response(self.get_serializer(signed).data, status=status.HTTP_201_CREATED)
+
+
+class SpecimenAmendment(CountRefusedRequests, APIView):
+    """Amend a signed-off specimen: a new sign-off version, with a reason (doctors)."""
+
+    required_permissions = {"POST": review.SIGN_OFF_PERMISSION}
+
+    @extend_schema(request=serializers.AmendmentRequestSerializer,
+                   responses={201: serializers.SignOffSerializer, 409: REFUSED})
+    def post(self, request, specimen_id):
+        specimen = get_specimen_for_user(request.user, specimen_id)
+        form = valid_form(AmendmentForm(request.data))
+        try:
+            amended = review.amend_sign_off(specimen, request.user, **form.cleaned_data)
+        except review.ReviewRefused as refusal:
+            raise Conflict(str(refusal)) from None
+        return Response(serializers.SignOffSerializer(amended).data, status=status.HTTP_201_CREATED)
+
+
+class Schema(CountRefusedRequests, SpectacularAPIView):
+    """The OpenAPI document of this API (signed-in users)."""
+
+
+class Docs(CountRefusedRequests, SpectacularSwaggerSplitView):
+    """Swagger UI, its assets served from static/ (drf-spectacular-sidecar)."""

@@ -1,0 +1,142 @@
+"""Each endpoint's happy path, for the role that uses it."""
+from django.urls import reverse
+
+from diagnostics.models import CellReview, SpecimenSignOff
+from imaging.models import Specimen
+from patients.models import Patient
+
+
+def test_lab_staff_create_a_patient(api_as, lab_staff):
+    response = api_as(lab_staff).post(reverse("api:patients"), {
+        "mrn": " mrn-77 ", "full_name": "New Patient", "date_of_birth": "1990-05-06",
+        "consent_given": True,
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    patient = Patient.objects.get(pk=response.json()["id"])
+    assert patient.mrn == "MRN-77"  # the page's form normalises it the same way
+    assert patient.created_by == lab_staff
+
+
+def test_a_duplicate_mrn_is_refused_with_the_forms_message(api_as, lab_staff, patient):
+    response = api_as(lab_staff).post(reverse("api:patients"), {
+        "mrn": patient.mrn, "full_name": "Someone", "date_of_birth": "1990-05-06",
+    }, format="json")
+    assert response.status_code == 400
+    assert "mrn" in response.json()
+
+
+def test_doctor_lists_and_opens_assigned_patients(api_as, doctor, patient):
+    client = api_as(doctor)
+    listed = client.get(reverse("api:patients")).json()
+    assert listed["count"] == 1 and listed["results"][0]["id"] == patient.pk
+    opened = client.get(reverse("api:patient", args=[patient.pk]))
+    assert opened.json()["full_name"] == patient.full_name
+
+
+def test_lists_are_paginated(api_as, lab_staff, settings):
+    page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    Patient.objects.bulk_create(
+        Patient(mrn=f"P{number}", full_name=f"P {number}", date_of_birth="1970-01-01")
+        for number in range(page_size + 1)
+    )
+    first = api_as(lab_staff).get(reverse("api:patients")).json()
+    assert first["count"] == page_size + 1 and len(first["results"]) == page_size
+    second = api_as(lab_staff).get(first["next"]).json()
+    assert len(second["results"]) == 1
+
+
+def test_lab_staff_create_a_specimen_for_a_patient(api_as, lab_staff, patient):
+    response = api_as(lab_staff).post(reverse("api:specimens"), {
+        "patient": patient.pk, "accession_number": "acc-9", "collected_on": "2026-10-01",
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    specimen = Specimen.objects.get(pk=response.json()["id"])
+    assert (specimen.patient, specimen.accession_number) == (patient, "ACC-9")
+
+
+def test_a_specimen_for_an_unknown_patient_is_refused(api_as, lab_staff):
+    response = api_as(lab_staff).post(reverse("api:specimens"), {
+        "patient": 999, "accession_number": "ACC-9", "collected_on": "2026-10-01",
+    }, format="json")
+    assert response.status_code == 400
+    assert "patient" in response.json()
+
+
+def test_doctor_lists_and_opens_specimens(api_as, doctor, specimen):
+    client = api_as(doctor)
+    assert [row["id"] for row in client.get(reverse("api:specimens")).json()["results"]] == [specimen.pk]
+    opened = client.get(reverse("api:specimen", args=[specimen.pk])).json()
+    assert opened["accession_number"] == specimen.accession_number
+    assert opened["patient"] == specimen.patient_id
+
+
+def test_images_and_results_of_a_specimen(api_as, doctor, specimen, flagged_result):
+    client = api_as(doctor)
+    images = client.get(reverse("api:specimen_images", args=[specimen.pk])).json()
+    assert [row["id"] for row in images["results"]] == [flagged_result.image_id]
+    image = client.get(reverse("api:image", args=[flagged_result.image_id])).json()
+    assert image["file_url"].endswith(f"/images/{flagged_result.image_id}/file/")
+
+    results = client.get(reverse("api:specimen_results", args=[specimen.pk])).json()
+    assert [row["id"] for row in results["results"]] == [flagged_result.pk]
+    result = client.get(reverse("api:result", args=[flagged_result.pk])).json()
+    assert result["predicted_class"] == "Dyskeratotic"
+    assert result["refer_to_cytologist"] is True and result["review"] is None
+
+
+def test_doctor_reviews_signs_off_and_amends(api_as, doctor, specimen, flagged_result):
+    client = api_as(doctor)
+    reviewed = client.post(reverse("api:review", args=[flagged_result.pk]),
+                           {"reviewed_class": "Parabasal"}, format="json")
+    assert reviewed.status_code == 200, reviewed.json()
+    assert reviewed.json()["accepted"] is False
+    assert CellReview.objects.get(result=flagged_result).reviewed_class == "Parabasal"
+
+    signed = client.post(reverse("api:sign_offs", args=[specimen.pk]),
+                         {"interpretation": "abnormal_refer", "comment": "see cell 1"}, format="json")
+    assert signed.status_code == 201, signed.json()
+    assert signed.json()["version"] == 1 and signed.json()["signed_by"] == doctor.username
+
+    amended = client.post(reverse("api:amendments", args=[specimen.pk]), {
+        "interpretation": "benign_change", "amendment_reason": "second look",
+    }, format="json")
+    assert amended.status_code == 201, amended.json()
+
+    history = client.get(reverse("api:sign_offs", args=[specimen.pk])).json()
+    assert [row["version"] for row in history["results"]] == [2, 1]
+    assert history["results"][0]["amendment_reason"] == "second look"
+
+
+def test_sign_off_waits_for_flagged_cells_to_be_reviewed(api_as, doctor, specimen, flagged_result):
+    response = api_as(doctor).post(reverse("api:sign_offs", args=[specimen.pk]),
+                                   {"interpretation": "negative"}, format="json")
+    assert response.status_code == 409
+    assert "not reviewed yet" in response.json()["detail"]
+    assert not SpecimenSignOff.objects.exists()
+
+
+def test_a_signed_off_specimens_reviews_are_read_only(api_as, doctor, specimen, flagged_result):
+    client = api_as(doctor)
+    client.post(reverse("api:review", args=[flagged_result.pk]), {"reviewed_class": "Dyskeratotic"})
+    client.post(reverse("api:sign_offs", args=[specimen.pk]), {"interpretation": "abnormal_refer"})
+    response = client.post(reverse("api:review", args=[flagged_result.pk]),
+                           {"reviewed_class": "Parabasal"})
+    assert response.status_code == 409
+    assert "amend the sign-off" in response.json()["detail"]
+
+
+def test_a_class_the_model_does_not_know_is_refused(api_as, doctor, flagged_result):
+    response = api_as(doctor).post(reverse("api:review", args=[flagged_result.pk]),
+                                   {"reviewed_class": "Koilocytotic"}, format="json")
+    assert response.status_code == 400
+    assert "reviewed_class" in response.json()
+
+
+def test_an_amendment_needs_a_reason(api_as, doctor, specimen, flagged_result):
+    client = api_as(doctor)
+    client.post(reverse("api:review", args=[flagged_result.pk]), {"reviewed_class": "Dyskeratotic"})
+    client.post(reverse("api:sign_offs", args=[specimen.pk]), {"interpretation": "abnormal_refer"})
+    response = client.post(reverse("api:amendments", args=[specimen.pk]),
+                           {"interpretation": "negative"}, format="json")
+    assert response.status_code == 400
+    assert "amendment_reason" in response.json()

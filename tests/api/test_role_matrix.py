@@ -1,0 +1,100 @@
+"""Every API route and the main pages, for every role: the status each one gets.
+
+Writes are sent with an empty body: a role that may write gets as far as validation
+(400) and nothing is changed; one that may not gets 403, or 404 for a record it cannot see.
+"""
+import pytest
+from django.test import Client
+from django.urls import URLPattern, reverse
+
+import api.urls
+
+ROLES = ["anonymous", "doctor", "other_doctor", "lab_staff", "administrator"]
+
+# (method, url name, argument kind) → expected status per role, in ROLES order.
+API_MATRIX = {
+    ("post", "api:token", None): (400, 400, 400, 400, 400),
+    ("get", "api:patients", None): (401, 200, 200, 200, 200),
+    ("post", "api:patients", None): (401, 403, 403, 400, 400),
+    ("get", "api:patient", "patient"): (401, 200, 404, 200, 200),
+    ("get", "api:specimens", None): (401, 200, 200, 200, 200),
+    ("post", "api:specimens", None): (401, 403, 403, 400, 403),
+    ("get", "api:specimen", "specimen"): (401, 200, 404, 200, 200),
+    ("get", "api:specimen_images", "specimen"): (401, 200, 404, 200, 200),
+    ("post", "api:specimen_images", "specimen"): (401, 403, 403, 400, 403),
+    ("get", "api:specimen_results", "specimen"): (401, 200, 404, 200, 200),
+    ("get", "api:sign_offs", "specimen"): (401, 200, 404, 200, 200),
+    ("post", "api:sign_offs", "specimen"): (401, 400, 404, 403, 403),
+    ("post", "api:amendments", "specimen"): (401, 400, 404, 403, 403),
+    ("get", "api:image", "image"): (401, 200, 404, 200, 200),
+    ("get", "api:result", "result"): (401, 200, 404, 200, 200),
+    ("post", "api:review", "result"): (401, 400, 404, 403, 403),
+    ("get", "api:schema", None): (401, 200, 200, 200, 200),
+    ("get", "api:docs", None): (401, 200, 200, 200, 200),
+}
+
+# Pages send anonymous visitors to the login page (302).
+PAGE_MATRIX = {
+    ("get", "patients:list", None): (302, 200, 200, 200, 200),
+    ("get", "patients:detail", "patient"): (302, 200, 404, 200, 200),
+    ("get", "imaging:specimen", "specimen"): (302, 200, 404, 200, 200),
+    ("get", "diagnostics:worklist", None): (302, 200, 200, 403, 403),
+    ("get", "diagnostics:batches", None): (302, 403, 403, 200, 403),
+    ("get", "diagnostics:review", "specimen"): (302, 200, 404, 403, 403),
+    ("get", "diagnostics:report", "specimen"): (302, 200, 404, 200, 200),
+    ("get", "diagnostics:dashboard", None): (302, 403, 403, 403, 200),
+}
+
+
+@pytest.fixture
+def users(doctor, other_doctor, lab_staff, administrator):
+    return {"anonymous": None, "doctor": doctor, "other_doctor": other_doctor,
+            "lab_staff": lab_staff, "administrator": administrator}
+
+
+@pytest.fixture
+def records(patient, specimen, flagged_result):
+    return {"patient": patient.pk, "specimen": specimen.pk, "image": flagged_result.image_id,
+            "result": flagged_result.pk}
+
+
+def page_client(user):
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def observed_statuses(matrix, client_of, users, records):
+    observed = {}
+    for (method, name, kind), _ in matrix.items():
+        url = reverse(name, args=[records[kind]] if kind else [])
+        for role in ROLES:
+            client = client_of(users[role])
+            response = client.post(url, {}) if method == "post" else client.get(url)
+            observed[(method, name, role)] = response.status_code
+    return observed
+
+
+def expected_statuses(matrix):
+    return {(method, name, role): status
+            for (method, name, _), statuses in matrix.items()
+            for role, status in zip(ROLES, statuses)}
+
+
+def test_every_api_route_is_in_the_matrix():
+    names = {f"api:{pattern.name}" for pattern in api.urls.urlpatterns
+             if isinstance(pattern, URLPattern)}
+    assert names == {name for _, name, _ in API_MATRIX}
+
+
+def test_role_matrix(api_as, users, records):
+    expected = expected_statuses(API_MATRIX) | expected_statuses(PAGE_MATRIX)
+    observed = (observed_statuses(API_MATRIX, api_as, users, records)
+                | observed_statuses(PAGE_MATRIX, page_client, users, records))
+    print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
+          f"= {len(observed)} cases")
+    assert len(observed) == (18 + 8) * 5 == 130
+    mismatches = {case: (observed[case], status) for case, status in expected.items()
+                  if observed[case] != status}
+    assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

@@ -1,0 +1,45 @@
+from django.urls import reverse
+
+from imaging.models import ImageAsset
+
+
+def upload_url(specimen):
+    return reverse("api:specimen_images", args=[specimen.pk])
+
+
+def test_a_broken_file_is_reported_by_name_and_the_others_stored(
+        api_as, lab_staff, specimen, sample_upload, truncated_png):
+    files = [*sample_upload(2), truncated_png]
+    response = api_as(lab_staff).post(upload_url(specimen), {"files": files}, format="multipart")
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    assert report["stored_count"] == 2
+    outcomes = {row["file"]: row["outcome"] for row in report["files"]}
+    assert outcomes == {files[0].name: "stored", files[1].name: "stored",
+                        "broken_cell.png": "rejected"}
+    [rejection] = report["rejections"]
+    assert rejection["file"] == "broken_cell.png" and rejection["reason"]
+    assert sorted(ImageAsset.objects.values_list("original_name", flat=True)) == sorted(
+        f.name for f in files[:2])
+
+
+def test_an_image_already_in_the_specimen_is_reported_as_a_duplicate(
+        api_as, lab_staff, specimen, sample_upload):
+    client = api_as(lab_staff)
+    client.post(upload_url(specimen), {"files": sample_upload(1)}, format="multipart")
+    again = client.post(upload_url(specimen), {"files": sample_upload(1)}, format="multipart").json()
+    assert again["stored_count"] == 0
+    assert [row["outcome"] for row in again["files"]] == ["duplicate"]
+
+
+def test_an_upload_without_files_is_refused(api_as, lab_staff, specimen):
+    response = api_as(lab_staff).post(upload_url(specimen), {}, format="multipart")
+    assert response.status_code == 400
+    assert "files" in response.json()
+
+
+def test_doctors_cannot_upload(api_as, doctor, specimen, sample_upload):
+    response = api_as(doctor).post(upload_url(specimen), {"files": sample_upload(1)},
+                                   format="multipart")
+    assert response.status_code == 403
+    assert not ImageAsset.objects.exists()

@@ -1,0 +1,125 @@
+import io
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from accounts.access import assigned_doctors, patients_visible_to
+from diagnostics.models import CellResult, CellReview, SpecimenSignOff
+from diagnostics.review import sign_off_blockers
+from diagnostics.triage import triage_score
+from imaging.models import ImageAsset, Specimen, UploadBatch
+from patients.models import Patient
+
+
+def generate(**options):
+    arguments = {"patients": 4, "specimens_per_patient": 2, "images_per_specimen": 3,
+                 "doctors": 2, "batch_size": 3, **options}
+    call_command("generate_synthetic_load", stdout=io.StringIO(), **arguments)
+
+
+@pytest.mark.django_db
+def test_it_creates_the_requested_rows():
+    generate()
+    assert Patient.objects.filter(mrn__startswith="SYN-").count() == 4
+    assert Specimen.objects.count() == 8
+    assert UploadBatch.objects.count() == 8
+    assert ImageAsset.objects.count() == 24
+    assert CellResult.objects.count() == 24
+    assert LogEntry.objects.filter(action=LogEntry.Action.CREATE).count() == (
+        4 + 8 + 8 + 24 + 24 + CellReview.objects.count() + SpecimenSignOff.objects.count())
+
+
+@pytest.mark.django_db
+def test_each_patient_is_seen_by_its_assigned_doctors_only():
+    generate()
+    doctors = list(User.objects.filter(username__startswith="syn-doctor-"))
+    assert len(doctors) == 2
+    for patient in Patient.objects.all():
+        assigned = set(assigned_doctors(patient))
+        assert assigned
+        for doctor in doctors:
+            assert patients_visible_to(doctor).filter(pk=patient.pk).exists() == (doctor in assigned)
+
+
+@pytest.mark.django_db
+def test_an_assigned_doctor_opens_the_specimen_and_its_images(client):
+    generate()
+    specimen = Specimen.objects.select_related("patient").first()
+    doctor = next(iter(assigned_doctors(specimen.patient)))
+    client.force_login(doctor)
+    assert client.get(reverse("imaging:specimen", args=[specimen.pk])).status_code == 200
+    image = specimen.images.first()
+    assert default_storage.exists(image.file.name)
+    response = client.get(reverse("imaging:image_file", args=[image.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+
+
+@pytest.mark.django_db
+def test_triage_scores_match_the_results():
+    generate(patients=6, images_per_specimen=8)
+    for specimen in Specimen.objects.all():
+        probabilities = CellResult.objects.filter(
+            image__specimen=specimen, status="done").values_list("probabilities", flat=True)
+        expected = triage_score(probabilities)
+        assert specimen.triage_score == pytest.approx(expected) if expected is not None \
+            else specimen.triage_score is None
+
+
+@pytest.mark.django_db
+def test_signed_off_specimens_have_every_flagged_cell_reviewed():
+    generate(patients=10, images_per_specimen=10)
+    signed = Specimen.objects.filter(sign_offs__isnull=False).distinct()
+    assert signed.exists()
+    for specimen in signed:
+        assert sign_off_blockers(specimen) == []
+    older = Specimen.objects.exclude(accession_number__endswith="-2")
+    assert set(older) <= set(signed)  # only the latest specimen may await review
+
+
+@pytest.mark.django_db
+def test_results_look_like_the_classifiers(settings):
+    generate(patients=10, images_per_specimen=10)
+    done = CellResult.objects.filter(status="done")
+    for result in done:
+        assert sum(result.probabilities.values()) == pytest.approx(1, abs=1e-3)
+        assert result.predicted_class == max(result.probabilities, key=result.probabilities.get)
+        assert result.refer_to_cytologist == (result.confidence < 0.6)
+    assert len({result.predicted_class for result in done}) >= 3
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_database_with_real_patients_without_yes(lab_staff):
+    Patient.objects.create(mrn="MRN-1", full_name="Real Patient", date_of_birth="1980-01-02")
+    with pytest.raises(CommandError, match="--yes"):
+        generate()
+    assert not Patient.objects.filter(mrn__startswith="SYN-").exists()
+    generate(yes=True)
+    assert Patient.objects.filter(mrn__startswith="SYN-").count() == 4
+
+
+@pytest.mark.django_db
+def test_a_second_run_adds_rows_without_collisions():
+    generate()
+    generate(patients=3)
+    assert Patient.objects.filter(mrn__startswith="SYN-").count() == 7
+    assert User.objects.filter(username__startswith="syn-doctor-").count() == 2
+    assert Patient.objects.order_by("-mrn").first().mrn == "SYN-0000007"
+
+
+@pytest.mark.django_db
+def test_the_same_seed_gives_the_same_records():
+    generate(seed=7)
+    first = list(CellResult.objects.order_by("pk").values_list("predicted_class", flat=True))
+    CellReview.objects.all().delete()
+    SpecimenSignOff.objects.all().delete()
+    CellResult.objects.all().delete()
+    ImageAsset.objects.all().delete()
+    Specimen.objects.all().delete()
+    Patient.objects.all().delete()
+    generate(seed=7)
+    assert list(CellResult.objects.order_by("pk").values_list("predicted_class", flat=True)) == first

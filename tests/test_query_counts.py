@@ -1,0 +1,76 @@
+"""Every main page runs as many queries with five times the rows as with a few."""
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from diagnostics.models import SpecimenSignOff
+from imaging.synthetic import LAB_USERNAME, LoadSize, generate_synthetic_load
+from patients.models import Patient
+
+SMALL = {"patients": 2, "specimens_per_patient": 1, "images_per_specimen": 3}
+LARGE = {"patients": 10, "specimens_per_patient": 5, "images_per_specimen": 15}
+
+
+def load(size, sign_off_versions):
+    """Add a synthetic load; return its newest patient and that patient's newest specimen,
+    signed off in ``sign_off_versions`` versions."""
+    generate_synthetic_load(LoadSize(doctors=1, seed=3, **size), confirmed=True)
+    patient = Patient.objects.order_by("-mrn").first()
+    specimen = patient.specimens.order_by("-collected_on").first()
+    doctor = User.objects.get(username="syn-doctor-01")
+    SpecimenSignOff.objects.filter(specimen=specimen).delete()
+    for version in range(1, sign_off_versions + 1):
+        SpecimenSignOff.objects.create(
+            specimen=specimen, version=version, interpretation="negative", signed_by=doctor,
+            amendment_reason="" if version == 1 else "Second look.")
+    return patient, specimen
+
+
+def doctor():
+    return User.objects.get(username="syn-doctor-01")
+
+
+def lab_user():
+    return User.objects.get(username=LAB_USERNAME)
+
+
+PAGES = {
+    "patient list": lambda patient, specimen: (lab_user(), reverse("patients:list")),
+    "patient history": lambda patient, specimen: (doctor(), reverse("patients:detail", args=[patient.pk])),
+    "specimen": lambda patient, specimen: (doctor(), reverse("imaging:specimen", args=[specimen.pk])),
+    "worklist": lambda patient, specimen: (doctor(), reverse("diagnostics:worklist")),
+    "batches": lambda patient, specimen: (lab_user(), reverse("diagnostics:batches")),
+    "review": lambda patient, specimen: (doctor(), reverse("diagnostics:review", args=[specimen.pk])),
+    "report": lambda patient, specimen: (doctor(), reverse("diagnostics:report", args=[specimen.pk])),
+    "dashboard": lambda patient, specimen: ("administrator", reverse("diagnostics:dashboard")),
+}
+
+
+def open_page(client, user, url):
+    client.force_login(user)
+    response = client.get(url)  # warms per-process caches (content types, permissions)
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", PAGES)
+def test_page_queries_do_not_grow_with_rows(page, client, administrator,
+                                            django_assert_max_num_queries):
+    def user_and_url(loaded):
+        user, url = PAGES[page](*loaded)
+        return administrator if user == "administrator" else user, url
+
+    user, url = user_and_url(load(SMALL, sign_off_versions=1))
+    open_page(client, user, url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    small_count = len(small.captured_queries)  # read now: the next capture resets the log
+
+    user, url = user_and_url(load(LARGE, sign_off_versions=3))
+    open_page(client, user, url)
+    with django_assert_max_num_queries(small_count):
+        response = client.get(url)
+    assert response.status_code == 200

@@ -55,9 +55,17 @@ def new_page(browser, live_server):
         context.close()
 
 
-@pytest.fixture
-def screenshot():
+@pytest.fixture(scope="session")
+def screenshots_dir():
+    """screenshots/ (git-ignored, kept by CI as artefacts), emptied once per test run."""
     SCREENSHOTS_DIR.mkdir(exist_ok=True)
+    for old in SCREENSHOTS_DIR.iterdir():
+        old.unlink()
+    return SCREENSHOTS_DIR
+
+
+@pytest.fixture
+def screenshot(screenshots_dir):
 
     def save(page, name):
         page.screenshot(path=str(SCREENSHOTS_DIR / f"{name}.png"), full_page=True)
@@ -80,7 +88,7 @@ def log_in():
 
 
 @pytest.fixture
-def record_timing():
+def record_timing(screenshots_dir):
     def record(name, seconds):
         path = SCREENSHOTS_DIR / "timings.json"
         timings = json.loads(path.read_text()) if path.exists() else {}

@@ -52,7 +52,7 @@ class HybridClassifier:
     """
 
     def __init__(self, backbone="efficientnet_lite0", head=None, image_size=224,
-                 views=("identity",), batch_size=16, pretrained=True, fine_tuning=None,
+                 views=("identity",), batch_size=8, pretrained=True, fine_tuning=None,
                  clahe=False):
         self.backbone = backbone
         self.head = head

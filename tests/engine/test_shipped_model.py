@@ -19,7 +19,19 @@ def shipped():
 
 def test_shipped_model_loads_with_the_five_sipakmed_classes(shipped):
     assert shipped.classes_ == SIPAKMED_CLASSES
-    assert shipped.version.startswith("efficientnet_lite0-lightgbm-")
+    assert shipped.version.startswith("efficientnet_lite0-finetuned-lightgbm-")
+
+
+def test_shipped_model_is_calibrated_with_a_referral_threshold(shipped):
+    calibration = shipped.metadata_["calibration"]
+    assert calibration["temperature"] > 0
+    assert 0 < calibration["referral_threshold"] <= 1
+    assert calibration["kept_accuracy"] >= calibration["target_accuracy"]
+
+
+def test_shipped_model_fits_in_the_repository_budget():
+    size = sum(path.stat().st_size for path in SHIPPED_MODEL_DIR.iterdir())
+    assert size <= 25 * 1024 * 1024
 
 
 def test_shipped_model_recognises_cells_it_was_trained_on(shipped, tiny_dataset_dir):

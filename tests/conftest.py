@@ -9,11 +9,13 @@ from celery.contrib.testing.worker import start_worker
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from accounts.access import assign_doctor
 from accounts.roles import ADMINISTRATOR, DOCTOR, LAB_STAFF
 from celinsight.celery import app as celery_app
-from imaging.models import Specimen
+from diagnostics.models import CellResult
+from imaging.models import ImageAsset, Specimen
 from patients.models import Patient
 
 SAMPLE_CELLS_DIR = Path(__file__).resolve().parent.parent / "demo" / "sample_cells"
@@ -164,3 +166,23 @@ def wait_until(condition, timeout=120, interval=0.2):
 @pytest.fixture
 def wait_for():
     return wait_until
+
+
+@pytest.fixture
+def make_result(db):
+    """A finished CellResult for a new image of the specimen, without running the classifier."""
+    def make(specimen, probabilities, refer=False, status="done"):
+        number = ImageAsset.objects.count() + 1
+        image = ImageAsset.objects.create(
+            specimen=specimen, file=f"specimens/{specimen.pk}/cell{number}.png",
+            original_name=f"cell{number}.png", sha256=f"{number:064x}", image_format="PNG",
+            width=8, height=8, size_bytes=100,
+        )
+        predicted = max(probabilities, key=probabilities.get) if status == "done" else ""
+        return CellResult.objects.create(
+            image=image, model_version="test-model", status=status,
+            probabilities=probabilities if status == "done" else {},
+            predicted_class=predicted, refer_to_cytologist=refer,
+            finished_at=timezone.now() if status == "done" else None,
+        )
+    return make

@@ -2,27 +2,6 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
-
-from diagnostics.models import CellResult
-from imaging.models import ImageAsset
-
-
-@pytest.fixture
-def make_result(db):
-    """A finished result for a new image, without running the classifier."""
-    def make(specimen, probabilities):
-        number = ImageAsset.objects.count() + 1
-        image = ImageAsset.objects.create(
-            specimen=specimen, file=f"specimens/{specimen.pk}/cell{number}.png",
-            original_name=f"cell{number}.png", sha256=f"{number:064x}", image_format="PNG",
-            width=8, height=8, size_bytes=100,
-        )
-        return CellResult.objects.create(
-            image=image, model_version="test-model", status="done", probabilities=probabilities,
-            predicted_class=max(probabilities, key=probabilities.get), finished_at=timezone.now(),
-        )
-    return make
 
 
 def policy(response):

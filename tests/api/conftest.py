@@ -3,8 +3,6 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from diagnostics.models import CellResult
-from imaging.models import ImageAsset
 
 
 @pytest.fixture(autouse=True)
@@ -30,25 +28,6 @@ def api_as(db):
             client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
         return client
     return client_of
-
-
-@pytest.fixture
-def make_result(db):
-    """A finished CellResult for a new image of the specimen, without running the classifier."""
-    def make(specimen, probabilities, refer=False, status="done"):
-        number = ImageAsset.objects.count() + 1
-        image = ImageAsset.objects.create(
-            specimen=specimen, file=f"specimens/{specimen.pk}/cell{number}.png",
-            original_name=f"cell{number}.png", sha256=f"{number:064x}", image_format="PNG",
-            width=8, height=8, size_bytes=100,
-        )
-        predicted = max(probabilities, key=probabilities.get) if status == "done" else ""
-        return CellResult.objects.create(
-            image=image, model_version="test-model", status=status,
-            probabilities=probabilities if status == "done" else {},
-            predicted_class=predicted, refer_to_cytologist=refer,
-        )
-    return make
 
 
 PROBABILITIES = {"Dyskeratotic": 0.7, "Parabasal": 0.2, "Superficial-Intermediate": 0.1}

@@ -74,33 +74,33 @@ def review_cell(request, specimen_id, result_id):
 @require_POST
 @permission_required(SIGN_OFF, raise_exception=True)
 def sign_off(request, specimen_id):
-    specimen = get_specimen_for_user(request.user, specimen_id)
-    form = SignOffForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose an interpretation before signing off.")
-        return redirect("diagnostics:review", specimen.pk)
-    try:
-        signed = review.sign_off_specimen(specimen, request.user, **form.cleaned_data)
-    except review.ReviewRefused as refusal:
-        messages.error(request, str(refusal))
-        return redirect("diagnostics:review", specimen.pk)
-    messages.success(request, f"Specimen {specimen} signed off: {signed.get_interpretation_display()}.")
-    return redirect(specimen)
+    return record_sign_off(
+        request, specimen_id, SignOffForm, review.sign_off_specimen,
+        invalid="Choose an interpretation before signing off.",
+        done=lambda signed: f"signed off: {signed.get_interpretation_display()}.")
 
 
 @require_POST
 @permission_required(SIGN_OFF, raise_exception=True)
 def amend(request, specimen_id):
+    return record_sign_off(
+        request, specimen_id, AmendmentForm, review.amend_sign_off,
+        invalid="An amendment needs an interpretation and a reason for the change.",
+        done=lambda amended: (f"amended: version {amended.version}, "
+                              f"{amended.get_interpretation_display()}."))
+
+
+def record_sign_off(request, specimen_id, form_class, record, invalid, done):
+    """Validate the form, record the sign-off (or amendment) and report the outcome."""
     specimen = get_specimen_for_user(request.user, specimen_id)
-    form = AmendmentForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
-        messages.error(request, "An amendment needs an interpretation and a reason for the change.")
+        messages.error(request, invalid)
         return redirect("diagnostics:review", specimen.pk)
     try:
-        amended = review.amend_sign_off(specimen, request.user, **form.cleaned_data)
+        signed = record(specimen, request.user, **form.cleaned_data)
     except review.ReviewRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("diagnostics:review", specimen.pk)
-    messages.success(request, f"Specimen {specimen} amended: version {amended.version}, "
-                              f"{amended.get_interpretation_display()}.")
+    messages.success(request, f"Specimen {specimen} {done(signed)}")
     return redirect(specimen)

@@ -73,7 +73,7 @@ class ResultSerializer(serializers.ModelSerializer):
                   "seconds_taken", "queued_at", "started_at", "finished_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))  # null until a Grad-CAM is made
     def get_heatmap_url(self, result):
         if not result.heatmap:
             return None
@@ -101,7 +101,7 @@ class AmendmentRequestSerializer(SignOffRequestSerializer):
 
 class UploadRequestSerializer(serializers.Serializer):
     files = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True, use_url=False), allow_empty=False,
+        child=serializers.FileField(allow_empty_file=True, use_url=False), min_length=1,
         help_text="Images (BMP, PNG, JPEG, TIFF), .zip archives of them, or MP4/AVI videos; "
                   "send the field once per file.")
 

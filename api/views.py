@@ -4,6 +4,8 @@ Every object is loaded through accounts/access.py (a record the user may not see
 404), role permissions are checked by api.permissions.RolePermission (403), and input
 goes through the same forms and service functions as the pages.
 """
+from collections.abc import Mapping
+
 from auditlog.signals import accessed
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -46,10 +48,50 @@ def form_errors(form):
             for field, errors in form.errors.get_json_data().items()}
 
 
+JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number",
+              bool: "true or false", type(None): "null"}
+
+
+def request_fields(request):
+    """The request's fields; a JSON body that is not an object is refused (400) before a
+    form, which expects a mapping, would fail on it."""
+    if isinstance(request.data, Mapping):
+        return request.data
+    kind = JSON_KINDS.get(type(request.data), "not an object")
+    raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
+        f"The request body is {kind}; send the fields as a JSON object, "
+        f"e.g. {{\"field\": value}}."]})
+
+
 def valid_form(form):
     if not form.is_valid():
         raise ValidationError(form_errors(form))
     return form
+
+
+def save_new(form, user, **fields):
+    """Save a valid form's new record with its creator and the fields the form does not hold."""
+    record = valid_form(form).save(commit=False)
+    for name, value in {**fields, "created_by": user}.items():
+        setattr(record, name, value)
+    record.save()
+    return record
+
+
+def record_or_conflict(record, *args, **kwargs):
+    """Call a diagnostics.review service; a refusal (the specimen's state) is a 409."""
+    try:
+        return record(*args, **kwargs)
+    except review.ReviewRefused as refusal:
+        raise Conflict(str(refusal)) from None
+
+
+def record_for_specimen(request, specimen_id, form_class, record):
+    """Validate the form and record a sign-off or amendment of a specimen the user may see,
+    as diagnostics.views.record_sign_off does for the pages."""
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    form = valid_form(form_class(request_fields(request)))
+    return record_or_conflict(record, specimen, request.user, **form.cleaned_data)
 
 
 def for_schema_only(view):
@@ -84,9 +126,7 @@ class PatientList(CountRefusedRequests, generics.ListCreateAPIView):
         return patients_visible_to(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        patient = valid_form(PatientForm(request.data)).save(commit=False)
-        patient.created_by = request.user
-        patient.save()
+        patient = save_new(PatientForm(request_fields(request)), request.user)
         return Response(self.get_serializer(patient).data, status=status.HTTP_201_CREATED)
 
 
@@ -111,11 +151,8 @@ class SpecimenList(CountRefusedRequests, generics.ListCreateAPIView):
         return Specimen.objects.filter(patient__in=patients_visible_to(self.request.user))
 
     def create(self, request, *args, **kwargs):
-        patient = self.visible_patient(request.data.get("patient"))
-        specimen = valid_form(SpecimenForm(request.data)).save(commit=False)
-        specimen.patient = patient
-        specimen.created_by = request.user
-        specimen.save()
+        patient = self.visible_patient(request_fields(request).get("patient"))
+        specimen = save_new(SpecimenForm(request_fields(request)), request.user, patient=patient)
         return Response(self.get_serializer(specimen).data, status=status.HTTP_201_CREATED)
 
     def visible_patient(self, patient_id):
@@ -202,11 +239,9 @@ class CellReviewCreate(CountRefusedRequests, APIView):
         if result.status != CellResult.Status.DONE:  # like the page: only classified cells
             raise ValidationError({"result": ["This cell is not classified yet; review it once "
                                               "its status is done."]})
-        form = valid_form(CellReviewForm(result, request.data))
-        try:
-            cell_review = review.review_cell(result, request.user, form.cleaned_data["reviewed_class"])
-        except review.ReviewRefused as refusal:
-            raise Conflict(str(refusal)) from None
+        form = valid_form(CellReviewForm(result, request_fields(request)))
+        cell_review = record_or_conflict(review.review_cell, result, request.user,
+                                         form.cleaned_data["reviewed_class"])
         return Response(serializers.CellReviewSerializer(cell_review).data)
 
 
@@ -226,12 +261,7 @@ class SpecimenSignOffs(CountRefusedRequests, generics.ListAPIView):
                    responses={201: serializers.SignOffSerializer, 409: REFUSED},
                    description="First sign-off, once every flagged cell is reviewed.")
     def post(self, request, specimen_id):
-        specimen = get_specimen_for_user(request.user, specimen_id)
-        form = valid_form(SignOffForm(request.data))
-        try:
-            signed = review.sign_off_specimen(specimen, request.user, **form.cleaned_data)
-        except review.ReviewRefused as refusal:
-            raise Conflict(str(refusal)) from None
+        signed = record_for_specimen(request, specimen_id, SignOffForm, review.sign_off_specimen)
         return Response(self.get_serializer(signed).data, status=status.HTTP_201_CREATED)
 
 
@@ -243,12 +273,7 @@ class SpecimenAmendment(CountRefusedRequests, APIView):
     @extend_schema(request=serializers.AmendmentRequestSerializer,
                    responses={201: serializers.SignOffSerializer, 409: REFUSED})
     def post(self, request, specimen_id):
-        specimen = get_specimen_for_user(request.user, specimen_id)
-        form = valid_form(AmendmentForm(request.data))
-        try:
-            amended = review.amend_sign_off(specimen, request.user, **form.cleaned_data)
-        except review.ReviewRefused as refusal:
-            raise Conflict(str(refusal)) from None
+        amended = record_for_specimen(request, specimen_id, AmendmentForm, review.amend_sign_off)
         return Response(serializers.SignOffSerializer(amended).data, status=status.HTTP_201_CREATED)
 
 

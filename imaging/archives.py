@@ -1,11 +1,13 @@
 """Turns an upload (loose files, .zip archives, videos) into named files to check one by one."""
+import lzma
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.conf import settings
 
-from imaging.validation import too_large_reason
+from imaging.validation import megabytes, too_large_reason
 from imaging.video import VideoRejected, is_video_name, sample_frames
 
 
@@ -24,6 +26,26 @@ def is_hidden_member(path):
     return path.name.startswith(".") or "__MACOSX" in path.parts
 
 
+def points_outside_archive(member_name):
+    """True for "/tmp/x.png", "C:\\x.png" or "../../etc/x.png": tools that zip a folder of
+    images never write such names, so the member is hostile, not merely oddly named."""
+    path = PurePosixPath(member_name.replace("\\", "/"))
+    has_drive = len(member_name) > 1 and member_name[1] == ":"
+    return path.is_absolute() or has_drive or ".." in path.parts
+
+
+# zipfile lets its decompressors' own errors through: corrupt deflate data is a zlib.error.
+UNPACKING_ERRORS = (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError,
+                    zlib.error, lzma.LZMAError)
+OUTSIDE_ARCHIVE = ("its path in the archive is absolute or climbs out with '..'; zip the "
+                   "images' folder again without such paths")
+
+
+def archive_too_large_reason():
+    return (f"the archive unpacks to more than {megabytes(settings.UPLOAD_MAX_ZIP_BYTES)}; this "
+            f"file and the rest of the archive were skipped; split it into smaller archives")
+
+
 def read_member(archive, info, display_name):
     if info.flag_bits & 0x1:
         return UploadedFile(display_name, problem="it is encrypted inside the archive")
@@ -40,7 +62,7 @@ def read_member(archive, info, display_name):
 def files_in_zip(upload):
     try:
         archive = zipfile.ZipFile(upload)
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         yield UploadedFile(upload.name, problem="it is not a valid .zip archive")
         return
     unpacked_bytes = 0
@@ -49,15 +71,17 @@ def files_in_zip(upload):
             path = PurePosixPath(info.filename)
             if info.is_dir() or is_hidden_member(path):
                 continue
-            # Only the base name is kept: "../../etc/x.png" can never leave the specimen folder.
+            if points_outside_archive(info.filename):
+                yield UploadedFile(f"{upload.name}/{info.filename}", problem=OUTSIDE_ARCHIVE)
+                continue
             display_name = f"{upload.name}/{path.name}"
             unpacked_bytes += info.file_size
             if unpacked_bytes > settings.UPLOAD_MAX_ZIP_BYTES:
-                yield UploadedFile(display_name, problem="the archive unpacks to more than the limit")
+                yield UploadedFile(display_name, problem=archive_too_large_reason())
                 return
             try:
                 yield read_member(archive, info, display_name)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+            except UNPACKING_ERRORS as error:
                 yield UploadedFile(display_name, problem=f"it could not be unpacked ({error})")
 
 

@@ -10,7 +10,7 @@ from diagnostics.classifier import active_model_version
 from diagnostics.services import create_queued_result, dispatch_classification
 from imaging.archives import expand_uploads
 from imaging.models import ImageAsset, UploadBatch
-from imaging.validation import ImageRejected, inspect_image
+from imaging.validation import ImageRejected, inspect_upload
 
 
 def store_image(specimen, user, original_name, data, facts, model_version):
@@ -47,7 +47,7 @@ def store_upload(specimen, user, uploads):
             batch.rejections.append({"file": upload.name, "reason": upload.problem})
             continue
         try:
-            facts = inspect_image(upload.data)
+            facts = inspect_upload(upload.name, upload.data)
         except ImageRejected as rejection:
             batch.rejections.append({"file": upload.name, "reason": str(rejection)})
             continue

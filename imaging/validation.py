@@ -8,11 +8,14 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 ACCEPTED_FORMATS = {"BMP": ".bmp", "PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif"}
+# A PNG named .jpg is still stored (its format comes from its bytes); a .exe is not.
+IMAGE_EXTENSIONS = {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 
 
 class ImageRejected(Exception):
@@ -54,6 +57,9 @@ def open_image(data):
         raise ImageRejected("it is not an image Pillow can read") from error
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         raise ImageRejected("it has too many pixels to be decoded safely") from error
+    except Exception as error:
+        # Crafted headers make Pillow raise other types too: a zTXt bomb is a ValueError.
+        raise ImageRejected(f"it is damaged or unsafe to open ({error})") from error
 
 
 def check_format_and_pixels(image):
@@ -73,6 +79,19 @@ def decode_fully(image):
         image.load()
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageRejected(f"the image is truncated or corrupt ({error})") from error
+    except Exception as error:  # decoders fed crafted data raise other types too
+        raise ImageRejected(f"the image is corrupt ({type(error).__name__}: {error})") from error
+
+
+def check_image_name(name, image_format):
+    """A name must say the file is an image: the original name goes with the image when it
+    is downloaded, and a PNG named .html or .exe must not reach a browser under that name."""
+    extension = PurePosixPath(name).suffix.lower()
+    if extension not in IMAGE_EXTENSIONS:
+        raise ImageRejected(
+            f"it is a {image_format} image but its name ends in {extension or 'no extension'}; "
+            f"rename it to end in {ACCEPTED_FORMATS[image_format]} and upload it again"
+        )
 
 
 def inspect_image(data):
@@ -89,3 +108,10 @@ def inspect_image(data):
             size_bytes=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
         )
+
+
+def inspect_upload(name, data):
+    """inspect_image, and the file's name must end in an image extension."""
+    facts = inspect_image(data)
+    check_image_name(name, facts.image_format)
+    return facts

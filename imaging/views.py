@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from PIL import Image
 
 from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
 from diagnostics.models import CellResult
@@ -115,7 +116,10 @@ def specimen_progress_panel(request, specimen_id):
 
 def image_file(request, image_id):
     image = get_image_for_user(request.user, image_id)
-    return FileResponse(image.file.open("rb"), filename=image.original_name)
+    # The type comes from the checked bytes, never from the name the uploader chose.
+    content_type = Image.MIME.get(image.image_format, "application/octet-stream")
+    return FileResponse(image.file.open("rb"), filename=image.original_name,
+                        content_type=content_type)
 
 
 def heatmap_file(request, image_id, result_id):

@@ -1,11 +1,11 @@
-"""Every main page runs as many queries with five times the rows as with a few."""
+"""Every main page and API endpoint runs as many queries with five times the rows as with a few."""
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from diagnostics.models import SpecimenSignOff
+from diagnostics.models import CellResult, SpecimenSignOff
 from imaging.synthetic import LAB_USERNAME, LoadSize, generate_synthetic_load
 from patients.models import Patient
 
@@ -45,7 +45,24 @@ PAGES = {
     "review": lambda patient, specimen: (doctor(), reverse("diagnostics:review", args=[specimen.pk])),
     "report": lambda patient, specimen: (doctor(), reverse("diagnostics:report", args=[specimen.pk])),
     "dashboard": lambda patient, specimen: ("administrator", reverse("diagnostics:dashboard")),
+    "api patients": lambda patient, specimen: (lab_user(), reverse("api:patients")),
+    "api patient": lambda patient, specimen: (doctor(), reverse("api:patient", args=[patient.pk])),
+    "api specimens": lambda patient, specimen: (doctor(), reverse("api:specimens")),
+    "api specimen": lambda patient, specimen: (doctor(), reverse("api:specimen", args=[specimen.pk])),
+    "api images": lambda patient, specimen: (doctor(), reverse("api:specimen_images", args=[specimen.pk])),
+    "api results": lambda patient, specimen: (doctor(), reverse("api:specimen_results", args=[specimen.pk])),
+    "api sign-offs": lambda patient, specimen: (doctor(), reverse("api:sign_offs", args=[specimen.pk])),
+    "api image": lambda patient, specimen: (doctor(), reverse("api:image", args=[last_image(specimen).pk])),
+    "api result": lambda patient, specimen: (doctor(), reverse("api:result", args=[last_result(specimen).pk])),
 }
+
+
+def last_image(specimen):
+    return specimen.images.order_by("-pk").first()
+
+
+def last_result(specimen):
+    return CellResult.objects.filter(image__specimen=specimen).order_by("-pk").first()
 
 
 def open_page(client, user, url):

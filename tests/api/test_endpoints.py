@@ -140,3 +140,21 @@ def test_an_amendment_needs_a_reason(api_as, doctor, specimen, flagged_result):
                            {"interpretation": "negative"}, format="json")
     assert response.status_code == 400
     assert "amendment_reason" in response.json()
+
+
+def test_a_json_body_that_is_not_an_object_is_refused_not_a_crash(api_as, doctor, lab_staff,
+                                                                  specimen, flagged_result):
+    # Found by tests/api/test_schemathesis.py: the forms expect a mapping.
+    for user, url in [(lab_staff, reverse("api:patients")), (lab_staff, reverse("api:specimens")),
+                      (doctor, reverse("api:review", args=[flagged_result.pk])),
+                      (doctor, reverse("api:sign_offs", args=[specimen.pk])),
+                      (doctor, reverse("api:amendments", args=[specimen.pk]))]:
+        response = api_as(user).post(url, -18269, format="json")
+        assert response.status_code == 400, url
+        assert "The request body is a number; send the fields as a JSON object" in (
+            response.json()["non_field_errors"][0])
+
+
+def test_a_result_without_a_heatmap_has_a_null_heatmap_url(api_as, doctor, flagged_result):
+    response = api_as(doctor).get(reverse("api:result", args=[flagged_result.pk]))
+    assert response.json()["heatmap_url"] is None  # the schema says nullable since schemathesis

@@ -43,3 +43,26 @@ def test_doctors_cannot_upload(api_as, doctor, specimen, sample_upload):
                                    format="multipart")
     assert response.status_code == 403
     assert not ImageAsset.objects.exists()
+
+
+def test_a_text_field_instead_of_a_file_is_refused_with_the_reason(api_as, lab_staff, specimen):
+    response = api_as(lab_staff).post(upload_url(specimen), {"files": "not a file"},
+                                      format="multipart")
+    assert response.status_code == 400
+    assert "not a file" in str(response.json()["files"])
+    assert not ImageAsset.objects.exists()
+
+
+def test_a_json_upload_is_refused_with_the_reason(api_as, lab_staff, specimen):
+    response = api_as(lab_staff).post(upload_url(specimen), {"files": ["abc"]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["files"]
+    assert not ImageAsset.objects.exists()
+
+
+def test_a_malformed_multipart_body_is_refused(api_as, lab_staff, specimen):
+    response = api_as(lab_staff).generic(
+        "POST", upload_url(specimen), b"--nonsense\r\n\r\n",
+        content_type="multipart/form-data; boundary=")
+    assert response.status_code == 400
+    assert "Multipart form parse error" in response.json()["detail"]

@@ -43,15 +43,6 @@ def test_zip_upload_is_unpacked(client_for, lab_staff, specimen, sample_cell_pat
     assert "cells.zip/notes.txt" in page and "not an image Pillow can read" in page
 
 
-def test_zip_member_names_cannot_escape_the_specimen_folder(
-    client_for, lab_staff, specimen, sample_cell_paths, make_zip, media_in_tmp
-):
-    archive = make_zip([("../../../evil.png", sample_cell_paths[0].read_bytes())])
-    upload(client_for(lab_staff), specimen, [archive])
-    image = ImageAsset.objects.get()
-    assert image.original_name == "cells.zip/evil.png"
-    assert image.file.path.startswith(str(media_in_tmp / "specimens" / str(specimen.pk)))
-
 
 def test_invalid_zip_is_reported(client_for, lab_staff, specimen, make_zip):
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -120,14 +111,3 @@ def test_a_file_that_fails_to_store_leaves_nothing_behind(
     assert "could not be stored (disk I/O error)" in page
     assert ImageAsset.objects.count() == 2 and CellResult.objects.count() == 2
     assert len(stored_files(media_in_tmp)) == 2
-
-
-def test_zip_member_above_the_size_limit_is_reported(
-    client_for, lab_staff, specimen, sample_cell_paths, make_zip, settings
-):
-    settings.UPLOAD_MAX_FILE_BYTES = 20_000
-    big = sample_cell_paths[0]
-    archive = make_zip([("big.png", big.read_bytes() + b"\0" * 20_000)])
-    page = upload(client_for(lab_staff), specimen, [archive]).content.decode()
-    assert "cells.zip/big.png" in page and "above the per-file limit" in page
-    assert ImageAsset.objects.count() == 0

@@ -9,7 +9,9 @@ from diagnostics import review
 from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
 from diagnostics.models import CellResult
 from diagnostics.triage import TRIAGE_RULE
-from diagnostics.worklists import awaiting_review, batches_of
+from diagnostics.worklists import (
+    CountingPaginator, awaiting_review, batches_of, with_cell_counts,
+)
 
 ROWS_PER_PAGE = 25
 SIGN_OFF = review.SIGN_OFF_PERMISSION
@@ -17,7 +19,9 @@ SIGN_OFF = review.SIGN_OFF_PERMISSION
 
 @permission_required(SIGN_OFF, raise_exception=True)
 def worklist(request):
-    page = Paginator(awaiting_review(request.user), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = CountingPaginator(awaiting_review(request.user), ROWS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = with_cell_counts(page.object_list)
     return render(request, "diagnostics/worklist.html", {"page": page, "triage_rule": TRIAGE_RULE})
 
 

@@ -1,8 +1,9 @@
 """The work waiting for each role: doctors' specimens to review, lab staff's upload batches.
 
-Each list is one annotated query, however many rows it has.
+Each list is a fixed number of queries, however many rows it has.
 """
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, F, OuterRef, Q, Window
 
 from accounts.access import patients_visible_to
 from diagnostics.models import CellResult, SpecimenSignOff
@@ -12,19 +13,58 @@ Status = CellResult.Status
 
 
 def awaiting_review(user):
-    """Specimens of the user's patients with classified cells and no sign-off, worst first."""
+    """Specimens of the user's patients with classified cells and no sign-off, worst first.
+
+    Count the cells of the page shown with ``with_cell_counts``: counting them here, for
+    every specimen before sorting, made the worklist the slowest page (150 ms of SQL with
+    200,000 images, and far more for later pages).
+    """
+    done = CellResult.objects.filter(image__specimen=OuterRef("pk"), status=Status.DONE)
     signed_off = SpecimenSignOff.objects.filter(specimen=OuterRef("pk"))
     return (
         Specimen.objects.filter(patient__in=patients_visible_to(user))
-        .filter(images__results__status=Status.DONE)  # the counts below reuse this join
-        .filter(~Exists(signed_off))
-        .select_related("patient")
-        .annotate(
-            cell_count=Count("images__results"),
-            flagged_count=Count("images__results", filter=Q(images__results__refer_to_cytologist=True)),
-        )
+        .filter(Exists(done), ~Exists(signed_off))
+        # Fetched for the page only: joined, every patient would be read to sort the list.
+        .prefetch_related("patient")
         .order_by(F("triage_score").desc(nulls_last=True), "collected_on", "pk")
     )
+
+
+def with_cell_counts(specimens):
+    """The specimens as a list, each with ``cell_count`` (classified cells) and
+    ``flagged_count`` (of those, referred to a cytologist), counted in one query."""
+    specimens = list(specimens)
+    counts = (
+        CellResult.objects.filter(image__specimen__in=specimens, status=Status.DONE)
+        .order_by()
+        .values("image__specimen")
+        .annotate(cells=Count("pk"), flagged=Count("pk", filter=Q(refer_to_cytologist=True)))
+    )
+    by_specimen = {row["image__specimen"]: row for row in counts}
+    for specimen in specimens:
+        row = by_specimen.get(specimen.pk, {})
+        specimen.cell_count = row.get("cells", 0)
+        specimen.flagged_count = row.get("flagged", 0)
+    return specimens
+
+
+class CountingPaginator(Paginator):
+    """Counts the rows in the query that fetches the page (COUNT(*) OVER ()) rather than in a
+    query of its own: for the worklist, counting costs as much as fetching the page. A page
+    number out of range falls back to Paginator (a count, then the last or first page)."""
+
+    def get_page(self, number):
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            number = 1
+        bottom = (number - 1) * self.per_page
+        rows = [] if number < 1 else list(
+            self.object_list.annotate(row_count=Window(Count("pk")))[bottom:bottom + self.per_page])
+        if not rows:
+            return super().get_page(number)
+        self.count = rows[0].row_count
+        return self._get_page(rows, number, self)
 
 
 def batches_of(user):

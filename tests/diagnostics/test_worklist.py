@@ -70,3 +70,17 @@ def test_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(len(one_row)):
         response = client.get(WORKLIST)
     assert len(accessions(response)) == 11
+
+
+def test_pages_are_counted_and_a_page_past_the_end_shows_the_last(
+        client_for, doctor, patient, make_result, monkeypatch):
+    monkeypatch.setattr("diagnostics.views.ROWS_PER_PAGE", 2)
+    for number in range(5):
+        scored_specimen(patient, f"ACC-{number}", number / 10, make_result)
+    client = client_for(doctor)
+    second = client.get(WORKLIST, {"page": 2})
+    assert second.context["page"].paginator.num_pages == 3
+    assert accessions(second) == ["ACC-2", "ACC-1"]
+    past_the_end = client.get(WORKLIST, {"page": 9})
+    assert past_the_end.context["page"].number == 3
+    assert accessions(past_the_end) == ["ACC-0"]

@@ -1,13 +1,21 @@
-"""Images per second through the real worker on the embedded defaults (run by hand).
+"""Images per second through the real worker, end to end (run by hand).
 
 Uploads N real cells into a fresh SQLite database in a temporary folder, through the same
-service the upload page uses (so they are queued on the folder broker), then starts one
-Celery worker process exactly as bin/run does and waits until every result is stored.
+service the upload page uses (so they are queued on the broker), then starts one Celery
+worker process exactly as bin/run does and waits until every result is stored, then until
+the Grad-CAM overlays, which follow at low priority, are stored too.
 
-    .venv/bin/python bench/worker_throughput.py --images 500
+The broker is the embedded folder broker, or with --redis a throwaway redis-server started
+here on loopback (Debian's redis-server must be installed).
+
+    .venv/bin/python bench/worker_throughput.py --images 2000
+    .venv/bin/python bench/worker_throughput.py --images 2000 --redis
 """
 import argparse
+import contextlib
+import itertools
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -16,13 +24,37 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "sipakmed"
+UPLOAD_BATCH = 500
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--redis", action="store_true",
+                        help="broker: a redis-server started on loopback (default: the folder broker)")
     return parser.parse_args()
+
+
+@contextlib.contextmanager
+def redis_broker(var_dir):
+    """A throwaway redis-server on a free loopback port; yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", str(var_dir)],
+                              stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def set_up_django(var_dir):
@@ -46,9 +78,20 @@ def queue_images(paths):
     user = User.objects.create_user("bench")
     patient = Patient.objects.create(mrn="BENCH", full_name="Bench", date_of_birth="1980-01-01")
     specimen = Specimen.objects.create(patient=patient, accession_number="BENCH", collected_on="2026-01-01")
-    uploads = [SimpleUploadedFile(f"{p.parent.name}_{p.name}", p.read_bytes()) for p in paths]
-    batch = store_upload(specimen, user, uploads)
-    return batch.stored_count
+    stored = 0
+    for start in range(0, len(paths), UPLOAD_BATCH):  # as a lab would: several uploads
+        uploads = [SimpleUploadedFile(f"{p.parent.name}_{p.name}", p.read_bytes())
+                   for p in paths[start:start + UPLOAD_BATCH]]
+        stored += store_upload(specimen, user, uploads).stored_count
+    return stored
+
+
+def cells_from_every_class(data_dir, count):
+    """``count`` cells taken in turn from each class folder, so the class mix is even."""
+    per_class = [sorted(folder.glob("*.png")) for folder in sorted(data_dir.iterdir())
+                 if folder.is_dir()]
+    interleaved = [path for group in itertools.zip_longest(*per_class) for path in group if path]
+    return interleaved[:count]
 
 
 def wait_for_results(expected):
@@ -56,7 +99,20 @@ def wait_for_results(expected):
 
     while CellResult.objects.filter(status__in=["done", "failed"]).count() < expected:
         time.sleep(0.2)
-    return CellResult.objects.all()
+    return list(CellResult.objects.all())
+
+
+def wait_for_heatmaps(results, timeout_seconds=900):
+    """Wait until every result that needs an overlay has one; return how many that is."""
+    from diagnostics.models import CellResult
+    from diagnostics.services import needs_heatmap
+
+    expected = sum(r.status == "done" and needs_heatmap(r) for r in results)
+    deadline = time.perf_counter() + timeout_seconds
+    while (CellResult.objects.exclude(heatmap="").count() < expected
+           and time.perf_counter() < deadline):
+        time.sleep(0.5)
+    return expected
 
 
 def peak_rss_mib(pid):
@@ -69,10 +125,10 @@ def peak_rss_mib(pid):
 
 def main():
     args = parse_args()
-    every_path = sorted(args.data.glob("*/*.png"))
-    step = max(1, len(every_path) // args.images)
-    paths = every_path[::step][: args.images]  # spread over the classes
-    with tempfile.TemporaryDirectory() as var_dir:
+    paths = cells_from_every_class(args.data, args.images)
+    with tempfile.TemporaryDirectory() as var_dir, contextlib.ExitStack() as services:
+        if args.redis:
+            os.environ["CELERY_BROKER_URL"] = services.enter_context(redis_broker(var_dir))
         set_up_django(Path(var_dir))
         queued = queue_images(paths)
         started = time.perf_counter()
@@ -82,19 +138,31 @@ def main():
         try:
             results = wait_for_results(queued)
             wall = time.perf_counter() - started
+            heatmaps = wait_for_heatmaps(results)
+            heatmap_wall = time.perf_counter() - started
             worker_peak_mib = peak_rss_mib(worker.pid)
         finally:
             worker.terminate()
             worker.wait()
-        first_start = min(r.started_at for r in results)
-        last_finish = max(r.finished_at for r in results)
-        busy = (last_finish - first_start).total_seconds()
-        failed = sum(r.status == "failed" for r in results)
-        print(f"{queued} images queued, {failed} failed")
-        print(f"worker start to last result: {wall:.1f} s -> {queued / wall:.1f} images/s "
-              f"(includes loading torch and the model)")
-        print(f"first claim to last result:  {busy:.1f} s -> {queued / busy:.1f} images/s")
-        print(f"worker peak RSS: {worker_peak_mib:.0f} MiB")
+        report(args, queued, results, wall, heatmaps, heatmap_wall, worker_peak_mib)
+
+
+def report(args, queued, results, wall, heatmaps, heatmap_wall, worker_peak_mib):
+    from django.conf import settings
+
+    first_start = min(r.started_at for r in results)
+    last_finish = max(r.finished_at for r in results)
+    busy = (last_finish - first_start).total_seconds()
+    failed = sum(r.status == "failed" for r in results)
+    broker = "redis-server" if args.redis else "embedded folder broker"
+    print(f"{queued} images queued ({broker}, {settings.DATABASES['default']['ENGINE']}, "
+          f"{settings.CLASSIFIER_BATCH_SIZE} images per task), {failed} failed")
+    print(f"worker start to last result: {wall:.1f} s -> {queued / wall:.1f} images/s "
+          f"(includes loading torch and the model)")
+    print(f"first claim to last result:  {busy:.1f} s -> {queued / busy:.1f} images/s")
+    print(f"Grad-CAM overlays: {heatmaps} (flagged or abnormal cells), all stored "
+          f"{heatmap_wall:.1f} s after the worker started")
+    print(f"worker peak RSS: {worker_peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -109,11 +109,14 @@ def apply_predictions(results, probabilities, referrals, classes, seconds_per_im
 
 
 def save_results(results):
-    CellResult.objects.bulk_update(
-        results,
-        ["probabilities", "predicted_class", "refer_to_cytologist", "status", "seconds_taken",
-         "finished_at", "heatmap"],
-    )
+    # One short UPDATE a row in one transaction: bulk_update's CASE expressions cost more
+    # (138 ms for 32 rows on SQLite, over a third of classifying them).
+    with transaction.atomic():
+        for result in results:
+            CellResult.objects.filter(pk=result.pk).update(
+                probabilities=result.probabilities, predicted_class=result.predicted_class,
+                refer_to_cytologist=result.refer_to_cytologist, status=result.status,
+                seconds_taken=result.seconds_taken, finished_at=result.finished_at)
 
 
 def classify_batch(version, loaded, started):
@@ -130,12 +133,23 @@ def classify_batch(version, loaded, started):
         return 0
     seconds_per_image = (time.perf_counter() - started) / len(results)
     apply_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
-    # Heat maps are stored before the results are marked done, so a page never shows a
-    # finished flagged cell whose overlay is still to come.
-    store_heatmaps(classifier, results, images)
     save_results(results)
     update_triage_scores_of(results)
+    request_heatmaps(classifier, results)
     return len(results)
+
+
+def request_heatmaps(classifier, results):
+    """Queue Grad-CAM for the results that need it, as a task of its own.
+
+    A heat map costs several predictions (see :func:`needs_heatmap`), so it must not hold
+    back the results: they are stored first and the overlays follow at low priority.
+    """
+    from diagnostics.tasks import store_heatmaps
+
+    chosen = [result.pk for result in results if needs_heatmap(result)]
+    if chosen and getattr(classifier, "explainer_", None) is not None:
+        transaction.on_commit(lambda: store_heatmaps.delay(chosen))
 
 
 def needs_heatmap(result):
@@ -147,15 +161,39 @@ def needs_heatmap(result):
     return result.refer_to_cytologist or result.predicted_class in ABNORMAL_CLASSES
 
 
-def store_heatmaps(classifier, results, images):
-    """Store a Grad-CAM overlay PNG for each result that needs one; return how many.
+def classification_waiting():
+    """Whether recently queued images are still to be classified (heat maps wait for them)."""
+    recent = timezone.now() - timedelta(minutes=settings.CLASSIFIER_STALE_AFTER_MINUTES)
+    return CellResult.objects.filter(status=Status.QUEUED, queued_at__gte=recent).exists()
 
-    Written once, here; pages only read them. The results' ``heatmap`` is set but not
-    saved (:func:`save_results` does). A model without an explainer stores none, and a
-    failure is logged and leaves the heat maps empty: the predictions stand.
+
+def store_heatmaps_of(result_ids):
+    """Store the Grad-CAM overlays of these classified results; return how many were stored.
+
+    Results that already have one, or are gone (erased), are skipped, so a repeated task
+    does no work twice. Written once, here; pages only read them.
     """
-    chosen = [(result, image) for result, image in zip(results, images) if needs_heatmap(result)]
-    if not chosen or getattr(classifier, "explainer_", None) is None:
+    pending = (CellResult.objects.filter(pk__in=result_ids, status=Status.DONE, heatmap="")
+               .select_related("image").order_by("pk"))
+    by_version = defaultdict(list)
+    for result in pending:
+        by_version[result.model_version].append(result)
+    return sum(store_heatmaps(classifier_for(version), results)
+               for version, results in by_version.items())
+
+
+def store_heatmaps(classifier, results):
+    """Compute and save the overlays of ``results`` with their model; return how many.
+
+    A model without an explainer stores none; a failure is logged and leaves the heat maps
+    empty: the predictions stand.
+    """
+    if getattr(classifier, "explainer_", None) is None:
+        return 0
+    images = [read_stored_image(result.image) for result in results]
+    chosen = [(result, image) for result, image in zip(results, images)
+              if not isinstance(image, Exception)]
+    if not chosen:
         return 0
     try:
         from diagnostics.engine.explain import grad_cam_overlays  # torch only where needed
@@ -170,9 +208,12 @@ def store_heatmaps(classifier, results, images):
     for (result, _), overlay in zip(chosen, overlays):
         try:
             result.heatmap.save(f"{result.pk}.png", ContentFile(png_bytes(overlay)), save=False)
+            result.save(update_fields=["heatmap"])
             stored += 1
         except Exception:
             logger.exception("The heat map of result %s could not be stored", result.pk)
+            if result.heatmap:  # the result was erased meanwhile: leave no orphan file
+                result.heatmap.delete(save=False)
     return stored
 
 

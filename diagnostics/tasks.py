@@ -41,6 +41,27 @@ def classify_results(result_ids):
         raise
 
 
+# Heat maps yield to classification: while images wait, the task comes back later, for at
+# most HEATMAP_MAX_DEFERRALS x HEATMAP_DEFER_SECONDS, so results are never held back by them.
+HEATMAP_DEFER_SECONDS = 10
+HEATMAP_MAX_DEFERRALS = 60
+
+
+@shared_task(
+    name="diagnostics.store_heatmaps",
+    bind=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=HEATMAP_MAX_DEFERRALS + 6,
+)
+def store_heatmaps(self, result_ids):
+    if self.request.retries < HEATMAP_MAX_DEFERRALS and services.classification_waiting():
+        raise self.retry(countdown=HEATMAP_DEFER_SECONDS)
+    return services.store_heatmaps_of(result_ids)
+
+
 @shared_task(name="diagnostics.requeue_stale_results")
 def requeue_stale_results():
     return services.requeue_stale_results(

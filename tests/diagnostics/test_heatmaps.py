@@ -2,10 +2,11 @@ import logging
 
 import numpy as np
 import pytest
+from celery.exceptions import Retry
 from django.urls import reverse
 from PIL import Image
 
-from diagnostics import services
+from diagnostics import services, tasks
 from diagnostics.classifier import active_classifier
 from diagnostics.engine.explain import LinearExplainer
 from diagnostics.models import CellResult
@@ -35,11 +36,24 @@ def explained_model(db, monkeypatch):
 
 
 @pytest.fixture
-def classify_cells(specimen, lab_staff, sample_upload):
+def heatmap_requests(monkeypatch):
+    """The result ids of every heat-map task sent (they run when the test says so)."""
+    sent = []
+    monkeypatch.setattr(tasks.store_heatmaps, "delay", sent.append)
+    return sent
+
+
+@pytest.fixture
+def classify_cells(specimen, lab_staff, sample_upload, heatmap_requests,
+                   django_capture_on_commit_callbacks):
+    """Classify uploaded demo cells, then run the heat-map tasks that classification sent."""
     def classify(*starts):
         for start in starts:
             store_upload(specimen, lab_staff, sample_upload(1, start=start))
-        services.classify_results(list(CellResult.objects.values_list("pk", flat=True)))
+        with django_capture_on_commit_callbacks(execute=True):
+            services.classify_results(list(CellResult.objects.values_list("pk", flat=True)))
+        for result_ids in heatmap_requests:
+            services.store_heatmaps_of(result_ids)
         return {result.image.original_name.split("_")[0]: result
                 for result in CellResult.objects.select_related("image")}
     return classify
@@ -94,3 +108,37 @@ def test_heatmaps_are_served_only_to_users_who_may_see_the_specimen(
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
     assert client_for(other_doctor).get(url).status_code == 404
+
+
+def test_heatmaps_are_requested_after_the_results_are_stored(
+        explained_model, specimen, lab_staff, sample_upload, heatmap_requests,
+        django_capture_on_commit_callbacks):
+    explained_model(0.0)
+    store_upload(specimen, lab_staff, sample_upload(1, start=DYSKERATOTIC))
+    store_upload(specimen, lab_staff, sample_upload(1, start=SUPERFICIAL))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.classify_results(list(CellResult.objects.values_list("pk", flat=True)))
+    abnormal = CellResult.objects.get(predicted_class__in=ABNORMAL_CLASSES)
+    assert abnormal.status == "done" and not abnormal.heatmap  # not held back by Grad-CAM
+    assert heatmap_requests == [[abnormal.pk]]  # the confident normal cell needs none
+
+
+def test_heatmap_task_waits_while_images_are_queued_for_classification(
+        explained_model, classify_cells, specimen, lab_staff, sample_upload, monkeypatch):
+    explained_model(1.01)
+    result = classify_cells(DYSKERATOTIC)["Dyskeratotic"]
+    result.heatmap.delete()
+    store_upload(specimen, lab_staff, sample_upload(1, start=SUPERFICIAL))  # queued now
+    assert services.classification_waiting()
+    monkeypatch.setattr(tasks.store_heatmaps, "apply_async", lambda *args, **kwargs: None)
+    with pytest.raises(Retry):
+        tasks.store_heatmaps([result.pk])
+    result.refresh_from_db()
+    assert not result.heatmap
+
+
+def test_a_repeated_heatmap_task_does_no_work_twice(explained_model, classify_cells):
+    explained_model(1.01)
+    result = classify_cells(DYSKERATOTIC)["Dyskeratotic"]
+    assert result.heatmap
+    assert services.store_heatmaps_of([result.pk]) == 0

@@ -53,14 +53,20 @@ JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a numb
 
 
 def request_fields(request):
-    """The request's fields; a JSON body that is not an object is refused (400) before a
-    form, which expects a mapping, would fail on it."""
-    if isinstance(request.data, Mapping):
-        return request.data
-    kind = JSON_KINDS.get(type(request.data), "not an object")
-    raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
-        f"The request body is {kind}; send the fields as a JSON object, "
-        f"e.g. {{\"field\": value}}."]})
+    """The request's fields. A JSON body that is not an object, or a field whose value is an
+    object or an array, is refused (400) before a form, which expects single values, would
+    fail on it."""
+    if not isinstance(request.data, Mapping):
+        kind = JSON_KINDS.get(type(request.data), "not an object")
+        raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
+            f"The request body is {kind}; send the fields as a JSON object, "
+            f"e.g. {{\"field\": value}}."]})
+    nested = {name: ["Send a single value (a string, number or true/false), not "
+                     f"{'an object' if isinstance(value, Mapping) else 'an array'}."]
+              for name, value in request.data.items() if isinstance(value, (Mapping, list))}
+    if nested:
+        raise ValidationError(nested)
+    return request.data
 
 
 def valid_form(form):

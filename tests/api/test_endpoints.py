@@ -155,6 +155,16 @@ def test_a_json_body_that_is_not_an_object_is_refused_not_a_crash(api_as, doctor
             response.json()["non_field_errors"][0])
 
 
+
+def test_a_field_given_an_object_or_array_is_refused_not_a_crash(api_as, lab_staff):
+    # Found by tests/api/test_schemathesis.py in CI: a form field's clean() calls .strip().
+    response = api_as(lab_staff).post(reverse("api:patients"), {
+        "mrn": {"nested": 1}, "full_name": ["a"], "date_of_birth": "1970-01-01"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "mrn": ["Send a single value (a string, number or true/false), not an object."],
+        "full_name": ["Send a single value (a string, number or true/false), not an array."]}
+
 def test_a_result_without_a_heatmap_has_a_null_heatmap_url(api_as, doctor, flagged_result):
     response = api_as(doctor).get(reverse("api:result", args=[flagged_result.pk]))
     assert response.json()["heatmap_url"] is None  # the schema says nullable since schemathesis

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_specimen_for_user
@@ -14,6 +15,7 @@ from diagnostics.worklists import (
 )
 
 ROWS_PER_PAGE = 25
+CELLS_PER_REVIEW_PAGE = 50
 SIGN_OFF = review.SIGN_OFF_PERMISSION
 
 
@@ -41,12 +43,14 @@ def batch_progress(request, batch_id):
 def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     sign_off = review.current_sign_off(specimen)
-    results = review.classified_results(specimen)
+    page = Paginator(review.classified_results(specimen), CELLS_PER_REVIEW_PAGE).get_page(
+        request.GET.get("page"))
     context = {
         "specimen": specimen,
         "sign_off": sign_off,
         "sign_offs": specimen.sign_offs.select_related("signed_by").order_by("-version"),
-        "cells": [(result, CellReviewForm(result)) for result in results],
+        "page": page,
+        "cells": [(result, CellReviewForm(result)) for result in page],
         "blockers": [] if sign_off else review.sign_off_blockers(specimen),
         "sign_off_form": AmendmentForm() if sign_off else SignOffForm(),
     }
@@ -64,7 +68,7 @@ def review_cell(request, specimen_id, result_id):
     form = CellReviewForm(result, request.POST)
     if not form.is_valid():
         messages.error(request, f"{result.image}: choose one of the model's classes.")
-        return redirect("diagnostics:review", specimen.pk)
+        return review_page(specimen, request.POST.get("page"))
     try:
         cell_review = review.review_cell(result, request.user, form.cleaned_data["reviewed_class"])
     except review.ReviewRefused as refusal:
@@ -72,7 +76,13 @@ def review_cell(request, specimen_id, result_id):
     else:
         verdict = "accepted" if cell_review.accepted else f"overridden to {cell_review.reviewed_class}"
         messages.success(request, f"{result.image}: {verdict}.")
-    return redirect("diagnostics:review", specimen.pk)
+    return review_page(specimen, request.POST.get("page"))
+
+
+def review_page(specimen, page_number):
+    """Back to the page of cells the doctor was reviewing."""
+    url = reverse("diagnostics:review", args=[specimen.pk])
+    return redirect(f"{url}?page={int(page_number)}" if str(page_number).isdigit() else url)
 
 
 @require_POST

@@ -39,6 +39,25 @@ def test_doctor_sees_flagged_cells_first_on_the_review_page(
     assert "Refer to cytologist" in response.content.decode()
 
 
+
+def test_review_page_shows_cells_a_page_at_a_time_and_returns_to_the_page_reviewed(
+        client_for, doctor, specimen, make_result, monkeypatch):
+    import diagnostics.views
+
+    monkeypatch.setattr(diagnostics.views, "CELLS_PER_REVIEW_PAGE", 2)
+    flagged, *normal = [make_result(specimen, PROBABILITIES, refer=True)] + [
+        make_result(specimen, {"Parabasal": 0.97, "Dyskeratotic": 0.03}) for _ in range(2)]
+    client = client_for(doctor)
+    url = reverse("diagnostics:review", args=[specimen.pk])
+    first = client.get(url)
+    assert [result for result, _ in first.context["cells"]] == [flagged, normal[0]]
+    assert "Page 1 of 2" in first.content.decode()
+    second = client.get(url + "?page=2")
+    assert [result for result, _ in second.context["cells"]] == [normal[1]]
+    review_url = reverse("diagnostics:review_cell", args=[specimen.pk, normal[1].pk])
+    response = client.post(review_url, {"reviewed_class": "Parabasal", "page": "2"})
+    assert response.url == url + "?page=2"
+
 def test_specimen_page_links_doctors_to_the_review(client_for, doctor, lab_staff, specimen):
     review_url = reverse("diagnostics:review", args=[specimen.pk])
     assert review_url in client_for(doctor).get(specimen.get_absolute_url()).content.decode()

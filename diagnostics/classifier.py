@@ -6,7 +6,18 @@ from diagnostics.registry import active_model, folder_version
 
 
 @functools.cache
-def load_model(model_dir):
+def load_model(model_dir, version):
+    """The classifier of ``version``, loaded from ``model_dir`` on first use.
+
+    Cached per (folder, version), so a task pays no file I/O once its model is loaded, and
+    a folder overwritten by an upgrade is loaded afresh for the new version while the old
+    one, already in memory, keeps serving the results queued for it.
+    """
+    found = folder_version(model_dir)
+    if found != version:
+        # Classifying with another version's weights would label results wrongly.
+        raise LookupError(f"model version {version} is no longer in {model_dir}, which "
+                          f"now holds {found}; re-queue these images")
     from diagnostics.engine import load_classifier  # torch is imported only where it is needed
 
     return load_classifier(model_dir)
@@ -22,12 +33,7 @@ def classifier_for(version):
         model = ModelVersion.objects.get(version=version)
     except ModelVersion.DoesNotExist:
         raise LookupError(f"model version {version} is not registered") from None
-    if folder_version(model.path) != version:
-        # The folder was overwritten by another version (e.g. an upgrade of the shipped
-        # model): classifying with it would label results with the wrong version.
-        raise LookupError(f"model version {version} is no longer in {model.directory}, which "
-                          f"now holds {folder_version(model.path)}; re-queue these images")
-    return load_model(str(model.path))
+    return load_model(str(model.path), version)
 
 
 def active_classifier():

@@ -11,6 +11,13 @@ from diagnostics.models import CellResult
 # Worth another try: the database or the storage was briefly unreachable. Anything else
 # (a bad image, a classifier error) is recorded on the result by the services instead.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
+TRANSIENT_ERROR_RETRIES = 6
+RETRY_TRANSIENT_ERRORS = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,  # seconds: 2, 4, 8, ... each with random jitter
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+}
 
 
 def release_unfinished_claims(result_ids, claimed_since):
@@ -24,14 +31,8 @@ def release_unfinished_claims(result_ids, claimed_since):
     ).update(status=CellResult.Status.QUEUED, started_at=None)
 
 
-@shared_task(
-    name="diagnostics.classify_results",
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,  # seconds: 2, 4, 8, ... each with random jitter
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=6,
-)
+@shared_task(name="diagnostics.classify_results", max_retries=TRANSIENT_ERROR_RETRIES,
+             **RETRY_TRANSIENT_ERRORS)
 def classify_results(result_ids):
     attempt_started = timezone.now()
     try:
@@ -47,15 +48,8 @@ HEATMAP_DEFER_SECONDS = 10
 HEATMAP_MAX_DEFERRALS = 60
 
 
-@shared_task(
-    name="diagnostics.store_heatmaps",
-    bind=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=HEATMAP_MAX_DEFERRALS + 6,
-)
+@shared_task(name="diagnostics.store_heatmaps", bind=True,
+             max_retries=HEATMAP_MAX_DEFERRALS + TRANSIENT_ERROR_RETRIES, **RETRY_TRANSIENT_ERRORS)
 def store_heatmaps(self, result_ids):
     if self.request.retries < HEATMAP_MAX_DEFERRALS and services.classification_waiting():
         raise self.retry(countdown=HEATMAP_DEFER_SECONDS)

@@ -51,13 +51,23 @@ class Conv2dSamePadding(nn.Conv2d):
     def forward(self, x):
         pad_h = self._same_padding(x.shape[-2], 0)
         pad_w = self._same_padding(x.shape[-1], 1)
-        if pad_h or pad_w:
-            x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        if pad_h % 2 == 0 and pad_w % 2 == 0:
+            # Symmetric (every stride-1 layer): the convolution pads by itself, which saves
+            # copying the whole input into a padded tensor first.
+            return F.conv2d(x, self.weight, self.bias, self.stride, (pad_h // 2, pad_w // 2),
+                            self.dilation, self.groups)
+        x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def _same_padding(self, size, axis):
         stride, kernel = self.stride[axis], self.kernel_size[axis]
         return max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+
+
+def _relu6(x):
+    # In place when no gradient is recorded (predicting): one tensor less per activation.
+    # Grad-CAM records gradients and hooks activations, which must then stay intact.
+    return F.relu6(x, inplace=not torch.is_grad_enabled())
 
 
 def _batch_norm(channels):
@@ -84,8 +94,8 @@ class MBConvBlock(nn.Module):
     def forward(self, inputs):
         x = inputs
         if self.has_expansion:
-            x = F.relu6(self._bn0(self._expand_conv(x)))
-        x = F.relu6(self._bn1(self._depthwise_conv(x)))
+            x = _relu6(self._bn0(self._expand_conv(x)))
+        x = _relu6(self._bn1(self._depthwise_conv(x)))
         x = self._bn2(self._project_conv(x))
         return x + inputs if self.has_skip else x
 
@@ -109,10 +119,10 @@ class EfficientNetLiteFeatures(nn.Module):
         self._bn1 = _batch_norm(HEAD_CHANNELS)
 
     def forward(self, x):
-        x = F.relu6(self._bn0(self._conv_stem(x)))
+        x = _relu6(self._bn0(self._conv_stem(x)))
         for block in self._blocks:
             x = block(x)
-        x = F.relu6(self._bn1(self._conv_head(x)))
+        x = _relu6(self._bn1(self._conv_head(x)))
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
 
     def fuse_batch_norms(self):

@@ -190,6 +190,10 @@ CLASSIFIER_MODEL_DIR = Path(
     env_str("CELINSIGHT_MODEL_DIR", str(BASE_DIR / "diagnostics" / "trained_models" / "default"))
 )
 CLASSIFIER_BATCH_SIZE = env_int("CELINSIGHT_CLASSIFIER_BATCH_SIZE", 32)
+# How the workers' backbone computes: float32 (what the model was validated in), bfloat16
+# (about twice as fast on CPUs with native bfloat16: Intel AMX / AVX-512 BF16) or auto
+# (bfloat16 where native). bench/precision_experiment.py measures what it changes.
+CLASSIFIER_INFERENCE_PRECISION = env_str("CELINSIGHT_INFERENCE_PRECISION", "float32")
 
 # Celery: the default broker is a folder on disk, so no Redis is needed;
 # CELERY_BROKER_URL=redis://... switches to Redis.

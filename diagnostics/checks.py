@@ -13,3 +13,20 @@ def classifier_model_is_present(app_configs, **kwargs):
              "trained model, or train one with: python manage.py train_classifier",
         id="diagnostics.E001",
     )]
+
+
+# diagnostics.engine.precision's names, repeated here so that checking them needs no torch
+# (tests/diagnostics/test_inference_precision.py keeps the two lists equal).
+INFERENCE_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+@register()
+def inference_precision_is_known(app_configs, **kwargs):
+    if settings.CLASSIFIER_INFERENCE_PRECISION in INFERENCE_PRECISIONS:
+        return []
+    return [Error(
+        f"Unknown inference precision {settings.CLASSIFIER_INFERENCE_PRECISION!r} "
+        f"(CELINSIGHT_INFERENCE_PRECISION).",
+        hint=f"Use one of: {', '.join(INFERENCE_PRECISIONS)}.",
+        id="diagnostics.E002",
+    )]

@@ -1,6 +1,8 @@
 """The models the workers serve: each loaded once per worker process, not once per image."""
 import functools
 
+from django.conf import settings
+
 from diagnostics.models import ModelVersion
 from diagnostics.registry import active_model, folder_version
 
@@ -20,7 +22,8 @@ def load_model(model_dir, version):
                           f"now holds {found}; re-queue these images")
     from diagnostics.engine import load_classifier  # torch is imported only where it is needed
 
-    return load_classifier(model_dir)
+    classifier = load_classifier(model_dir)
+    return classifier.set_inference_precision(settings.CLASSIFIER_INFERENCE_PRECISION)
 
 
 def active_model_version():

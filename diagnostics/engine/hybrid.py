@@ -14,6 +14,7 @@ from .backbones import create_backbone
 from .calibration import apply_temperature
 from .finetuning import FineTuning, fine_tune, load_weights, save_weights, square_pixels
 from .heads import HEADS, LightGBMHead
+from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
 from .preprocessing import Preprocessing, normalise
 
 METADATA_FILE = "metadata.json"
@@ -48,8 +49,11 @@ class HybridClassifier:
     calibrated model) probabilities are temperature-scaled and :meth:`needs_referral`
     flags results whose confidence is below the referral threshold. ``explainer_`` (from
     :func:`explain.fit_explainer`, saved and loaded with the model when present) is what
-    Grad-CAM explains.
+    Grad-CAM explains. ``inference_precision`` (see :mod:`precision`) is how the backbone
+    computes when it predicts; float32, what validation measures, unless set.
     """
+
+    inference_precision = FLOAT32
 
     def __init__(self, backbone="efficientnet_lite0", head=None, image_size=224,
                  views=("identity",), batch_size=8, pretrained=True, fine_tuning=None,
@@ -110,10 +114,11 @@ class HybridClassifier:
         batch_size = batch_size or self.batch_size
         backbone = self._inference_backbone()
         per_batch = []
-        with torch.inference_mode():
+        with torch.inference_mode(), backbone_autocast(self.inference_precision):
             for start in range(0, len(pixels), batch_size):
                 batch = normalise(pixels[start:start + batch_size], self.preprocessing_)
-                per_batch.append(torch.stack([backbone(VIEWS[view](batch)) for view in views]))
+                per_batch.append(torch.stack(
+                    [self._backbone_features(backbone, VIEWS[view](batch)) for view in views]))
         if not per_batch:
             return np.empty((len(views), 0, self.backbone_.num_features), dtype=np.float32)
         return torch.cat(per_batch, dim=1).numpy()
@@ -262,7 +267,21 @@ class HybridClassifier:
         # over memory. Rebuilt after fine-tuning changes the weights.
         if getattr(self, "inference_backbone_", None) is None:
             self.inference_backbone_ = self.backbone_.for_inference()
+            if self.inference_precision == BFLOAT16:
+                # oneDNN's bfloat16 convolutions are fastest on channels-last tensors.
+                self.inference_backbone_.to(memory_format=torch.channels_last)
         return self.inference_backbone_
+
+    def _backbone_features(self, backbone, batch):
+        if self.inference_precision != BFLOAT16:
+            return backbone(batch)
+        return backbone(batch.contiguous(memory_format=torch.channels_last)).float()
+
+    def set_inference_precision(self, requested):
+        """Predict in ``requested`` precision (``auto`` resolves per CPU); returns self."""
+        self.inference_precision = resolve_precision(requested)
+        self.inference_backbone_ = None  # rebuilt in the memory layout that precision wants
+        return self
 
 
 def load_classifier(directory):

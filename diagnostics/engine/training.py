@@ -24,6 +24,7 @@ from .evaluation import (classification_metrics, cross_validate_pixels, format_v
 from .explain import fit_explainer
 from .hybrid import weights_fields
 from .hybrids import DEFAULT_HYBRID, create_hybrid
+from .precision import FLOAT32
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "features"
@@ -144,6 +145,9 @@ def _cache_key(extractor, dataset, view):
         "backbone": extractor.backbone, "pretrained": extractor.pretrained,
         "weights_sha256": weights_fields(extractor.backbone_)["weights_sha256"],
         "preprocessing": extractor.preprocessing_.to_dict(), "view": view,
+        # float32 features keep the keys they had before precision could be chosen.
+        **({} if extractor.inference_precision == FLOAT32
+           else {"precision": extractor.inference_precision}),
         "files": [(name, path.stat().st_size, path.stat().st_mtime_ns)
                   for name, path in zip(dataset.relative_paths(), dataset.paths)],
     }

@@ -33,6 +33,7 @@ def parse_args():
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--redis", action="store_true",
                         help="broker: a redis-server started on loopback (default: the folder broker)")
+    parser.add_argument("--processes", type=int, default=1)
     return parser.parse_args()
 
 
@@ -132,8 +133,10 @@ def main():
         set_up_django(Path(var_dir))
         queued = queue_images(paths)
         started = time.perf_counter()
+        pool = (["--pool=solo"] if args.processes == 1
+                else ["--pool=prefork", f"--concurrency={args.processes}"])
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "celinsight", "worker", "--pool=solo",
+            [sys.executable, "-m", "celery", "-A", "celinsight", "worker", *pool,
              "--loglevel=WARNING"], cwd=ROOT, env=os.environ.copy())
         try:
             results = wait_for_results(queued)

@@ -1,10 +1,13 @@
 """The models the workers serve: each loaded once per worker process, not once per image."""
 import functools
+import logging
 
 from django.conf import settings
 
 from diagnostics.models import ModelVersion
 from diagnostics.registry import active_model, folder_version
+
+logger = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -41,3 +44,13 @@ def classifier_for(version):
 
 def active_classifier():
     return classifier_for(active_model_version())
+
+
+def preload_active_classifier():
+    """Load the active model now, as a worker starts, so its first images do not wait for
+    torch and the weights to load (about 3 s). A failure is logged: tasks try again."""
+    try:
+        active_classifier()
+    except Exception:
+        logger.exception("The active model could not be loaded at worker start; "
+                         "the first task will try again")

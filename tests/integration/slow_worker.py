@@ -20,9 +20,9 @@ from diagnostics import services  # noqa: E402
 classify_batch = services.classify_batch
 
 
-def slow_classify_batch(version, loaded, started):
+def slow_classify_batch(version, results, started):
     time.sleep(float(os.environ.get("SLOW_BATCH_SECONDS", "0.5")))
-    return classify_batch(version, loaded, started)
+    return classify_batch(version, results, started)
 
 
 services.classify_batch = slow_classify_batch

@@ -155,6 +155,11 @@ class SpecimenSignOff(models.Model):
     def __str__(self):
         return f"{self.specimen} · v{self.version} · {self.get_interpretation_display()}"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Signed off: off its doctors' worklists (a derived flag, kept out of the audit trail).
+        type(self.specimen).objects.filter(pk=self.specimen_id).update(awaiting_sign_off=False)
+
     @property
     def is_amendment(self):
         return self.version > 1

@@ -1,5 +1,7 @@
 """Which specimens a doctor should look at first: the specimen-level triage score."""
-from diagnostics.models import CellResult
+from django.db.models import Exists, OuterRef, Value
+
+from diagnostics.models import CellResult, SpecimenSignOff
 from imaging.models import Specimen
 
 ABNORMAL_CLASSES = ("Dyskeratotic", "Koilocytotic")
@@ -32,8 +34,12 @@ def update_triage_score(specimen):
         image__specimen=specimen, status=CellResult.Status.DONE
     ).values_list("probabilities", flat=True)
     specimen.triage_score = triage_score(probabilities)
-    # A derived value: update() keeps it out of the specimen's audit trail.
-    Specimen.objects.filter(pk=specimen.pk).update(triage_score=specimen.triage_score)
+    not_signed_off = ~Exists(SpecimenSignOff.objects.filter(specimen=OuterRef("pk")))
+    # Derived values: update() keeps them out of the specimen's audit trail. The sign-off
+    # check runs in the same statement, so a sign-off saved meanwhile is not overwritten.
+    Specimen.objects.filter(pk=specimen.pk).update(
+        triage_score=specimen.triage_score,
+        awaiting_sign_off=not_signed_off if specimen.triage_score is not None else Value(False))
     return specimen.triage_score
 
 

@@ -19,11 +19,21 @@ class Specimen(models.Model):
         help_text="How likely the specimen is abnormal (diagnostics.triage.TRIAGE_RULE); "
                   "recomputed when its cells are classified.",
     )
+    awaiting_sign_off = models.BooleanField(
+        default=False, editable=False,
+        help_text="Has classified cells and no sign-off yet: on its doctors' worklists. Kept "
+                  "by diagnostics (triage.update_triage_score, SpecimenSignOff.save).",
+    )
 
     class Meta:
         ordering = ["-collected_on", "-created_at"]
-        # A patient's history lists their specimens by collection date.
-        indexes = [models.Index(fields=["patient", "collected_on"], name="specimen_patient_collected")]
+        indexes = [
+            # A patient's history lists their specimens by collection date.
+            models.Index(fields=["patient", "collected_on"], name="specimen_patient_collected"),
+            # Worklists read the few specimens awaiting sign-off among all of their patients'.
+            models.Index(fields=["patient"], condition=models.Q(awaiting_sign_off=True),
+                         name="specimen_awaiting_by_patient"),
+        ]
 
     def __str__(self):
         return self.accession_number

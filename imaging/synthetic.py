@@ -250,6 +250,7 @@ class SyntheticLoad:
                 chunk.reviews.append(self.review(result, doctor))
         if signed:
             chunk.sign_offs += self.sign_offs(specimen, done, doctor)
+        specimen.awaiting_sign_off = bool(done) and not signed
 
     def add_image(self, chunk, specimen, batch, position, mix, pending):
         cell_class = self.rng.choices(CLASSES, weights=mix)[0]

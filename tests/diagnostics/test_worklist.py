@@ -1,3 +1,6 @@
+from importlib import import_module
+
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -48,6 +51,33 @@ def test_signed_off_and_unclassified_specimens_are_not_listed(
     scored_specimen(patient, "OPEN", 0.2, make_result)
     make_result(specimen, {}, status="queued")  # ACC-1: nothing classified yet
     assert accessions(client_for(doctor).get(WORKLIST)) == ["OPEN"]
+
+
+def test_a_specimen_leaves_the_worklist_when_signed_off_and_stays_off(
+        client_for, doctor, patient, make_result):
+    specimen = scored_specimen(patient, "ACC-9", 0.9, make_result)
+    assert accessions(client_for(doctor).get(WORKLIST)) == ["ACC-9"]
+    SpecimenSignOff.objects.create(specimen=specimen, interpretation="negative", signed_by=doctor)
+    assert accessions(client_for(doctor).get(WORKLIST)) == []
+    make_result(specimen, abnormal(0.8))  # a late cell classified after the sign-off
+    update_triage_score(specimen)
+    assert accessions(client_for(doctor).get(WORKLIST)) == []
+
+
+def test_the_migration_marks_existing_specimens_awaiting_sign_off(
+        doctor, patient, specimen, make_result):
+    open_specimen = scored_specimen(patient, "OPEN", 0.5, make_result)
+    signed = scored_specimen(patient, "SIGNED", 0.5, make_result)
+    SpecimenSignOff.objects.create(specimen=signed, interpretation="negative", signed_by=doctor)
+    make_result(specimen, {}, status="queued")
+    Specimen.objects.update(awaiting_sign_off=False)  # as before the field existed
+
+    fill_migration = import_module("diagnostics.migrations.0006_fill_awaiting_sign_off")
+    fill_migration.mark_specimens_awaiting_sign_off(django_apps, None)
+
+    awaiting = set(Specimen.objects.filter(awaiting_sign_off=True))
+    assert awaiting == {open_specimen}
+    assert signed not in awaiting and specimen not in awaiting
 
 
 def test_other_doctors_patients_are_not_listed(client_for, other_doctor, patient, make_result):

@@ -71,6 +71,16 @@ def test_triage_scores_match_the_results():
 
 
 @pytest.mark.django_db
+def test_exactly_the_classified_unsigned_specimens_await_sign_off():
+    generate(patients=10, images_per_specimen=4)
+    for specimen in Specimen.objects.all():
+        classified = CellResult.objects.filter(image__specimen=specimen, status="done").exists()
+        signed = SpecimenSignOff.objects.filter(specimen=specimen).exists()
+        assert specimen.awaiting_sign_off == (classified and not signed)
+    assert Specimen.objects.filter(awaiting_sign_off=True).exists()
+
+
+@pytest.mark.django_db
 def test_signed_off_specimens_have_every_flagged_cell_reviewed():
     generate(patients=10, images_per_specimen=10)
     signed = Specimen.objects.filter(sign_offs__isnull=False).distinct()

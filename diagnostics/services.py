@@ -89,7 +89,10 @@ def load_cells(results, classifier):
         cell = read_stored_image(image_asset)
         if isinstance(cell, Exception):
             return cell
-        return classifier.prepare_pixels([cell])[0]
+        try:
+            return classifier.prepare_pixels([cell])[0]
+        except Exception as error:  # decoded but not convertible: this cell fails, not the batch
+            return error
 
     # Decoding and resizing release the GIL, so two threads prepare a batch about twice as
     # fast.

@@ -41,6 +41,25 @@ def test_unreadable_stored_image_fails_with_its_reason(queued_results):
     assert CellResult.objects.filter(status="done").count() == 4
 
 
+def test_an_image_the_model_cannot_prepare_fails_alone(queued_results, monkeypatch):
+    classifier = active_classifier()
+    prepare_pixels = classifier.prepare_pixels
+    calls = []
+
+    def prepare_all_but_the_second(images):
+        calls.append(len(images))
+        if len(calls) == 2:
+            raise ValueError("conversion from mode XYZ not supported")
+        return prepare_pixels(images)
+
+    monkeypatch.setattr(classifier, "prepare_pixels", prepare_all_but_the_second)
+    monkeypatch.setattr(services, "IMAGE_READ_THREADS", 1)  # a deterministic second call
+    classify(queued_results)
+    assert CellResult.objects.filter(status="done").count() == 4
+    [failed] = CellResult.objects.filter(status="failed")
+    assert "mode XYZ not supported" in failed.error
+
+
 def test_finished_results_are_not_classified_again(queued_results):
     ids = list(queued_results.values_list("pk", flat=True))
     services.classify_results(ids)

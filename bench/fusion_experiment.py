@@ -61,7 +61,11 @@ def seconds_per_cell(extractor, dataset, n_cells, rounds):
     """Best-of-``rounds`` backbone time per prepared cell (decode and resize excluded)."""
     # Prepared cells all have the same size, so which cells are timed does not matter.
     images = [image for _, image in zip(range(n_cells), dataset.images())]
-    pixels = extractor.prepare_pixels(images)
+    return best_seconds_per_prepared_cell(extractor, extractor.prepare_pixels(images), rounds)
+
+
+def best_seconds_per_prepared_cell(extractor, pixels, rounds):
+    """Best-of-``rounds`` time of ``extractor.pixel_features`` per cell of ``pixels``."""
     extractor.pixel_features(pixels[:8])  # warm-up: builds the inference copy
     timings = []
     for _ in range(rounds):

@@ -21,7 +21,6 @@ bfloat16 is only fast on CPUs that compute it natively (the script says whether 
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -32,7 +31,8 @@ sys.path.insert(0, str(REPO_ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.fusion_experiment import first_per_class, lightgbm_classifier  # noqa: E402
+from bench.fusion_experiment import (best_seconds_per_prepared_cell,  # noqa: E402
+                                     first_per_class, lightgbm_classifier)
 from diagnostics.engine import (HybridClassifier, classification_metrics, group_keys,  # noqa: E402
                                 grouped_kfold, list_image_folder, load_classifier)
 from diagnostics.engine.evaluation import read_model_metadata  # noqa: E402
@@ -83,23 +83,13 @@ def out_of_sample_rows(dataset, labels, folds, cache_dir):
     return "\n".join(lines)
 
 
-def backbone_cells_per_second(classifier, pixels, rounds):
-    classifier.pixel_features(pixels[:32])  # warm-up: builds the inference copy
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        classifier.pixel_features(pixels)
-        timings.append(time.perf_counter() - started)
-    return len(pixels) / min(timings)
-
-
 def shipped_model_agreement(dataset, model_dir, rounds):
     classifier = load_classifier(model_dir)
     pixels = classifier.prepare_pixels(list(dataset.images()))
     outcomes = {}
     for precision in (FLOAT32, BFLOAT16):
         classifier.set_inference_precision(precision)
-        speed = backbone_cells_per_second(classifier, pixels[:512], rounds)
+        speed = 1 / best_seconds_per_prepared_cell(classifier, pixels[:512], rounds)
         probabilities = classifier.predict_proba_pixels(pixels)
         outcomes[precision] = (probabilities.argmax(axis=1),
                                classifier.needs_referral(probabilities), probabilities, speed)

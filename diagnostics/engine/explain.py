@@ -20,9 +20,6 @@ import warnings
 import numpy as np
 import torch
 from PIL import Image
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.image import show_cam_on_image
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
@@ -144,6 +141,11 @@ def grad_cam_overlays(classifier, images, class_names):
         raise ValueError(f"{len(images)} images but {len(class_names)} class names")
     if not images:
         return []
+    # Imported here: the package brings torchvision and more (about 2 s), which every worker
+    # would otherwise pay at start, since loading a model loads its explainer.
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
     classifier._ensure_backbone()
     # A non-fused copy (the fused inference copy lacks the batch norms the layers name),
     # frozen: gradients flow from the input instead, so no weight gradients are computed.
@@ -163,6 +165,8 @@ def grad_cam_overlays(classifier, images, class_names):
 
 
 def _overlay(pixels, heat):
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
     cell = pixels.astype(np.float32) / 255.0
     return Image.fromarray(show_cam_on_image(cell, heat, use_rgb=True), mode="RGB")
 

@@ -113,11 +113,29 @@ def get_result_for_user(user, result_id):
 
 
 class TokenObtain(ObtainAuthToken):
-    """Exchange a username and password for the user's API token."""
+    """Exchange a username and password for the user's API token.
+
+    Failed attempts count towards the same lockout as the login page (django-axes); a
+    locked account gets 429 and says so, as the login page does, even with the right
+    password.
+    """
 
     authentication_classes = []
     permission_classes = []
     throttle_classes = [LoginThrottle]
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            if getattr(request, "axes_locked_out", False):  # set by axes' backend
+                return Response({"detail": ACCOUNT_LOCKED},
+                                status=status.HTTP_429_TOO_MANY_REQUESTS)
+            raise
+
+
+ACCOUNT_LOCKED = ("This account is locked after too many failed login attempts. Try again "
+                  "later, or ask an administrator to unlock it.")
 
 
 class PatientList(CountRefusedRequests, generics.ListCreateAPIView):

@@ -158,7 +158,8 @@ class SpecimenSignOff(models.Model):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         # Signed off: off its doctors' worklists (a derived flag, kept out of the audit trail).
-        type(self.specimen).objects.filter(pk=self.specimen_id).update(awaiting_sign_off=False)
+        Specimen = self._meta.get_field("specimen").related_model  # no query for the specimen
+        Specimen.objects.filter(pk=self.specimen_id).update(awaiting_sign_off=False)
 
     @property
     def is_amendment(self):

@@ -1,7 +1,9 @@
 import pytest
 import torch
+from torch.nn import functional as F
 
 from diagnostics.engine import available_backbones, create_backbone
+from diagnostics.engine.efficientnet_lite import Conv2dSamePadding
 
 
 def test_registry_lists_efficientnet_lite0_and_the_torchvision_backbones():
@@ -114,3 +116,18 @@ def test_a_fused_backbone_records_every_members_weights():
     fields = weights_fields(fused)
     assert fields["weights_file"].count("+") == 1
     assert len(fields["weights_sha256"].split("+")) == 2
+
+
+@pytest.mark.parametrize("kernel, stride, size", [(3, 2, 16), (5, 2, 16), (3, 2, 15),
+                                                  (5, 1, 16), (3, 2, 17), (5, 2, 14)])
+def test_same_padding_convolution_matches_tensorflow_same(kernel, stride, size):
+    conv = Conv2dSamePadding(4, 6, kernel, stride=stride, bias=True)
+    images = torch.randn(2, 4, size, size + 1)
+    total_h = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    total_w = max((-(-(size + 1) // stride) - 1) * stride + kernel - (size + 1), 0)
+    # TensorFlow's SAME: the odd pixel of padding goes after (below, to the right).
+    padded = F.pad(images, [total_w // 2, total_w - total_w // 2,
+                            total_h // 2, total_h - total_h // 2])
+    expected = F.conv2d(padded, conv.weight, conv.bias, stride)
+    with torch.no_grad():
+        torch.testing.assert_close(conv(images), expected)

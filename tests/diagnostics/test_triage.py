@@ -42,3 +42,14 @@ def test_stored_score_counts_only_finished_results(specimen, make_result):
     update_triage_score(specimen)
     specimen.refresh_from_db()
     assert specimen.triage_score == pytest.approx(0.5)
+
+
+def test_stored_score_is_the_rule_computed_by_the_database(specimen, make_result):
+    cells = ([cell(0.9), cell(koilocytotic=0.8), cell(0.4, 0.3), cell(0.6), cell(0.5)]
+             + [{"Parabasal": 0.35, "Koilocytotic": 0.65}, {"Metaplastic": 1.0}]
+             + [cell(0.05)] * 12)
+    for probabilities in cells:
+        make_result(specimen, probabilities)
+    assert update_triage_score(specimen) == pytest.approx(triage_score(cells))
+    specimen.refresh_from_db()
+    assert specimen.triage_score == pytest.approx((0.9 + 0.8 + 0.7 + 0.65 + 0.6) / 5)

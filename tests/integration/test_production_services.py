@@ -9,6 +9,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from diagnostics.models import CellResult
+from diagnostics.triage import triage_score
+from imaging.models import Specimen
 from imaging.uploads import store_upload
 
 pytestmark = [pytest.mark.integration,
@@ -45,6 +47,12 @@ def test_an_upload_is_stored_encrypted_in_s3_and_classified_by_a_redis_worker_in
         assert worker.poll() is None, Path(worker.log_path).read_text()[-3000:]
         time.sleep(0.2)
     assert CellResult.objects.exclude(predicted_class="").count() == 3
+
+    # The triage score is computed by PostgreSQL from the stored JSON (after saving a batch).
+    expected = triage_score(CellResult.objects.values_list("probabilities", flat=True))
+    while Specimen.objects.get(pk=specimen.pk).triage_score != pytest.approx(expected):
+        assert time.monotonic() < deadline, Path(worker.log_path).read_text()[-3000:]
+        time.sleep(0.2)
 
 
 def test_the_encryption_flag_is_the_uploads_own_not_the_servers_default(real_services):

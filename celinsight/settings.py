@@ -207,6 +207,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(CELERY_BROKER_FOLDER),
         "control_folder": str(VAR_DIR / "celery-control"),
         "store_processed": False,
+        # Look for new messages every 0.1 s instead of kombu's 1 s: a prefork worker took
+        # each batch only at the next poll (63 images/s with 2 processes, 2,000 cells).
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

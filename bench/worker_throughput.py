@@ -117,11 +117,13 @@ def wait_for_heatmaps(results, timeout_seconds=900):
 
 
 def peak_rss_mib(pid):
-    """The process's peak resident memory (VmHWM), read from /proc before it exits."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Peak resident memory (VmHWM) of the process and its children (a prefork pool's), summed,
+    read from /proc before they exit. Pages a child shares with its parent count twice."""
+    status = Path(f"/proc/{pid}/status")
+    peak = next((int(line.split()[1]) / 1024 for line in status.read_text().splitlines()
+                 if line.startswith("VmHWM:")), float("nan"))
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return peak + sum(peak_rss_mib(int(child)) for child in children)
 
 
 def main():
@@ -165,7 +167,7 @@ def report(args, queued, results, wall, heatmaps, heatmap_wall, worker_peak_mib)
     print(f"first claim to last result:  {busy:.1f} s -> {queued / busy:.1f} images/s")
     print(f"Grad-CAM overlays: {heatmaps} (flagged or abnormal cells), all stored "
           f"{heatmap_wall:.1f} s after the worker started")
-    print(f"worker peak RSS: {worker_peak_mib:.0f} MiB")
+    print(f"worker peak RSS: {worker_peak_mib:.0f} MiB (worker and pool processes, summed)")
 
 
 if __name__ == "__main__":

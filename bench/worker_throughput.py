@@ -152,6 +152,13 @@ def main():
         report(args, queued, results, wall, heatmaps, heatmap_wall, worker_peak_mib)
 
 
+def seconds_between_batches(results):
+    """Time from one batch's predictions to the next batch's claim, summed over batches."""
+    batches = sorted({(r.started_at, r.finished_at) for r in results if r.finished_at})
+    return sum(max((next_start - finished).total_seconds(), 0.0)
+               for (_, finished), (next_start, _) in zip(batches, batches[1:]))
+
+
 def report(args, queued, results, wall, heatmaps, heatmap_wall, worker_peak_mib):
     from django.conf import settings
 
@@ -165,6 +172,8 @@ def report(args, queued, results, wall, heatmaps, heatmap_wall, worker_peak_mib)
     print(f"worker start to last result: {wall:.1f} s -> {queued / wall:.1f} images/s "
           f"(includes loading torch and the model)")
     print(f"first claim to last result:  {busy:.1f} s -> {queued / busy:.1f} images/s")
+    print(f"  of which between batches (saving, scoring, next message, claiming): "
+          f"{seconds_between_batches(results):.1f} s")
     print(f"Grad-CAM overlays: {heatmaps} (flagged or abnormal cells), all stored "
           f"{heatmap_wall:.1f} s after the worker started")
     print(f"worker peak RSS: {worker_peak_mib:.0f} MiB (worker and pool processes, summed)")

@@ -3,6 +3,7 @@ import torch
 from PIL import Image
 
 from diagnostics.engine import Preprocessing, image_to_tensor, images_to_batch, resize_and_pad
+from diagnostics.engine.preprocessing import IMAGENET_MEAN, IMAGENET_STD, normalise
 
 RED = (255, 0, 0)
 
@@ -59,3 +60,14 @@ def test_clahe_raises_the_contrast_of_a_flat_cell_and_keeps_the_padding():
 def test_clahe_setting_survives_the_metadata_round_trip():
     preprocessing = Preprocessing(image_size=64, clahe=True)
     assert Preprocessing.from_dict(preprocessing.to_dict()) == preprocessing
+
+
+def test_normalised_batch_keeps_the_channels_last_layout_and_leaves_the_pixels_alone():
+    pixels = torch.randint(0, 256, (2, 8, 8, 3), dtype=torch.uint8)
+    before = pixels.clone()
+    batch = normalise(pixels, Preprocessing(image_size=8))
+    assert batch.shape == (2, 3, 8, 8) and batch.dtype == torch.float32
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(pixels, before)
+    red = pixels[..., 0].float()
+    torch.testing.assert_close(batch[:, 0], (red - 255 * IMAGENET_MEAN[0]) / (255 * IMAGENET_STD[0]))

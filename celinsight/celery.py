@@ -28,8 +28,8 @@ def share_cores_between_pool_processes(processes, environ=os.environ):
     threads, which slowed each other down. Children inherit the variable when forked, before
     they import torch.
     """
-    cores = len(os.sched_getaffinity(0))
-    environ.setdefault("OMP_NUM_THREADS", str(max(1, cores // processes)))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    environ.setdefault("OMP_NUM_THREADS", str(max(1, (cores or 1) // processes)))
 
 
 @worker_process_init.connect

@@ -394,8 +394,13 @@ REST_FRAMEWORK = {
         "upload": env_str("CELINSIGHT_API_UPLOAD_RATE", "60/hour"),
     },
 }
-# Throttle counts live in the cache: behind several web processes CACHES must be shared
-# (Redis), or each process counts on its own.
+# Throttle counts live in the cache. The default cache is each process's own memory, so
+# behind several web processes (gunicorn workers) every process would count on its own:
+# CELINSIGHT_CACHE_URL=redis://host:6379/1 shares one count between them.
+if env_str("CELINSIGHT_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": env_str("CELINSIGHT_CACHE_URL"),
+                          "KEY_PREFIX": "celinsight"}}
 
 # Cross-origin requests only to /api/, only from the listed origins (scheme://host[:port],
 # comma-separated); none by default. Tokens travel in a header, so no cookies cross.

@@ -26,6 +26,7 @@ def uses_real_services():
     return (
         os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
         and os.environ.get("CELERY_BROKER_URL", "").startswith("redis://")
+        and os.environ.get("CELINSIGHT_CACHE_URL", "").startswith("redis://")
         and os.environ.get("STORAGE_BACKEND") == "s3"
     )
 
@@ -33,7 +34,7 @@ def uses_real_services():
 @pytest.fixture
 def real_services():
     if not uses_real_services():
-        pytest.skip("needs PostgreSQL, Redis and S3 from the environment: "
+        pytest.skip("needs PostgreSQL, Redis (broker and cache) and S3 from the environment: "
                     "run bin/integration-services")
 
 

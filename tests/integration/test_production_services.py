@@ -4,7 +4,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
 
@@ -61,3 +63,14 @@ def test_the_encryption_flag_is_the_uploads_own_not_the_servers_default(real_ser
     s3_client().put_object(Bucket=bucket, Key="control/plain.txt", Body=b"plain")
     head = s3_client().head_object(Bucket=bucket, Key="control/plain.txt")
     assert "ServerSideEncryption" not in head
+
+
+def test_api_throttle_counts_live_in_redis_where_every_web_process_sees_them(real_services,
+                                                                             client):
+    cache.clear()
+    for _ in range(3):
+        client.post("/api/auth/token/", {"username": "nobody", "password": "wrong"})
+    server = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    keys = [key.decode() for key in server.keys("celinsight:*throttle_login_*")]
+    assert len(keys) == 1
+    assert len(cache.get(keys[0].split(":", 2)[2])) == 3

@@ -279,7 +279,7 @@ class SpecimenSignOffs(CountRefusedRequests, generics.ListAPIView):
         if for_schema_only(self):
             return SpecimenSignOff.objects.none()
         specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
-        return specimen.sign_offs.select_related("signed_by").order_by("-version")
+        return specimen.sign_offs.newest_first()
 
     @extend_schema(request=serializers.SignOffRequestSerializer,
                    responses={201: serializers.SignOffSerializer, 409: REFUSED},

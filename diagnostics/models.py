@@ -125,6 +125,12 @@ class CellReview(models.Model):
         return f"{self.result.image} · {verdict}"
 
 
+class SignOffQuerySet(models.QuerySet):
+    def newest_first(self):
+        """The sign-off versions, newest first, each with the user who signed it."""
+        return self.select_related("signed_by").order_by("-version")
+
+
 class SpecimenSignOff(models.Model):
     """One version of a specimen's signed interpretation. Amendments add a version; none is edited."""
 
@@ -140,6 +146,8 @@ class SpecimenSignOff(models.Model):
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField(auto_now_add=True)
     amendment_reason = models.TextField(blank=True, help_text="Why an earlier version was amended.")
+
+    objects = SignOffQuerySet.as_manager()
 
     class Meta:
         ordering = ["specimen", "-version"]

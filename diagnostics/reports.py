@@ -45,7 +45,7 @@ def specimen_report_context(specimen):
         "cell_count": sum(count for _, rows in counts for _, count in rows),
         "flagged": list(flagged_results(specimen)),
         "overrides": list(overrides(specimen)),
-        "sign_offs": list(specimen.sign_offs.select_related("signed_by").order_by("-version")),
+        "sign_offs": list(specimen.sign_offs.newest_first()),
         "triage_rule": TRIAGE_RULE,
         "printed_at": timezone.now(),
     }

@@ -29,7 +29,7 @@ def flagged_results(specimen):
 
 
 def current_sign_off(specimen):
-    return specimen.sign_offs.select_related("signed_by").order_by("-version").first()
+    return specimen.sign_offs.newest_first().first()
 
 
 def refuse_if_signed_off(specimen):

@@ -48,7 +48,7 @@ def specimen_review(request, specimen_id):
     context = {
         "specimen": specimen,
         "sign_off": sign_off,
-        "sign_offs": specimen.sign_offs.select_related("signed_by").order_by("-version"),
+        "sign_offs": specimen.sign_offs.newest_first(),
         "page": page,
         "cells": [(result, CellReviewForm(result)) for result in page],
         "blockers": [] if sign_off else review.sign_off_blockers(specimen),

@@ -40,7 +40,7 @@ def specimen_detail(request, specimen_id):
         "images": images,
         # The charts and gallery need every image; the table shows a page of them.
         "page": Paginator(images, IMAGES_PER_PAGE).get_page(request.GET.get("page")),
-        "sign_offs": specimen.sign_offs.select_related("signed_by").order_by("-version"),
+        "sign_offs": specimen.sign_offs.newest_first(),
         "charts": specimen_charts(classified),
         "gallery": ranked_gallery(classified)[:GALLERY_SIZE],
         "classified_count": len(classified),

@@ -20,7 +20,7 @@ def patient_history(patient):
     (refer to cytologist) and ``abnormal_count`` count images, so an image classified by
     two model versions counts once.
     """
-    sign_offs = SpecimenSignOff.objects.select_related("signed_by").order_by("-version")
+    sign_offs = SpecimenSignOff.objects.newest_first()
     done = Q(images__results__status=CellResult.Status.DONE)
 
     def cells(condition=Q()):

@@ -16,7 +16,9 @@ class ReviewRefused(Exception):
     """The review or sign-off cannot be recorded; the message says why and what to do."""
 
 
-def classified_results(specimen):
+def classified_cells_flagged_first(specimen):
+    """The specimen's classified cells as a doctor reviews them: flagged ones first, then in
+    upload order, each with its image and any review."""
     return (
         CellResult.objects.filter(image__specimen=specimen, status=Status.DONE)
         .select_related("image", "review__reviewer")
@@ -25,7 +27,7 @@ def classified_results(specimen):
 
 
 def flagged_results(specimen):
-    return classified_results(specimen).filter(refer_to_cytologist=True)
+    return classified_cells_flagged_first(specimen).filter(refer_to_cytologist=True)
 
 
 def current_sign_off(specimen):

@@ -43,8 +43,8 @@ def batch_progress(request, batch_id):
 def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     sign_off = review.current_sign_off(specimen)
-    page = Paginator(review.classified_results(specimen), CELLS_PER_REVIEW_PAGE).get_page(
-        request.GET.get("page"))
+    classified = review.classified_cells_flagged_first(specimen)
+    page = Paginator(classified, CELLS_PER_REVIEW_PAGE).get_page(request.GET.get("page"))
     context = {
         "specimen": specimen,
         "sign_off": sign_off,

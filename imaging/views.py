@@ -7,13 +7,10 @@ from django.views.decorators.http import require_POST
 from PIL import Image
 
 from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
-from diagnostics.models import CellResult
-from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
+from diagnostics.presentation import specimen_progress, specimen_results
 from imaging.forms import SpecimenForm, UploadForm
-from imaging.progress import specimen_progress
 from imaging.uploads import store_upload
 
-GALLERY_SIZE = 48
 IMAGES_PER_PAGE = 50
 
 
@@ -34,51 +31,19 @@ def specimen_create(request, patient_id):
 def specimen_detail(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     images = list(specimen.images.order_by("uploaded_at", "pk").prefetch_related("results"))
-    classified = classified_results(images)
     context = {
         "specimen": specimen,
         "images": images,
         # The charts and gallery need every image; the table shows a page of them.
         "page": Paginator(images, IMAGES_PER_PAGE).get_page(request.GET.get("page")),
         "sign_offs": specimen.sign_offs.newest_first(),
-        "charts": specimen_charts(classified),
-        "gallery": ranked_gallery(classified)[:GALLERY_SIZE],
-        "classified_count": len(classified),
-        "referred_count": sum(result.refer_to_cytologist for result in classified),
+        **specimen_results(images),
         "progress": specimen_progress(specimen),
         "last_batch": specimen.upload_batches.first(),
         "upload_form": UploadForm(),
         "can_upload": request.user.has_perm("imaging.add_imageasset"),
     }
     return render(request, "imaging/specimen_detail.html", context)
-
-
-def classified_results(images):
-    """The latest result of each image, where it is classified (from prefetched results)."""
-    latest = (image.latest_result() for image in images)
-    return [result for result in latest if result and result.status == CellResult.Status.DONE]
-
-
-def specimen_charts(results):
-    """Data for the class-distribution and confidence charts (rendered by specimen_charts.js).
-
-    Classes follow the model's column order, so classes no cell got still show as zero.
-    """
-    classes = list(dict.fromkeys(name for result in results for name in result.probabilities))
-    counts = {name: 0 for name in classes}
-    for result in results:
-        counts[result.predicted_class] += 1
-    return {"classes": classes, "counts": [counts[name] for name in classes],
-            "abnormal_classes": list(ABNORMAL_CLASSES),
-            "confidences": [round(result.confidence, 4) for result in results]}
-
-
-def ranked_gallery(results):
-    """Classified cells, most suspicious first by their abnormal probability mass (the
-    measure behind the triage score), which each result carries as ``abnormal_probability``."""
-    for result in results:
-        result.abnormal_probability = abnormal_probability(result.probabilities)
-    return sorted(results, key=lambda result: result.abnormal_probability, reverse=True)
 
 
 @require_POST

@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from diagnostics.models import CellResult
+from diagnostics.presentation import GALLERY_SIZE
 from imaging.models import ImageAsset
-from imaging.views import GALLERY_SIZE
 
 CLASSES = ["Dyskeratotic", "Koilocytotic", "Metaplastic", "Parabasal", "Superficial-Intermediate"]
 NORMAL = {"Dyskeratotic": 0.02, "Koilocytotic": 0.03, "Metaplastic": 0.05, "Parabasal": 0.1,

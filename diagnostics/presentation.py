@@ -1,0 +1,75 @@
+"""What a specimen's page shows of its results: progress, charts and the ranked gallery.
+
+The pages of imaging ask for these; how results are summarised lives here, with the
+results, so the upload side never needs to know what a result holds.
+"""
+from django.db.models import Count
+
+from diagnostics.models import CellResult
+from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
+
+GALLERY_SIZE = 48
+
+
+def specimen_progress(specimen):
+    """Counts of the specimen's results by status, and whether work is still pending.
+
+    ``referred`` counts the classified cells flagged "refer to cytologist".
+    """
+    results = CellResult.objects.filter(image__specimen=specimen)
+    counts = dict(
+        results
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    progress = {status: counts.get(status, 0) for status in CellResult.Status.values}
+    progress["total"] = sum(counts.values())
+    progress["referred"] = results.filter(status=CellResult.Status.DONE,
+                                          refer_to_cytologist=True).count()
+    progress["finished"] = progress["done"] + progress["failed"]
+    progress["pending"] = progress["queued"] + progress["running"]
+    progress["percent"] = (
+        round(100 * progress["finished"] / progress["total"]) if progress["total"] else 100
+    )
+    return progress
+
+
+def specimen_results(images):
+    """The specimen page's summary of its classified cells: the charts, the gallery of the
+    most suspicious ones and the counts, from images with their results prefetched."""
+    classified = latest_classified_results(images)
+    return {
+        "charts": specimen_charts(classified),
+        "gallery": ranked_gallery(classified)[:GALLERY_SIZE],
+        "classified_count": len(classified),
+        "referred_count": sum(result.refer_to_cytologist for result in classified),
+    }
+
+
+def latest_classified_results(images):
+    """The latest result of each image, where it is classified (from prefetched results)."""
+    latest = (image.latest_result() for image in images)
+    return [result for result in latest if result and result.status == CellResult.Status.DONE]
+
+
+def specimen_charts(results):
+    """Data for the class-distribution and confidence charts (rendered by specimen_charts.js).
+
+    Classes follow the model's column order, so classes no cell got still show as zero.
+    """
+    classes = list(dict.fromkeys(name for result in results for name in result.probabilities))
+    counts = {name: 0 for name in classes}
+    for result in results:
+        counts[result.predicted_class] += 1
+    return {"classes": classes, "counts": [counts[name] for name in classes],
+            "abnormal_classes": list(ABNORMAL_CLASSES),
+            "confidences": [round(result.confidence, 4) for result in results]}
+
+
+def ranked_gallery(results):
+    """Classified cells, most suspicious first by their abnormal probability mass (the
+    measure behind the triage score), which each result carries as ``abnormal_probability``."""
+    for result in results:
+        result.abnormal_probability = abnormal_probability(result.probabilities)
+    return sorted(results, key=lambda result: result.abnormal_probability, reverse=True)

@@ -1,9 +1,11 @@
-"""Queue images for classification and write the results back."""
+"""Classify queued results and draw their heat maps: claim, compute, store, and return what
+was done. Sending work to the workers is diagnostics.tasks' job; nothing here imports it."""
 import io
 import logging
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,22 +24,13 @@ Status = CellResult.Status
 IMAGE_READ_THREADS = 2
 
 
-def create_queued_result(image, model_version):
-    return CellResult.objects.create(image=image, model_version=model_version)
+def create_queued_results(images, model_version):
+    """A queued result of each image for ``model_version``; return them.
 
-
-def dispatch_classification(images):
-    """Send the queued results of these images to the workers, in batches, after commit."""
-    from diagnostics.tasks import classify_results
-
-    result_ids = list(
-        CellResult.objects.filter(image__in=images, status=Status.QUEUED)
-        .order_by("pk").values_list("pk", flat=True)
-    )
-    batch_size = settings.CLASSIFIER_BATCH_SIZE
-    for start in range(0, len(result_ids), batch_size):
-        chunk = result_ids[start:start + batch_size]
-        transaction.on_commit(lambda chunk=chunk: classify_results.delay(chunk))
+    One row at a time, not bulk_create: the audit log records the creation of each result.
+    """
+    return [CellResult.objects.create(image=image, model_version=model_version)
+            for image in images]
 
 
 def claim_queued_results(result_ids):
@@ -58,6 +51,14 @@ def claim_queued_results(result_ids):
             status=Status.RUNNING, started_at=timezone.now()
         )
     return claimed
+
+
+def claim_by_model_version(result_ids):
+    """The results claimed by :func:`claim_queued_results`, grouped by their model version."""
+    by_version = defaultdict(list)
+    for result in claim_queued_results(result_ids):
+        by_version[result.model_version].append(result)
+    return by_version
 
 
 def open_stored_image(image_asset):
@@ -138,15 +139,31 @@ def save_results(results):
         cursor.executemany(statement, rows)
 
 
+@dataclass(frozen=True)
+class Classified:
+    """What :func:`classify_batch` did: how many results it classified and stored, and the
+    ids of those that need a Grad-CAM overlay (for the caller to queue, once stored)."""
+
+    count: int = 0
+    needing_heatmaps: tuple = ()
+
+
+NOTHING_CLASSIFIED = Classified()
+
+
 def classify_batch(version, results, started):
-    """Classify results of one model version; return how many succeeded."""
+    """Classify claimed results of one model version, store the predictions and rescore
+    their specimens; a result that cannot be classified is marked failed with the reason.
+
+    ``started`` is the ``time.perf_counter()`` of the claim: the time per image counts from it.
+    """
     try:
         classifier = classifier_for(version)
     except Exception as error:
         return fail_all(results, error)
     loaded = load_cells(results, classifier)
     if not loaded:
-        return 0
+        return NOTHING_CLASSIFIED
     results, cells = zip(*loaded)
     try:
         probabilities = classifier.predict_proba_pixels(torch_stack(cells))
@@ -157,15 +174,14 @@ def classify_batch(version, results, started):
     apply_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
     save_results(results)
     update_triage_scores_of(results)
-    request_heatmaps(classifier, results)
-    return len(results)
+    return Classified(len(results), results_needing_heatmaps(classifier, results))
 
 
 def fail_all(results, error):
     logger.exception("Classification of results %s failed", [r.pk for r in results])
     for result in results:
         mark_failed(result, f"The classifier failed: {error}")
-    return 0
+    return NOTHING_CLASSIFIED
 
 
 def torch_stack(cells):
@@ -174,17 +190,12 @@ def torch_stack(cells):
     return torch.stack(cells)
 
 
-def request_heatmaps(classifier, results):
-    """Queue Grad-CAM for the results that need it, as a task of its own.
-
-    A heat map costs several predictions (see :func:`needs_heatmap`), so it must not hold
-    back the results: they are stored first and the overlays follow at low priority.
-    """
-    from diagnostics.tasks import store_heatmaps
-
-    chosen = [result.pk for result in results if needs_heatmap(result)]
-    if chosen and getattr(classifier, "explainer_", None) is not None:
-        transaction.on_commit(lambda: store_heatmaps.delay(chosen))
+def results_needing_heatmaps(classifier, results):
+    """Ids of the classified results to draw a Grad-CAM overlay for: none when the model has
+    no explainer to draw them with."""
+    if getattr(classifier, "explainer_", None) is None:
+        return ()
+    return tuple(result.pk for result in results if needs_heatmap(result))
 
 
 def needs_heatmap(result):
@@ -213,11 +224,11 @@ def store_heatmaps_of(result_ids):
     by_version = defaultdict(list)
     for result in pending:
         by_version[result.model_version].append(result)
-    return sum(store_heatmaps(classifier_for(version), results)
+    return sum(store_overlays(classifier_for(version), results)
                for version, results in by_version.items())
 
 
-def store_heatmaps(classifier, results):
+def store_overlays(classifier, results):
     """Compute and save the overlays of ``results`` with their model; return how many.
 
     A model without an explainer stores none; a failure is logged and leaves the heat maps
@@ -258,28 +269,15 @@ def png_bytes(image):
     return buffer.getvalue()
 
 
-def classify_results(result_ids):
-    """Classify the queued results with the given ids; return how many were classified."""
-    started = time.perf_counter()
-    by_version = defaultdict(list)
-    for result in claim_queued_results(result_ids):
-        by_version[result.model_version].append(result)
-    return sum(classify_batch(version, results, started)
-               for version, results in by_version.items())
-
-
-def requeue_stale_results(older_than):
-    """Send again the work a dead worker or a lost message left behind; return how many.
-
-    Results still queued, or running, since before ``older_than`` ago are queued again.
-    Claiming is idempotent, so a result that was in fact on its way is classified once.
+def release_stale_results(older_than):
+    """Put back in the queue the work a dead worker or a lost message left behind: results
+    still queued, or running, since before ``older_than`` ago. Return their ids, for
+    diagnostics.tasks to send again.
     """
     cutoff = timezone.now() - older_than
     with transaction.atomic():
         CellResult.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).update(
             status=Status.QUEUED, started_at=None
         )
-        stale = CellResult.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff)
-        images = list(stale.values_list("image_id", flat=True))
-        dispatch_classification(images)
-    return len(images)
+        return list(CellResult.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff)
+                    .order_by("pk").values_list("pk", flat=True))

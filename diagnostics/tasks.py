@@ -1,8 +1,14 @@
+"""The work the Celery workers do, and the one place that sends it to them.
+
+The tasks call diagnostics.services, which compute and store, and return what is to be
+queued next.
+"""
 import datetime
+import time
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from diagnostics import services
@@ -20,6 +26,25 @@ RETRY_TRANSIENT_ERRORS = {
 }
 
 
+def send_for_classification(result_ids):
+    """Send these queued results to the workers, CLASSIFIER_BATCH_SIZE a task, on commit."""
+    batch_size = settings.CLASSIFIER_BATCH_SIZE
+    for start in range(0, len(result_ids), batch_size):
+        chunk = result_ids[start:start + batch_size]
+        transaction.on_commit(lambda chunk=chunk: classify_results.delay(chunk))
+
+
+def send_for_heatmaps(result_ids):
+    """Queue Grad-CAM for these classified results, as a task of its own, on commit.
+
+    A heat map costs several predictions (see services.needs_heatmap), so it must not hold
+    back the results: they are stored first and the overlays follow at low priority.
+    """
+    if result_ids:
+        chosen = list(result_ids)
+        transaction.on_commit(lambda: store_heatmaps.delay(chosen))
+
+
 def release_unfinished_claims(result_ids, claimed_since):
     """Put back in the queue the results this attempt claimed and could not finish.
 
@@ -34,12 +59,23 @@ def release_unfinished_claims(result_ids, claimed_since):
 @shared_task(name="diagnostics.classify_results", max_retries=TRANSIENT_ERROR_RETRIES,
              **RETRY_TRANSIENT_ERRORS)
 def classify_results(result_ids):
+    """Classify the queued results with these ids; return how many were classified.
+
+    Each model version's results are stored, then their heat maps queued, before the next
+    version's are classified.
+    """
     attempt_started = timezone.now()
+    started = time.perf_counter()
+    classified = 0
     try:
-        return services.classify_results(result_ids)
+        for version, results in services.claim_by_model_version(result_ids).items():
+            batch = services.classify_batch(version, results, started)
+            send_for_heatmaps(batch.needing_heatmaps)
+            classified += batch.count
     except TRANSIENT_ERRORS:
         release_unfinished_claims(result_ids, attempt_started)
         raise
+    return classified
 
 
 # Heat maps yield to classification: while images wait, the task comes back later, for at
@@ -58,6 +94,17 @@ def store_heatmaps(self, result_ids):
 
 @shared_task(name="diagnostics.requeue_stale_results")
 def requeue_stale_results():
-    return services.requeue_stale_results(
+    return send_stale_results_again(
         datetime.timedelta(minutes=settings.CLASSIFIER_STALE_AFTER_MINUTES)
     )
+
+
+def send_stale_results_again(older_than):
+    """Send again the work a dead worker or a lost message left behind, queued or running
+    since before ``older_than`` ago; return how many results were sent.
+
+    Claiming is idempotent, so a result that was in fact on its way is classified once.
+    """
+    result_ids = services.release_stale_results(older_than)
+    send_for_classification(result_ids)
+    return len(result_ids)

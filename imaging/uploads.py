@@ -7,7 +7,8 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
 
 from diagnostics.classifier import active_model_version
-from diagnostics.services import create_queued_result, dispatch_classification
+from diagnostics.services import create_queued_results
+from diagnostics.tasks import send_for_classification
 from imaging.archives import expand_uploads
 from imaging.models import ImageAsset, UploadBatch
 from imaging.validation import ImageRejected, inspect_upload
@@ -29,11 +30,11 @@ def store_image(specimen, user, original_name, data, facts, model_version):
     try:
         with transaction.atomic():
             image.save()
-            create_queued_result(image, model_version)
+            [result] = create_queued_results([image], model_version)
     except BaseException:
         image.file.storage.delete(image.file.name)
         raise
-    return image
+    return image, result.pk
 
 
 def store_upload(specimen, user, uploads):
@@ -41,6 +42,7 @@ def store_upload(specimen, user, uploads):
     batch = UploadBatch(specimen=specimen, uploaded_by=user)
     known_hashes = set(specimen.images.values_list("sha256", flat=True))
     stored_images = []
+    result_ids = []
     model_version = active_model_version()  # once per batch, not once per image
     for upload in expand_uploads(uploads):
         if upload.problem:
@@ -55,9 +57,10 @@ def store_upload(specimen, user, uploads):
             batch.duplicates.append(upload.name)
             continue
         try:
-            stored_images.append(
-                store_image(specimen, user, upload.name, upload.data, facts, model_version)
-            )
+            image, result_id = store_image(specimen, user, upload.name, upload.data, facts,
+                                           model_version)
+            stored_images.append(image)
+            result_ids.append(result_id)
         except IntegrityError:  # the same image arrived in a concurrent upload
             batch.duplicates.append(upload.name)
             continue
@@ -68,5 +71,5 @@ def store_upload(specimen, user, uploads):
     batch.stored_count = len(stored_images)
     batch.save()
     ImageAsset.objects.filter(pk__in=[image.pk for image in stored_images]).update(upload_batch=batch)
-    dispatch_classification(stored_images)
+    send_for_classification(result_ids)
     return batch

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from diagnostics import services
+from diagnostics import services, tasks
 from diagnostics.classifier import active_classifier, active_model_version
 from diagnostics.models import CellResult
 from imaging.uploads import store_upload
@@ -17,7 +17,7 @@ def queued_results(specimen, lab_staff, sample_upload):
 
 
 def classify(results):
-    return services.classify_results(list(results.values_list("pk", flat=True)))
+    return tasks.classify_results(list(results.values_list("pk", flat=True)))
 
 
 def test_each_image_gets_one_result_with_probabilities(queued_results):
@@ -62,8 +62,8 @@ def test_an_image_the_model_cannot_prepare_fails_alone(queued_results, monkeypat
 
 def test_finished_results_are_not_classified_again(queued_results):
     ids = list(queued_results.values_list("pk", flat=True))
-    services.classify_results(ids)
-    assert services.classify_results(ids) == 0
+    tasks.classify_results(ids)
+    assert tasks.classify_results(ids) == 0
 
 
 def test_model_is_loaded_once_per_process(db):

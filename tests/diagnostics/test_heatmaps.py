@@ -51,7 +51,7 @@ def classify_cells(specimen, lab_staff, sample_upload, heatmap_requests,
         for start in starts:
             store_upload(specimen, lab_staff, sample_upload(1, start=start))
         with django_capture_on_commit_callbacks(execute=True):
-            services.classify_results(list(CellResult.objects.values_list("pk", flat=True)))
+            tasks.classify_results(list(CellResult.objects.values_list("pk", flat=True)))
         for result_ids in heatmap_requests:
             services.store_heatmaps_of(result_ids)
         return {result.image.original_name.split("_")[0]: result
@@ -117,7 +117,7 @@ def test_heatmaps_are_requested_after_the_results_are_stored(
     store_upload(specimen, lab_staff, sample_upload(1, start=DYSKERATOTIC))
     store_upload(specimen, lab_staff, sample_upload(1, start=SUPERFICIAL))
     with django_capture_on_commit_callbacks(execute=True):
-        services.classify_results(list(CellResult.objects.values_list("pk", flat=True)))
+        tasks.classify_results(list(CellResult.objects.values_list("pk", flat=True)))
     abnormal = CellResult.objects.get(predicted_class__in=ABNORMAL_CLASSES)
     assert abnormal.status == "done" and not abnormal.heatmap  # not held back by Grad-CAM
     assert heatmap_requests == [[abnormal.pk]]  # the confident normal cell needs none

@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from diagnostics import services
+from diagnostics import tasks
 from diagnostics.models import CellResult, ModelVersion
 from diagnostics.registry import active_model, register_model
 from imaging.uploads import store_upload
@@ -48,7 +48,7 @@ def test_administrator_makes_a_model_active_and_new_uploads_use_it(
 
     store_upload(specimen, lab_staff, sample_upload(2))
     result_ids = list(CellResult.objects.values_list("pk", flat=True))
-    assert services.classify_results(result_ids) == 2
+    assert tasks.classify_results(result_ids) == 2
     assert set(CellResult.objects.values_list("model_version", "status")) == {("second-model-1", "done")}
 
 

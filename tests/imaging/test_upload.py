@@ -97,16 +97,16 @@ def test_a_file_that_fails_to_store_leaves_nothing_behind(
     from django.db import DatabaseError
 
     import imaging.uploads
-    real_create = imaging.uploads.create_queued_result
+    real_create = imaging.uploads.create_queued_results
     calls = []
 
-    def fail_on_second_image(image, model_version):
-        calls.append(image)
+    def fail_on_second_image(images, model_version):
+        calls.append(images)
         if len(calls) == 2:
             raise DatabaseError("disk I/O error")
-        return real_create(image, model_version)
+        return real_create(images, model_version)
 
-    monkeypatch.setattr(imaging.uploads, "create_queued_result", fail_on_second_image)
+    monkeypatch.setattr(imaging.uploads, "create_queued_results", fail_on_second_image)
     page = upload(client_for(lab_staff), specimen, sample_upload(3)).content.decode()
     assert "could not be stored (disk I/O error)" in page
     assert ImageAsset.objects.count() == 2 and CellResult.objects.count() == 2

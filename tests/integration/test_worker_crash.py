@@ -9,7 +9,7 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from diagnostics import services
+from diagnostics import tasks
 from diagnostics.models import CellResult
 from imaging.models import ImageAsset
 from imaging.uploads import store_upload
@@ -53,7 +53,7 @@ def test_a_worker_killed_mid_batch_leaves_every_image_classified_once(
 
     survivor = start_worker(worker_env, "survivor-worker")
     # The reaper, as beat runs it, with an age that covers exactly the dead worker's claims.
-    services.requeue_stale_results(timezone.now() - killed_at)
+    tasks.send_stale_results_again(timezone.now() - killed_at)
     wait_until(lambda: count("done") == IMAGE_COUNT, 240, "the second worker", survivor)
 
     per_image = ImageAsset.objects.annotate(result_count=Count("results")).values_list("result_count", flat=True)

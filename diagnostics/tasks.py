@@ -1,7 +1,7 @@
 """The work the Celery workers do, and the one place that sends it to them.
 
-The tasks call diagnostics.services, which compute and store, and return what is to be
-queued next.
+Uploads ask :func:`queue_for_classification` once per batch; the tasks call
+diagnostics.services, which compute and store and return what is to be queued next.
 """
 import datetime
 import time
@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from diagnostics import services
+from diagnostics.classifier import active_model_version
 from diagnostics.models import CellResult
 
 # Worth another try: the database or the storage was briefly unreachable. Anything else
@@ -24,6 +25,19 @@ RETRY_TRANSIENT_ERRORS = {
     "retry_backoff_max": 300,
     "retry_jitter": True,
 }
+
+
+def queue_for_classification(images):
+    """Queue stored images for classification with the active model; return the result ids.
+
+    Call it inside the transaction that stores the images: their queued results are
+    created in it, so no image is stored without one, and the workers are sent them once
+    it commits.
+    """
+    model_version = active_model_version()
+    result_ids = [result.pk for result in services.create_queued_results(images, model_version)]
+    send_for_classification(result_ids)
+    return result_ids
 
 
 def send_for_classification(result_ids):

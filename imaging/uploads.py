@@ -1,21 +1,21 @@
-"""Stores a batch of uploaded images: each file checked, hashed, stored and queued on its own.
+"""Stores a batch of uploaded images: each file checked, hashed and stored on its own, then
+the batch queued for classification.
 
 A bad file never stops the batch, and a file is either stored completely (bytes in
-storage, a row in the database, a queued result) or not at all.
+storage, a row in the database, a queued result) or not at all: the rows and the queued
+results are written in one transaction, and the bytes of any file it leaves out are removed.
 """
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
 
-from diagnostics.classifier import active_model_version
-from diagnostics.services import create_queued_results
-from diagnostics.tasks import send_for_classification
+from diagnostics.tasks import queue_for_classification
 from imaging.archives import expand_uploads
 from imaging.models import ImageAsset, UploadBatch
 from imaging.validation import ImageRejected, inspect_upload
 
 
-def store_image(specimen, user, original_name, data, facts, model_version):
-    """Save the bytes and the ImageAsset row together; remove the bytes if the row fails."""
+def save_image_bytes(specimen, user, original_name, data, facts):
+    """The file's bytes in storage, and its ImageAsset, not yet saved."""
     image = ImageAsset(
         specimen=specimen,
         original_name=original_name[:255],
@@ -27,49 +27,102 @@ def store_image(specimen, user, original_name, data, facts, model_version):
         uploaded_by=user,
     )
     image.file.save(f"{facts.sha256}{facts.extension}", ContentFile(data), save=False)
-    try:
-        with transaction.atomic():
-            image.save()
-            [result] = create_queued_results([image], model_version)
-    except BaseException:
+    return image
+
+
+def delete_image_bytes(images):
+    for image in images:
         image.file.storage.delete(image.file.name)
+
+
+def not_stored(name, error):
+    return {"file": name, "reason": f"it could not be stored ({error})"}
+
+
+def save_bytes_of_checked_files(specimen, user, uploads, batch):
+    """Check every file and store the bytes of the good ones; return their unsaved images.
+
+    The files rejected, and those already in the specimen, are noted in ``batch``.
+    """
+    known_hashes = set(specimen.images.values_list("sha256", flat=True))
+    images = []
+    try:
+        for upload in expand_uploads(uploads):
+            image = save_bytes_if_good_and_new(specimen, user, upload, known_hashes, batch)
+            if image is not None:
+                images.append(image)
+                known_hashes.add(image.sha256)
+    except BaseException:
+        delete_image_bytes(images)  # an unforeseen error: it leaves no bytes behind
         raise
-    return image, result.pk
+    return images
+
+
+def save_bytes_if_good_and_new(specimen, user, upload, known_hashes, batch):
+    """Check one file and store its bytes; return its unsaved image, or None where
+    ``batch`` notes why it is not stored."""
+    if upload.problem:
+        batch.rejections.append({"file": upload.name, "reason": upload.problem})
+        return None
+    try:
+        facts = inspect_upload(upload.name, upload.data)
+    except ImageRejected as rejection:
+        batch.rejections.append({"file": upload.name, "reason": str(rejection)})
+        return None
+    if facts.sha256 in known_hashes:
+        batch.duplicates.append(upload.name)
+        return None
+    try:
+        return save_image_bytes(specimen, user, upload.name, upload.data, facts)
+    except OSError as error:
+        batch.rejections.append(not_stored(upload.name, error))
+        return None
+
+
+def save_image_rows(images, batch):
+    """Save each image's row in a savepoint of its own; return the images saved.
+
+    A row that fails leaves the others be: its bytes are removed and ``batch`` says why.
+    """
+    saved = []
+    for image in images:
+        try:
+            with transaction.atomic():
+                image.save()
+        except IntegrityError:  # the same image arrived in a concurrent upload
+            batch.duplicates.append(image.original_name)
+        except DatabaseError as error:
+            batch.rejections.append(not_stored(image.original_name, error))
+        else:
+            saved.append(image)
+            continue
+        delete_image_bytes([image])
+    return saved
+
+
+def save_batch(batch, images):
+    """Write the images' rows, their queued results and the batch, in the caller's transaction."""
+    stored = save_image_rows(images, batch)
+    queue_for_classification(stored)  # the workers are sent them once the transaction commits
+    batch.stored_count = len(stored)
+    batch.save()
+    ImageAsset.objects.filter(pk__in=[image.pk for image in stored]).update(upload_batch=batch)
 
 
 def store_upload(specimen, user, uploads):
     """Check and store every file of an upload; return the UploadBatch report."""
     batch = UploadBatch(specimen=specimen, uploaded_by=user)
-    known_hashes = set(specimen.images.values_list("sha256", flat=True))
-    stored_images = []
-    result_ids = []
-    model_version = active_model_version()  # once per batch, not once per image
-    for upload in expand_uploads(uploads):
-        if upload.problem:
-            batch.rejections.append({"file": upload.name, "reason": upload.problem})
-            continue
-        try:
-            facts = inspect_upload(upload.name, upload.data)
-        except ImageRejected as rejection:
-            batch.rejections.append({"file": upload.name, "reason": str(rejection)})
-            continue
-        if facts.sha256 in known_hashes:
-            batch.duplicates.append(upload.name)
-            continue
-        try:
-            image, result_id = store_image(specimen, user, upload.name, upload.data, facts,
-                                           model_version)
-            stored_images.append(image)
-            result_ids.append(result_id)
-        except IntegrityError:  # the same image arrived in a concurrent upload
-            batch.duplicates.append(upload.name)
-            continue
-        except (OSError, DatabaseError) as error:
-            batch.rejections.append({"file": upload.name, "reason": f"it could not be stored ({error})"})
-            continue
-        known_hashes.add(facts.sha256)
-    batch.stored_count = len(stored_images)
-    batch.save()
-    ImageAsset.objects.filter(pk__in=[image.pk for image in stored_images]).update(upload_batch=batch)
-    send_for_classification(result_ids)
+    images = save_bytes_of_checked_files(specimen, user, uploads, batch)
+    checked_duplicates, checked_rejections = list(batch.duplicates), list(batch.rejections)
+    try:
+        with transaction.atomic():
+            save_batch(batch, images)
+    except BaseException as error:
+        delete_image_bytes(images)  # the transaction was rolled back: none of them is stored
+        if not isinstance(error, DatabaseError):
+            raise
+        batch = UploadBatch.objects.create(
+            specimen=specimen, uploaded_by=user, duplicates=checked_duplicates,
+            rejections=checked_rejections + [not_stored(image.original_name, error)
+                                             for image in images])
     return batch

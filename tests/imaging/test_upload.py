@@ -1,9 +1,13 @@
+import pytest
 from auditlog.models import LogEntry
 from django.core.files.storage import default_storage
+from django.db import DatabaseError
 from django.urls import reverse
 
+import imaging.uploads
 from diagnostics.models import CellResult
 from imaging.models import ImageAsset, UploadBatch
+from imaging.uploads import store_upload
 
 
 def upload(client, specimen, files):
@@ -94,20 +98,50 @@ def test_image_file_is_served_only_to_those_who_may_see_it(
 def test_a_file_that_fails_to_store_leaves_nothing_behind(
     client_for, lab_staff, specimen, sample_upload, media_in_tmp, monkeypatch
 ):
-    from django.db import DatabaseError
-
-    import imaging.uploads
-    real_create = imaging.uploads.create_queued_results
+    real_save = ImageAsset.save
     calls = []
 
-    def fail_on_second_image(images, model_version):
-        calls.append(images)
+    def fail_on_second_image(image, *args, **kwargs):
+        calls.append(image)
         if len(calls) == 2:
             raise DatabaseError("disk I/O error")
-        return real_create(images, model_version)
+        return real_save(image, *args, **kwargs)
 
-    monkeypatch.setattr(imaging.uploads, "create_queued_results", fail_on_second_image)
+    monkeypatch.setattr(ImageAsset, "save", fail_on_second_image)
     page = upload(client_for(lab_staff), specimen, sample_upload(3)).content.decode()
     assert "could not be stored (disk I/O error)" in page
     assert ImageAsset.objects.count() == 2 and CellResult.objects.count() == 2
     assert len(stored_files(media_in_tmp)) == 2
+
+
+def test_images_are_not_stored_when_they_cannot_be_queued(
+    client_for, lab_staff, specimen, sample_upload, media_in_tmp, monkeypatch
+):
+    def queue_fails(images):
+        raise DatabaseError("database or disk is full")
+
+    monkeypatch.setattr(imaging.uploads, "queue_for_classification", queue_fails)
+    page = upload(client_for(lab_staff), specimen, sample_upload(2)).content.decode()
+    assert page.count("could not be stored (database or disk is full)") == 2
+    assert ImageAsset.objects.count() == 0 and CellResult.objects.count() == 0
+    assert stored_files(media_in_tmp) == []
+    assert UploadBatch.objects.get().stored_count == 0
+
+
+def test_an_unforeseen_error_midway_leaves_no_bytes_behind(
+    lab_staff, specimen, sample_upload, media_in_tmp, monkeypatch
+):
+    real_save = imaging.uploads.save_image_bytes
+    calls = []
+
+    def crash_on_second_file(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("storage driver bug")
+        return real_save(*args)
+
+    monkeypatch.setattr(imaging.uploads, "save_image_bytes", crash_on_second_file)
+    with pytest.raises(RuntimeError):
+        store_upload(specimen, lab_staff, sample_upload(3))
+    assert stored_files(media_in_tmp) == []
+    assert ImageAsset.objects.count() == 0 and CellResult.objects.count() == 0

@@ -1,49 +1,44 @@
-"""CelInsight settings: one module, switched by environment variables.
+"""CelInsight settings: one module for every environment, switched by environment variables.
 
-Unset variables give the embedded defaults (SQLite, local files, a broker that
-needs no server) so the product runs on a fresh machine with nothing else.
+Unset variables give the embedded defaults (SQLite, local files, a broker that needs no
+server) so the product runs on a fresh machine with nothing else.
 """
 import os
-import secrets
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("CELINSIGHT_VAR_DIR", BASE_DIR / "var"))
+import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
+from celinsight.env import (
+    BASE_DIR, demo_secret_key, demo_secret_key_file, env_bool, env_float, env_int, env_list,
+    env_path, env_str, file_text, var_dir,
+)
 
-def env_str(name, default=""):
-    return os.environ.get(name, default)
-
-
-def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def env_int(name, default):
-    return int(os.environ.get(name, default))
-
-
-def env_list(name, default=""):
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
-
-
-def demo_secret_key():
-    """A random key kept under var/, so sessions survive restarts of the demo."""
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-    return key_file.read_text().strip()
-
-
+# --- Switches and secrets ---------------------------------------------------------------
+VAR_DIR = var_dir()
 DEBUG = env_bool("CELINSIGHT_DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY") or demo_secret_key()
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 DEMO_MODE = env_bool("CELINSIGHT_DEMO", False)
+# CELINSIGHT_PRODUCTION=1 turns on everything `manage.py check --deploy` asks for. It
+# assumes a TLS-terminating proxy in front that sets X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER).
+PRODUCTION = env_bool("CELINSIGHT_PRODUCTION", False)
+SECRET_KEY = env_str("SECRET_KEY") or demo_secret_key(demo_secret_key_file())
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+if PRODUCTION:
+    DEBUG = False
+    SECRET_KEY = env_str("SECRET_KEY")
+    if len(SECRET_KEY) < 50 or SECRET_KEY == file_text(demo_secret_key_file()):
+        raise ImproperlyConfigured(
+            "CELINSIGHT_PRODUCTION=1 needs SECRET_KEY in the environment: at least 50 random "
+            "characters, not the demo key in var/secret_key. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "CELINSIGHT_PRODUCTION=1 needs ALLOWED_HOSTS, e.g. ALLOWED_HOSTS=celinsight.example.org"
+        )
 
+# --- Applications ------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -107,9 +102,17 @@ TEMPLATES = [
     },
 ]
 
-# SQLite waits for the worker's writes instead of failing with "database is locked".
-DATABASES = {
-    "default": {
+# --- Database ----------------------------------------------------------------------------
+# SQLite under var/ unless DATABASE_URL=postgres://user:password@host:5432/name.
+if env_str("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(
+        env_str("DATABASE_URL"),
+        conn_max_age=env_int("CELINSIGHT_DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )}
+else:
+    # SQLite waits for the worker's writes instead of failing with "database is locked".
+    DATABASES = {"default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("CELINSIGHT_SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
         "OPTIONS": {
@@ -120,10 +123,10 @@ DATABASES = {
         # A file (threads of live-server and worker tests share it), one per test run so
         # that two runs side by side never write to the same database.
         "TEST": {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")},
-    }
-}
+    }}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Accounts: login, lockout, sessions, permissions, two-factor -------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -161,163 +164,13 @@ GUARDIAN_RAISE_403 = False
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
-LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
-USE_I18N = True
-USE_TZ = True
+# Two-factor login (django-otp, TOTP): a user with a confirmed device enters a code after
+# the password. With this switch on, the admin site only admits staff who did.
+CELINSIGHT_REQUIRE_ADMIN_OTP = env_bool("CELINSIGHT_REQUIRE_ADMIN_OTP", PRODUCTION)
+OTP_TOTP_ISSUER = "CelInsight"
 
-STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
-MEDIA_ROOT = Path(env_str("CELINSIGHT_MEDIA_ROOT", str(VAR_DIR / "media")))
-MEDIA_URL = "media/"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
-
-# Uploads: limits applied to every image, whether sent alone or inside a .zip.
-UPLOAD_MAX_FILE_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_FILE_BYTES", 25 * 1024 * 1024)
-UPLOAD_MAX_IMAGE_PIXELS = env_int("CELINSIGHT_UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
-UPLOAD_MAX_FILES_PER_BATCH = env_int("CELINSIGHT_UPLOAD_MAX_FILES", 1000)
-UPLOAD_MAX_ZIP_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_ZIP_BYTES", 1024 * 1024 * 1024)
-DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES_PER_BATCH
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# Videos (MP4, AVI): one frame is kept every this many seconds (imaging/video.py caps the count).
-VIDEO_FRAME_INTERVAL_SECONDS = float(env_str("CELINSIGHT_VIDEO_FRAME_INTERVAL_SECONDS", "1.0"))
-
-CLASSIFIER_MODEL_DIR = Path(
-    env_str("CELINSIGHT_MODEL_DIR", str(BASE_DIR / "diagnostics" / "trained_models" / "default"))
-)
-# Images per classification task. Each task costs about 20 ms besides its images (claiming,
-# saving, rescoring the specimen, fetching the next message): 64 halves that overhead
-# against 32 (bench/worker_throughput.py) and still spreads an upload over several workers.
-CLASSIFIER_BATCH_SIZE = env_int("CELINSIGHT_CLASSIFIER_BATCH_SIZE", 64)
-# How the workers' backbone computes: float32 (what the model was validated in), bfloat16
-# (about twice as fast on CPUs with native bfloat16: Intel AMX / AVX-512 BF16) or auto
-# (bfloat16 where native). bench/precision_experiment.py measures what it changes.
-CLASSIFIER_INFERENCE_PRECISION = env_str("CELINSIGHT_INFERENCE_PRECISION", "float32")
-
-# Celery: the default broker is a folder on disk, so no Redis is needed;
-# CELERY_BROKER_URL=redis://... switches to Redis.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-CELERY_BROKER_FOLDER = VAR_DIR / "celery-broker"
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in (CELERY_BROKER_FOLDER, VAR_DIR / "celery-control"):
-        folder.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_FOLDER),
-        "data_folder_out": str(CELERY_BROKER_FOLDER),
-        "control_folder": str(VAR_DIR / "celery-control"),
-        "store_processed": False,
-        # Look for new messages every 0.1 s instead of kombu's 1 s: a prefork worker took
-        # each batch only at the next poll (63 images/s with 2 processes, 2,000 cells).
-        "polling_interval": 0.1,
-    }
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A result queued or running for this long was lost (a worker died, a message vanished):
-# the beat schedule sends it again.
-CLASSIFIER_STALE_AFTER_MINUTES = env_int("CELINSIGHT_CLASSIFIER_STALE_AFTER_MINUTES", 10)
-CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-results": {"task": "diagnostics.requeue_stale_results", "schedule": 300.0},
-}
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-
-# --- Production services ---
-# Each switch below replaces one embedded default above; unset, nothing changes.
-# DATABASE_URL=postgres://user:password@host:5432/name: PostgreSQL instead of SQLite.
-if env_str("DATABASE_URL"):
-    import dj_database_url
-
-    DATABASES["default"] = dj_database_url.parse(
-        env_str("DATABASE_URL"),
-        conn_max_age=env_int("CELINSIGHT_DB_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-
-# A worker killed mid-task must not lose its message: with acks_late the message is only
-# acknowledged when the task ends, and a lost child process puts it back on the queue.
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Redis hands an unacknowledged message (its worker died) to another worker after this
-    # many seconds; it must exceed the longest task, or a slow batch would run twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELINSIGHT_REDIS_VISIBILITY_TIMEOUT", 3600),
-    }
-    CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-
-# STORAGE_BACKEND=s3: images and heat maps in an S3 bucket (AWS, MinIO, ...), encrypted at
-# rest. Access keys come from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
-# Static files stay local, served by WhiteNoise.
-STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
-if STORAGE_BACKEND == "s3":
-    S3_SERVER_SIDE_ENCRYPTION = env_str("CELINSIGHT_S3_SSE", "AES256")  # or aws:kms
-    AWS_S3_OBJECT_PARAMETERS = {"ServerSideEncryption": S3_SERVER_SIDE_ENCRYPTION}
-    if S3_SERVER_SIDE_ENCRYPTION == "aws:kms" and env_str("CELINSIGHT_S3_KMS_KEY_ID"):
-        AWS_S3_OBJECT_PARAMETERS["SSEKMSKeyId"] = env_str("CELINSIGHT_S3_KMS_KEY_ID")
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env_str("CELINSIGHT_S3_BUCKET"),
-            "endpoint_url": env_str("CELINSIGHT_S3_ENDPOINT_URL") or None,
-            "region_name": env_str("CELINSIGHT_S3_REGION") or None,
-            "location": env_str("CELINSIGHT_S3_PREFIX", "media"),
-            "object_parameters": AWS_S3_OBJECT_PARAMETERS,
-            # Patient images are private: no ACL, links signed and short-lived.
-            "default_acl": None,
-            "querystring_auth": True,
-            "querystring_expire": 300,
-            # Like the local storage, a name that exists gets a new one, never overwritten.
-            "file_overwrite": False,
-            # MinIO and other S3-compatible stores on a custom endpoint need path-style URLs.
-            "addressing_style": env_str(
-                "CELINSIGHT_S3_ADDRESSING_STYLE",
-                "path" if env_str("CELINSIGHT_S3_ENDPOINT_URL") else "auto",
-            ),
-            "signature_version": "s3v4",
-        },
-    }
-elif STORAGE_BACKEND != "local":
-    raise ValueError(f"STORAGE_BACKEND={STORAGE_BACKEND!r}: use 'local' (the default) or 's3'")
-# --- end of Production services ---
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
-
-
-# --- Security ---
-# CELINSIGHT_PRODUCTION=1 turns on everything `manage.py check --deploy` asks for. It
-# assumes a TLS-terminating proxy in front that sets X-Forwarded-Proto (see SECURE_PROXY_SSL_HEADER).
-from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
-
-PRODUCTION = env_bool("CELINSIGHT_PRODUCTION", False)
-if PRODUCTION:
-    DEBUG = False
-    SECRET_KEY = env_str("SECRET_KEY")
-    demo_key_file = VAR_DIR / "secret_key"
-    is_demo_key = demo_key_file.exists() and SECRET_KEY == demo_key_file.read_text().strip()
-    if len(SECRET_KEY) < 50 or is_demo_key:
-        raise ImproperlyConfigured(
-            "CELINSIGHT_PRODUCTION=1 needs SECRET_KEY in the environment: at least 50 random "
-            "characters, not the demo key in var/secret_key. Generate one with: "
-            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
-        )
-    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
-    if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured(
-            "CELINSIGHT_PRODUCTION=1 needs ALLOWED_HOSTS, e.g. ALLOWED_HOSTS=celinsight.example.org"
-        )
+# --- HTTPS, cookies and browser security --------------------------------------------------
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
@@ -351,26 +204,144 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Two-factor login (django-otp, TOTP): a user with a confirmed device enters a code after
-# the password. With this switch on, the admin site only admits staff who did.
-CELINSIGHT_REQUIRE_ADMIN_OTP = env_bool("CELINSIGHT_REQUIRE_ADMIN_OTP", PRODUCTION)
-OTP_TOTP_ISSUER = "CelInsight"
+# --- Language and time -------------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
 
-# Failed logins, lockouts, failed two-factor codes and 403s (accounts/security_log.py).
-SECURITY_LOG_FILE = Path(env_str("CELINSIGHT_SECURITY_LOG", str(VAR_DIR / "security.log")))
+# --- Static files and stored images ------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+MEDIA_ROOT = env_path("CELINSIGHT_MEDIA_ROOT", VAR_DIR / "media")
+MEDIA_URL = "media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# STORAGE_BACKEND=s3: images and heat maps in an S3 bucket (AWS, MinIO, ...), encrypted at
+# rest. Access keys come from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+# Static files stay local, served by WhiteNoise.
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
+if STORAGE_BACKEND == "s3":
+    S3_SERVER_SIDE_ENCRYPTION = env_str("CELINSIGHT_S3_SSE", "AES256")  # or aws:kms
+    AWS_S3_OBJECT_PARAMETERS = {"ServerSideEncryption": S3_SERVER_SIDE_ENCRYPTION}
+    if S3_SERVER_SIDE_ENCRYPTION == "aws:kms" and env_str("CELINSIGHT_S3_KMS_KEY_ID"):
+        AWS_S3_OBJECT_PARAMETERS["SSEKMSKeyId"] = env_str("CELINSIGHT_S3_KMS_KEY_ID")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("CELINSIGHT_S3_BUCKET"),
+            "endpoint_url": env_str("CELINSIGHT_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("CELINSIGHT_S3_REGION") or None,
+            "location": env_str("CELINSIGHT_S3_PREFIX", "media"),
+            "object_parameters": AWS_S3_OBJECT_PARAMETERS,
+            # Patient images are private: no ACL, links signed and short-lived.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            # Like the local storage, a name that exists gets a new one, never overwritten.
+            "file_overwrite": False,
+            # MinIO and other S3-compatible stores on a custom endpoint need path-style URLs.
+            "addressing_style": env_str(
+                "CELINSIGHT_S3_ADDRESSING_STYLE",
+                "path" if env_str("CELINSIGHT_S3_ENDPOINT_URL") else "auto",
+            ),
+            "signature_version": "s3v4",
+        },
+    }
+elif STORAGE_BACKEND != "local":
+    raise ValueError(f"STORAGE_BACKEND={STORAGE_BACKEND!r}: use 'local' (the default) or 's3'")
+
+# --- Uploads -----------------------------------------------------------------------------
+# Limits applied to every image, whether sent alone or inside a .zip.
+UPLOAD_MAX_FILE_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_FILE_BYTES", 25 * 1024 * 1024)
+UPLOAD_MAX_IMAGE_PIXELS = env_int("CELINSIGHT_UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
+UPLOAD_MAX_FILES_PER_BATCH = env_int("CELINSIGHT_UPLOAD_MAX_FILES", 1000)
+UPLOAD_MAX_ZIP_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_ZIP_BYTES", 1024 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES_PER_BATCH
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Videos (MP4, AVI): one frame is kept every this many seconds (imaging/video.py caps the count).
+VIDEO_FRAME_INTERVAL_SECONDS = env_float("CELINSIGHT_VIDEO_FRAME_INTERVAL_SECONDS", "1.0")
+
+# --- Classifier --------------------------------------------------------------------------
+CLASSIFIER_MODEL_DIR = env_path(
+    "CELINSIGHT_MODEL_DIR", BASE_DIR / "diagnostics" / "trained_models" / "default"
+)
+# Images per classification task. Each task costs about 20 ms besides its images (claiming,
+# saving, rescoring the specimen, fetching the next message): 64 halves that overhead
+# against 32 (bench/worker_throughput.py) and still spreads an upload over several workers.
+CLASSIFIER_BATCH_SIZE = env_int("CELINSIGHT_CLASSIFIER_BATCH_SIZE", 64)
+# How the workers' backbone computes: float32 (what the model was validated in), bfloat16
+# (about twice as fast on CPUs with native bfloat16: Intel AMX / AVX-512 BF16) or auto
+# (bfloat16 where native). bench/precision_experiment.py measures what it changes.
+CLASSIFIER_INFERENCE_PRECISION = env_str("CELINSIGHT_INFERENCE_PRECISION", "float32")
+# A result queued or running for this long was lost (a worker died, a message vanished):
+# the beat schedule sends it again.
+CLASSIFIER_STALE_AFTER_MINUTES = env_int("CELINSIGHT_CLASSIFIER_STALE_AFTER_MINUTES", 10)
+
+# --- Celery ------------------------------------------------------------------------------
+# The default broker is a folder on disk, so no Redis is needed; CELERY_BROKER_URL=redis://...
+# switches to Redis.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_FOLDER = VAR_DIR / "celery-broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for folder in (CELERY_BROKER_FOLDER, VAR_DIR / "celery-control"):
+        folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FOLDER),
+        "data_folder_out": str(CELERY_BROKER_FOLDER),
+        "control_folder": str(VAR_DIR / "celery-control"),
+        "store_processed": False,
+        # Look for new messages every 0.1 s instead of kombu's 1 s: a prefork worker took
+        # each batch only at the next poll (63 images/s with 2 processes, 2,000 cells).
+        "polling_interval": 0.1,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged message (its worker died) to another worker after this
+    # many seconds; it must exceed the longest task, or a slow batch would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELINSIGHT_REDIS_VISIBILITY_TIMEOUT", 3600),
+    }
+    CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+# A worker killed mid-task must not lose its message: with acks_late the message is only
+# acknowledged when the task ends, and a lost child process puts it back on the queue.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-results": {"task": "diagnostics.requeue_stale_results", "schedule": 300.0},
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- Logging -----------------------------------------------------------------------------
+# Failed logins, lockouts, failed two-factor codes and 403s (accounts/security_log.py) also
+# go to their own file; in production the root logger's console handler copies them to
+# stderr too.
+SECURITY_LOG_FILE = env_path("CELINSIGHT_SECURITY_LOG", VAR_DIR / "security.log")
 SECURITY_LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
-LOGGING.setdefault("formatters", {})["security"] = {"format": "%(asctime)s %(levelname)s %(message)s"}
-LOGGING["handlers"]["security_file"] = {
-    "class": "logging.FileHandler", "filename": str(SECURITY_LOG_FILE), "formatter": "security",
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"security": {"format": "%(asctime)s %(levelname)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "security_file": {"class": "logging.FileHandler",
+                          "filename": str(SECURITY_LOG_FILE), "formatter": "security"},
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "celinsight.security": {
+            "handlers": ["security_file"], "level": "INFO", "propagate": PRODUCTION,
+        },
+    },
 }
-# In production the root logger's console handler copies it to stderr too.
-LOGGING["loggers"]["celinsight.security"] = {
-    "handlers": ["security_file"], "level": "INFO", "propagate": PRODUCTION,
-}
-# --- end Security ---
 
-
-# --- REST API ---
+# --- REST API ----------------------------------------------------------------------------
 # /api/ (api/): token authentication for scripts and LIMS, session authentication for the
 # interactive docs; the pages' object permissions (accounts/access.py) and role permissions.
 API_PAGE_SIZE = env_int("CELINSIGHT_API_PAGE_SIZE", 25)
@@ -422,4 +393,3 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
-# --- end REST API ---

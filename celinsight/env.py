@@ -1,6 +1,8 @@
-"""Tiny helpers that read the settings' environment variables, each with a default."""
+"""Tiny helpers that read the settings' environment variables, each with a default.
+
+They only read: importing celinsight.settings creates no folder and writes no file.
+"""
 import os
-import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,11 +51,3 @@ def file_text(path):
         return Path(path).read_text().strip()
     except FileNotFoundError:
         return ""
-
-
-def demo_secret_key(key_file):
-    """A random key kept in ``key_file``, so sessions survive restarts of the demo."""
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-    return file_text(key_file)

@@ -1,17 +1,20 @@
 """CelInsight settings: one module for every environment, switched by environment variables.
 
 Unset variables give the embedded defaults (SQLite, local files, a broker that needs no
-server) so the product runs on a fresh machine with nothing else.
+server) so the product runs on a fresh machine with nothing else. Importing this module
+only reads: it creates no folder and writes no file (see celinsight/local_files.py for
+what does, and when).
 """
 import os
+import secrets
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from celinsight.env import (
-    BASE_DIR, demo_secret_key, demo_secret_key_file, env_bool, env_float, env_int, env_list,
-    env_path, env_str, file_text, var_dir,
+    BASE_DIR, demo_secret_key_file, env_bool, env_float, env_int, env_list, env_path, env_str,
+    file_text, var_dir,
 )
 
 # --- Switches and secrets ---------------------------------------------------------------
@@ -21,7 +24,10 @@ DEMO_MODE = env_bool("CELINSIGHT_DEMO", False)
 # CELINSIGHT_PRODUCTION=1 turns on everything `manage.py check --deploy` asks for. It
 # assumes a TLS-terminating proxy in front that sets X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER).
 PRODUCTION = env_bool("CELINSIGHT_PRODUCTION", False)
-SECRET_KEY = env_str("SECRET_KEY") or demo_secret_key(demo_secret_key_file())
+# The demo's key lives in var/secret_key (manage.py writes it), so its processes share it
+# and sessions survive restarts; a process that finds no key at all draws one of its own.
+SECRET_KEY = (env_str("SECRET_KEY") or file_text(demo_secret_key_file())
+              or secrets.token_urlsafe(50))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 if PRODUCTION:
     DEBUG = False
@@ -287,8 +293,7 @@ CLASSIFIER_STALE_AFTER_MINUTES = env_int("CELINSIGHT_CLASSIFIER_STALE_AFTER_MINU
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery-broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in (CELERY_BROKER_FOLDER, VAR_DIR / "celery-control"):
-        folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "celinsight.local_files:FolderBroker"  # makes its folders
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),
@@ -319,17 +324,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 
 # --- Logging -----------------------------------------------------------------------------
 # Failed logins, lockouts, failed two-factor codes and 403s (accounts/security_log.py) also
-# go to their own file; in production the root logger's console handler copies them to
-# stderr too.
+# go to their own file, opened at its first line; in production the root logger's console
+# handler copies them to stderr too.
 SECURITY_LOG_FILE = env_path("CELINSIGHT_SECURITY_LOG", VAR_DIR / "security.log")
-SECURITY_LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"security": {"format": "%(asctime)s %(levelname)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
-        "security_file": {"class": "logging.FileHandler",
+        "security_file": {"class": "celinsight.local_files.FileHandlerCreatingItsFolder",
                           "filename": str(SECURITY_LOG_FILE), "formatter": "security"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -22,10 +23,16 @@ SAMPLE_CELLS_DIR = Path(__file__).resolve().parent.parent / "demo" / "sample_cel
 PASSWORD = "a-long-test-password-1"
 
 
+def pytest_configure():
+    # Importing the settings creates no folder; the test databases live in VAR_DIR.
+    django_settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def in_memory_broker():
     """Tests never write to the demo's broker folder; a test worker reads this queue."""
     celery_app.conf.broker_url = "memory://"
+    celery_app.conf.broker_transport = None  # the URL's: not the settings' folder broker
     celery_app.conf.broker_transport_options = {}
 
 

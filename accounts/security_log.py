@@ -1,7 +1,9 @@
 """The security log (logger `celinsight.security`, var/security.log): failed logins,
 lockouts, failed two-factor codes and refused requests, each with user, IP and path.
 
-Every line has the same shape, `event user=... ip=... path=...`, so it can be grepped.
+Every line is one JSON object, `{"time", "level", "event", "user", "ip", "path", ...}`
+(accounts/log_format.py), with every value escaped: a username holding a newline cannot
+write a line of its own.
 """
 import logging
 
@@ -10,16 +12,21 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
+from accounts.log_format import json_line
+
 security_log = logging.getLogger("celinsight.security")
 
 
-def log_security_event(event, request, username=None):
+def log_security_event(event, request, username=None, **details):
+    """Write one line: the event, who (the signed-in user, else ``username``), from which
+    address, on which path, and any ``details`` (values of any type; all are escaped)."""
     if username is None:
         user = getattr(request, "user", None)
         username = user.get_username() if user is not None and user.is_authenticated else "-"
     ip_address = (get_client_ip_address(request) if request is not None else None) or "-"
     path = request.path if request is not None else "-"
-    security_log.warning("%s user=%s ip=%s path=%s", event, username or "-", ip_address, path)
+    fields = {"event": event, "user": username or "-", "ip": ip_address, "path": path, **details}
+    security_log.warning(json_line(fields), extra={"security_fields": fields})
 
 
 @receiver(user_login_failed)

@@ -423,3 +423,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 # --- end REST API ---
+
+
+# --- Security additions (issue 14) ---
+# Kept in one block so that it merges apart from other changes to this file.
+
+# The security log writes one JSON object per line, every value escaped (accounts/log_format.py).
+LOGGING["formatters"]["security"] = {"()": "accounts.log_format.JsonLinesFormatter"}
+# --- end Security additions (issue 14) ---

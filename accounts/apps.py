@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import security_log  # noqa: F401  connects the security log's receivers
+        from accounts import permission_audit  # connects the audit of access grants
+
+        permission_audit.audit_bulk_grants()

@@ -13,6 +13,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
 from accounts.log_format import json_line
+from accounts.request_context import serving
 
 security_log = logging.getLogger("celinsight.security")
 
@@ -40,13 +41,18 @@ def log_lockout(sender, request, username, ip_address, **kwargs):
 
 
 class PermissionDeniedLogMiddleware:
-    """Logs every 403: PermissionDenied from a view, a refused admin action, a CSRF failure."""
+    """Logs every 403: PermissionDenied from a view, a refused admin action, a CSRF failure.
+
+    It also makes the request known to code below the view that has none to hand
+    (accounts.request_context), so what it logs or audits names the user and address.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
+        with serving(request):
+            response = self.get_response(request)
         if response.status_code == 403:
             log_security_event("permission_denied", request)
         return response

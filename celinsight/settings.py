@@ -430,4 +430,13 @@ SPECTACULAR_SETTINGS = {
 
 # The security log writes one JSON object per line, every value escaped (accounts/log_format.py).
 LOGGING["formatters"]["security"] = {"()": "accounts.log_format.JsonLinesFormatter"}
+
+# API tokens last this many hours (api/authentication.py); logout, a lockout and a password
+# change revoke them sooner (accounts/api_tokens.py).
+API_TOKEN_HOURS = env_int("CELINSIGHT_API_TOKEN_HOURS", 12)
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "api.authentication.ExpiringTokenAuthentication"
+    if name == "rest_framework.authentication.TokenAuthentication" else name
+    for name in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+]
 # --- end Security additions (issue 14) ---

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 
 from auditlog.signals import accessed
 from django.contrib.auth import logout
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics, status
@@ -19,7 +18,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.access import (
-    get_image_for_user, get_patient_for_user, get_specimen_for_user, patients_visible_to,
+    get_image_for_user, get_patient_for_user, get_result_for_user, get_specimen_for_user,
+    patients_visible_to,
 )
 from api import serializers
 from api.authentication import issue_token
@@ -105,13 +105,6 @@ def record_for_specimen(request, specimen_id, form_class, record):
 def for_schema_only(view):
     """True while drf-spectacular inspects the view, with no real user to filter by."""
     return getattr(view, "swagger_fake_view", False)
-
-
-def get_result_for_user(user, result_id):
-    """The result, if the user may see its image (accounts.access decides); else 404."""
-    result = get_object_or_404(CellResult.objects.select_related("image__specimen"), pk=result_id)
-    get_image_for_user(user, result.image_id)
-    return result
 
 
 class TokenObtain(ObtainAuthToken):

@@ -439,4 +439,26 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     if name == "rest_framework.authentication.TokenAuthentication" else name
     for name in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
 ]
+
+# Refused requests (records a user may not see, 401, 403, 429, failed logins) in the
+# security log: at most this many lines per user or address a minute, the rest counted. This
+# many refusals of one user or address within the window raise one alert per window: an
+# email to the administrators and a panel on the dashboard (accounts/security_alerts.py).
+SECURITY_LOG_LINES_PER_MINUTE = env_int("CELINSIGHT_SECURITY_LOG_LINES_PER_MINUTE", 20)
+SECURITY_ALERT_THRESHOLD = env_int("CELINSIGHT_SECURITY_ALERT_THRESHOLD", 20)
+SECURITY_ALERT_WINDOW_MINUTES = env_int("CELINSIGHT_SECURITY_ALERT_WINDOW_MINUTES", 10)
+
+# Mail (security alerts): to active administrators with an email address and to
+# CELINSIGHT_ALERT_EMAILS. Without EMAIL_HOST, mails are printed on the console.
+ADMINS = [("", email) for email in env_list("CELINSIGHT_ALERT_EMAILS")]
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("CELINSIGHT_FROM_EMAIL", "celinsight@localhost")
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # --- end Security additions (issue 14) ---

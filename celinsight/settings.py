@@ -461,4 +461,18 @@ if EMAIL_HOST:
     EMAIL_TIMEOUT = 10
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# Backups (backups/): `manage.py backup_data` writes the database and its stored files, at
+# one point in time, encrypted with CELINSIGHT_BACKUP_KEY (a Fernet key; several,
+# comma-separated, to rotate: the first encrypts), to a folder or s3://bucket/prefix;
+# `manage.py restore_data` brings them back. See docker/README.md for scheduling.
+INSTALLED_APPS += ["backups"]
+SERIALIZATION_MODULES = {"celinsight-jsonl": "backups.serializer"}
+BACKUP_KEY = env_str("CELINSIGHT_BACKUP_KEY")
+BACKUP_DESTINATION = env_str("CELINSIGHT_BACKUP_DESTINATION")
+BACKUP_S3_ENDPOINT_URL = env_str("CELINSIGHT_BACKUP_S3_ENDPOINT_URL",
+                                 env_str("CELINSIGHT_S3_ENDPOINT_URL"))
+BACKUP_S3_REGION = env_str("CELINSIGHT_BACKUP_S3_REGION", env_str("CELINSIGHT_S3_REGION"))
+BACKUP_S3_ACCESS_KEY_ID = env_str("CELINSIGHT_BACKUP_S3_ACCESS_KEY_ID")
+BACKUP_S3_SECRET_ACCESS_KEY = env_str("CELINSIGHT_BACKUP_S3_SECRET_ACCESS_KEY")
 # --- end Security additions (issue 14) ---

@@ -8,6 +8,10 @@ import lightgbm
 import numpy as np
 import xgboost
 
+from .registry import Registry
+
+HEADS = Registry("head")  # by ``kind``, the name a saved model's metadata.json records
+
 
 class BoostedTreesHead:
     """What the gradient-boosted heads share: parameters, label encoding, ``predict``."""
@@ -187,4 +191,5 @@ class XGBoostHead(BoostedTreesHead):
         }
 
 
-HEADS = {head.kind: head for head in (LightGBMHead, XGBoostHead)}
+HEADS.register(LightGBMHead.kind)(LightGBMHead)
+HEADS.register(XGBoostHead.kind)(XGBoostHead)

@@ -16,8 +16,9 @@ import inspect
 from .finetuning import FineTuning
 from .heads import LightGBMHead, XGBoostHead
 from .hybrid import HybridClassifier
+from .registry import Registry
 
-_REGISTRY = {}
+HYBRIDS = Registry("hybrid")
 
 # The shipped model (diagnostics/trained_models/default); docs/model-experiments.md has the
 # grouped 5-fold figures that chose it.
@@ -31,17 +32,12 @@ FINE_TUNED_LIGHTGBM = {**LIGHTGBM_DEFAULTS, "n_estimators": 300}
 
 def register_hybrid(name):
     """Decorator adding ``fn(pretrained=True, **overrides) -> HybridClassifier``."""
-    def decorator(factory):
-        if name in _REGISTRY:
-            raise ValueError(f"Hybrid {name!r} is already registered")
-        _REGISTRY[name] = factory
-        return factory
-    return decorator
+    return HYBRIDS.register(name)
 
 
 def available_hybrids():
     """Sorted names accepted by :func:`create_hybrid`."""
-    return sorted(_REGISTRY)
+    return HYBRIDS.names()
 
 
 def create_hybrid(name, pretrained=True, **overrides):
@@ -49,10 +45,9 @@ def create_hybrid(name, pretrained=True, **overrides):
 
     The backbone is built at once, so a missing weights file is reported here rather than
     at the first ``fit``. ``pretrained=False`` gives seeded random weights (tests only).
+    An unknown ``name`` raises KeyError listing the registered ones.
     """
-    if name not in _REGISTRY:
-        raise KeyError(f"Unknown hybrid {name!r}; available: {', '.join(available_hybrids())}")
-    classifier = _REGISTRY[name](pretrained=pretrained, **overrides)
+    classifier = HYBRIDS.create(name, pretrained=pretrained, **overrides)
     classifier._ensure_backbone()
     return classifier
 

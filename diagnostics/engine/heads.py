@@ -1,6 +1,5 @@
 """Classifier heads trained on backbone features."""
 
-import inspect
 import json
 from pathlib import Path
 
@@ -8,19 +7,16 @@ import lightgbm
 import numpy as np
 import xgboost
 
+from .estimator import Estimator
 from .registry import Registry
 
 HEADS = Registry("head")  # by ``kind``, the name a saved model's metadata.json records
 
 
-class BoostedTreesHead:
+class BoostedTreesHead(Estimator):
     """What the gradient-boosted heads share: parameters, label encoding, ``predict``."""
 
     kind = None
-
-    def get_params(self):
-        """Hyperparameters (the ``__init__`` arguments) as a dict, for metadata and cloning."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
 
     def predict(self, X):
         """Most probable class label per row."""

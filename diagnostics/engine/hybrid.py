@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from .backbones import create_backbone
 from .calibration import apply_temperature
+from .estimator import Estimator
 from .finetuning import FineTuning, fine_tune, load_weights, save_weights, square_pixels
 from .heads import HEADS, LightGBMHead
 from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
@@ -36,7 +37,7 @@ VIEWS = {
 }
 
 
-class HybridClassifier:
+class HybridClassifier(Estimator):
     """Classify PIL images of single cells with backbone features and a LightGBM head.
 
     >>> clf = HybridClassifier("efficientnet_lite0").fit(images, labels)
@@ -52,7 +53,9 @@ class HybridClassifier:
     Grad-CAM explains. ``inference_precision`` (see :mod:`precision`) is how the backbone
     computes when it predicts; float32, what validation measures, unless set.
     ``batch_size`` images go through the backbone at a time; features do not depend on it
-    (16 was faster than 8 or 32 for Lite0 at 128 px on 2 cores).
+    (16 was faster than 8 or 32 for Lite0 at 128 px on 2 cores). ``get_params``,
+    ``set_params`` and ``clone`` (an unfitted copy: a fresh, not fine-tuned backbone) come
+    from :class:`Estimator`.
     """
 
     inference_precision = FLOAT32
@@ -68,17 +71,6 @@ class HybridClassifier:
         self.pretrained = pretrained
         self.fine_tuning = fine_tuning
         self.clahe = clahe
-
-    def get_params(self):
-        """Constructor arguments, scikit-learn style (for cloning and metadata)."""
-        return {"backbone": self.backbone, "head": self.head, "image_size": self.image_size,
-                "views": self.views, "batch_size": self.batch_size,
-                "pretrained": self.pretrained, "fine_tuning": self.fine_tuning,
-                "clahe": self.clahe}
-
-    def clone(self):
-        """An unfitted copy with the same settings (a fresh, not fine-tuned backbone)."""
-        return type(self)(**copy.deepcopy(self.get_params()))
 
     @property
     def version(self):

@@ -11,7 +11,6 @@ classifier arguments (``image_size``, ``views``, ``batch_size``, ``head``, ``cla
 """
 
 import dataclasses
-import inspect
 
 from .finetuning import FineTuning
 from .heads import LightGBMHead, XGBoostHead
@@ -24,10 +23,8 @@ HYBRIDS = Registry("hybrid")
 # grouped 5-fold figures that chose it.
 DEFAULT_HYBRID = "efficientnet_lite0-finetuned-lightgbm"
 ALL_VIEWS = ("identity", "hflip", "vflip", "rot180", "rot90", "rot270")
-LIGHTGBM_DEFAULTS = {"n_estimators": 800, "learning_rate": 0.05, "num_leaves": 15,
-                     "min_child_samples": 20, "colsample_bytree": 0.1, "subsample": 0.8,
-                     "reg_lambda": 1.0, "random_state": 0, "n_jobs": 2}
-FINE_TUNED_LIGHTGBM = {**LIGHTGBM_DEFAULTS, "n_estimators": 300}
+# Designs use the heads' own defaults (their ``__init__``'s), except where they say.
+FINE_TUNED_LIGHTGBM = {"n_estimators": 300}
 
 
 def register_hybrid(name):
@@ -59,9 +56,9 @@ def build_hybrid(backbone, head_class, head_params=None, image_size=224,
     head_params = dict(head_params or {})
     fine_tuning_params = {}
     overrides = overrides or {}
-    head_names = set(inspect.signature(head_class).parameters)
+    head_names = set(head_class.param_names())
     fine_tuning_names = {field.name for field in dataclasses.fields(FineTuning)}
-    classifier_names = {"image_size", "views", "batch_size", "head", "clahe", "fine_tuning"}
+    classifier_names = set(HybridClassifier.param_names()) - {"backbone", "pretrained"}
     for key, value in overrides.items():
         if key in classifier_names:
             classifier_args[key] = value
@@ -92,14 +89,14 @@ def efficientnet_lite0_finetuned_lightgbm(pretrained=True, **overrides):
 @register_hybrid("efficientnet_lite0-lightgbm")
 def efficientnet_lite0_lightgbm(pretrained=True, **overrides):
     """The previous default: frozen EfficientNet-Lite0 features, six views averaged."""
-    return build_hybrid("efficientnet_lite0", LightGBMHead, LIGHTGBM_DEFAULTS, 224, ALL_VIEWS,
+    return build_hybrid("efficientnet_lite0", LightGBMHead, None, 224, ALL_VIEWS,
                         pretrained, overrides)
 
 
 @register_hybrid("shufflenet_v2-lightgbm")
 def shufflenet_v2_lightgbm(pretrained=True, **overrides):
     """ShuffleNet V2 (x1.0) features with a LightGBM head (reference design)."""
-    return build_hybrid("shufflenet_v2_x1_0", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+    return build_hybrid("shufflenet_v2_x1_0", LightGBMHead, None, 224,
                         pretrained=pretrained, overrides=overrides)
 
 
@@ -113,12 +110,12 @@ def inception_v3_xgboost(pretrained=True, **overrides):
 @register_hybrid("resnet34-lightgbm")
 def resnet34_lightgbm(pretrained=True, **overrides):
     """ResNet-34 features with a LightGBM head (reference design)."""
-    return build_hybrid("resnet34", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+    return build_hybrid("resnet34", LightGBMHead, None, 224,
                         pretrained=pretrained, overrides=overrides)
 
 
 @register_hybrid("vgg16-lightgbm")
 def vgg16_lightgbm(pretrained=True, **overrides):
     """VGG-16 (pooled conv5) features with a LightGBM head (reference design)."""
-    return build_hybrid("vgg16", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+    return build_hybrid("vgg16", LightGBMHead, None, 224,
                         pretrained=pretrained, overrides=overrides)

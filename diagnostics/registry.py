@@ -1,11 +1,11 @@
 """Which trained models exist, and which one new uploads are classified with."""
-import json
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from diagnostics.engine.metadata import read_metadata
 from diagnostics.models import ModelVersion
 
 
@@ -18,7 +18,7 @@ def stored_directory(path):
 
 def register_model(directory):
     """Record the trained model in ``directory`` (idempotent); returns its ModelVersion."""
-    metadata = json.loads((Path(directory) / "metadata.json").read_text())
+    metadata = read_metadata(directory)
     model, _ = ModelVersion.objects.get_or_create(
         version=metadata["version"],
         defaults={"directory": stored_directory(directory), "metadata": metadata},
@@ -37,7 +37,7 @@ def activate_model(model):
 
 def folder_version(directory):
     """The version recorded in a model folder's metadata.json."""
-    return json.loads((Path(directory) / "metadata.json").read_text())["version"]
+    return read_metadata(directory)["version"]
 
 
 def active_model():

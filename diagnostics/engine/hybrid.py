@@ -2,7 +2,6 @@
 
 import copy
 import hashlib
-import json
 from itertools import islice
 from pathlib import Path
 
@@ -15,10 +14,10 @@ from .calibration import apply_temperature
 from .estimator import Estimator
 from .finetuning import FineTuning, fine_tune, load_weights, save_weights, square_pixels
 from .heads import HEADS, LightGBMHead
+from .metadata import METADATA_FILE, read_metadata, write_metadata
 from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
 from .preprocessing import Preprocessing, normalise
 
-METADATA_FILE = "metadata.json"
 HEAD_FILE = "head.txt"
 BACKBONE_FILE = "backbone.pt"
 EXPLAINER_FILE = "explainer.npz"
@@ -208,18 +207,17 @@ class HybridClassifier(Estimator):
         explainer = self._write_explainer(directory)
         self.metadata_ = {**(metadata or {}), **self._artefact_fields(head_path),
                           "explainer": explainer}
-        _write_metadata(directory / METADATA_FILE, self.metadata_)
+        write_metadata(directory, self.metadata_)
         return directory
 
     def save_explainer(self, directory):
         """Write ``explainer_`` into the saved model in ``directory`` and record it in its
         ``metadata.json``; the other files are left as they are."""
-        metadata_path = Path(directory) / METADATA_FILE
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        metadata = read_metadata(directory)
         metadata["explainer"] = self._write_explainer(Path(directory))
-        _write_metadata(metadata_path, metadata)
+        write_metadata(directory, metadata)
         self.metadata_ = metadata
-        return metadata_path.parent
+        return Path(directory)
 
     def _write_explainer(self, directory):
         explainer = getattr(self, "explainer_", None)
@@ -284,11 +282,7 @@ def load_classifier(directory):
     Checks the head file against the sha256 recorded in ``metadata.json``.
     """
     directory = Path(directory)
-    metadata_path = directory / METADATA_FILE
-    if not metadata_path.is_file():
-        raise FileNotFoundError(f"No {METADATA_FILE} in {directory}; is it a trained model "
-                                f"folder? Train one with `manage.py train_classifier`.")
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    metadata = read_metadata(directory)
     head_path = directory / metadata["head"]["file"]
     _check_sha256(head_path, metadata["head"]["sha256"])
     classifier = recipe_classifier(metadata, directory)
@@ -382,11 +376,6 @@ def _check_backbone_weights(backbone, recorded):
             f"package versions listed in metadata.json or re-train the model.")
 
 
-def _write_metadata(path, metadata):
-    text = json.dumps(metadata, indent=2, sort_keys=False, default=_json_default)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
 def _per_view(features):
     features = np.asarray(features, dtype=np.float32)
     return features[np.newaxis] if features.ndim == 2 else features
@@ -397,10 +386,3 @@ def _chunks(items, size):
     while chunk := list(islice(iterator, size)):
         yield chunk
 
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"Cannot store {type(value).__name__} in {METADATA_FILE}")

@@ -14,6 +14,7 @@ from .calibration import apply_temperature
 from .estimator import Estimator
 from .finetuning import FineTuning, fine_tune, load_weights, save_weights, square_pixels
 from .heads import HEADS, LightGBMHead
+from .linear_explainer import LinearExplainer
 from .metadata import METADATA_FILE, read_metadata, write_metadata
 from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
 from .preprocessing import Preprocessing, normalise
@@ -48,7 +49,7 @@ class HybridClassifier(Estimator):
     adds contrast enhancement to the preprocessing. After :meth:`calibrate` (or loading a
     calibrated model) probabilities are temperature-scaled and :meth:`needs_referral`
     flags results whose confidence is below the referral threshold. ``explainer_`` (from
-    :func:`explain.fit_explainer`, saved and loaded with the model when present) is what
+    :func:`linear_explainer.fit_explainer`, saved and loaded with the model when present) is what
     Grad-CAM explains. ``inference_precision`` (see :mod:`precision`) is how the backbone
     computes when it predicts; float32, what validation measures, unless set.
     ``batch_size`` images go through the backbone at a time; features do not depend on it
@@ -298,8 +299,6 @@ def load_classifier(directory):
 
 
 def _load_explainer(directory, recorded):
-    from .explain import LinearExplainer  # explain imports this module
-
     path = directory / recorded["file"]
     _check_sha256(path, recorded["sha256"])
     explainer = LinearExplainer.load(path)

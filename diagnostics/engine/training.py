@@ -21,9 +21,9 @@ from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibra
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
-from .explain import fit_explainer
 from .hybrid import weights_fields
 from .hybrids import DEFAULT_HYBRID, create_hybrid
+from .linear_explainer import fit_explainer
 from .precision import FLOAT32
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,9 @@ from PIL import Image
 
 from diagnostics.engine import (HybridClassifier, LightGBMHead, create_backbone, load_classifier,
                                 train_and_evaluate)
-from diagnostics.engine.explain import fit_explainer, grad_cam_overlays, main
+from diagnostics.engine.explain import grad_cam_overlays, main
 from diagnostics.engine.hybrid import file_sha256
+from diagnostics.engine.linear_explainer import fit_explainer
 
 CLASSES = ["Dyskeratotic", "Parabasal", "Superficial-Intermediate"]
 IMAGE_SIZE = 64

@@ -1,8 +1,9 @@
 """CelInsight's ML engine: pretrained CNN features + gradient-boosted head. No Django here.
 
-    from diagnostics.engine import load_classifier
+    from diagnostics.engine import load_classifier, save_classifier
     clf = load_classifier("diagnostics/trained_models/default")
     clf.predict_proba(list_of_pil_images)   # columns follow clf.classes_
+    save_classifier(clf, "elsewhere", {"version": "copy-1"})
 
 The names below are imported from their modules on first use, so importing one light module
 (say the metadata.json reader, which the web process uses) does not import torch.
@@ -21,7 +22,8 @@ _EXPORTS = {
     "format_markdown_table": "evaluation", "save_confusion_matrix_png": "evaluation",
     "write_evaluation": "evaluation",
     "LightGBMHead": "heads", "XGBoostHead": "heads",
-    "HybridClassifier": "hybrid", "load_classifier": "hybrid",
+    "load_classifier": "artefact", "save_classifier": "artefact",
+    "HybridClassifier": "hybrid",
     "available_hybrids": "hybrids", "create_hybrid": "hybrids", "register_hybrid": "hybrids",
     "Preprocessing": "preprocessing", "image_to_tensor": "preprocessing",
     "images_to_batch": "preprocessing", "resize_and_pad": "preprocessing",

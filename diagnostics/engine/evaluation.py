@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.metrics import precision_recall_fscore_support
 
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
-from .hybrid import recipe_classifier
+from .artefact import recipe_classifier
 from .metadata import read_metadata
 
 ECE_BINS = 15

@@ -20,8 +20,8 @@ import torch
 from PIL import Image
 from torch import nn
 
+from .artefact import load_classifier, save_explainer
 from .datasets import list_image_folder
-from .hybrid import load_classifier
 from .linear_explainer import fit_explainer
 from .preprocessing import normalise
 
@@ -100,7 +100,7 @@ def add_explainer(model_dir, data_dir, progress=True):
                       f"explainer's agreement with the head is measured on these images")
     features = classifier.extract_features(dataset.images(), progress=progress)
     fit_explainer(classifier, features, dataset.labels)
-    classifier.save_explainer(model_dir)
+    save_explainer(classifier, model_dir)
     return classifier.metadata_
 
 

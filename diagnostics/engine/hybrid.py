@@ -1,9 +1,7 @@
 """Hybrid classifier: CNN features (pretrained, optionally fine-tuned) + a boosted head."""
 
 import copy
-import hashlib
 from itertools import islice
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -12,17 +10,10 @@ from tqdm.auto import tqdm
 from .backbones import create_backbone
 from .calibration import apply_temperature
 from .estimator import Estimator
-from .finetuning import FineTuning, fine_tune, load_weights, save_weights, square_pixels
-from .heads import HEADS, LightGBMHead
-from .linear_explainer import LinearExplainer
-from .metadata import METADATA_FILE, read_metadata, write_metadata
+from .finetuning import fine_tune, square_pixels
+from .heads import LightGBMHead
 from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
 from .preprocessing import Preprocessing, normalise
-
-HEAD_FILE = "head.txt"
-BACKBONE_FILE = "backbone.pt"
-EXPLAINER_FILE = "explainer.npz"
-ARTEFACT_FORMAT = 2
 
 # Cells have no canonical orientation: a flipped or rotated cell is the same cell. The head
 # learns from every view of each training image and predictions average over the views,
@@ -49,8 +40,8 @@ class HybridClassifier(Estimator):
     adds contrast enhancement to the preprocessing. After :meth:`calibrate` (or loading a
     calibrated model) probabilities are temperature-scaled and :meth:`needs_referral`
     flags results whose confidence is below the referral threshold. ``explainer_`` (from
-    :func:`linear_explainer.fit_explainer`, saved and loaded with the model when present) is what
-    Grad-CAM explains. ``inference_precision`` (see :mod:`precision`) is how the backbone
+    :func:`linear_explainer.fit_explainer`, saved and loaded with the model when present) is
+    what Grad-CAM explains. ``inference_precision`` (see :mod:`precision`) is how the backbone
     computes when it predicts; float32, what validation measures, unless set.
     ``batch_size`` images go through the backbone at a time; features do not depend on it
     (16 was faster than 8 or 32 for Lite0 at 128 px on 2 cores). ``get_params``,
@@ -190,64 +181,6 @@ class HybridClassifier(Estimator):
         probabilities = self.predict_proba(images)
         return [self.classes_[index] for index in probabilities.argmax(axis=1)]
 
-    def save(self, directory, metadata=None):
-        """Write ``head.txt`` (``backbone.pt``, ``explainer.npz``) and ``metadata.json`` into
-        ``directory``; returns its Path.
-
-        ``metadata`` (version, training summary, validation...) is stored alongside the
-        fields needed to rebuild the classifier, which take precedence.
-        """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        head_path = directory / HEAD_FILE
-        self.head_.save(head_path)
-        if getattr(self, "fine_tuned_", False):
-            save_weights(self.backbone_, directory / BACKBONE_FILE)
-        else:
-            (directory / BACKBONE_FILE).unlink(missing_ok=True)
-        explainer = self._write_explainer(directory)
-        self.metadata_ = {**(metadata or {}), **self._artefact_fields(head_path),
-                          "explainer": explainer}
-        write_metadata(directory, self.metadata_)
-        return directory
-
-    def save_explainer(self, directory):
-        """Write ``explainer_`` into the saved model in ``directory`` and record it in its
-        ``metadata.json``; the other files are left as they are."""
-        metadata = read_metadata(directory)
-        metadata["explainer"] = self._write_explainer(Path(directory))
-        write_metadata(directory, metadata)
-        self.metadata_ = metadata
-        return Path(directory)
-
-    def _write_explainer(self, directory):
-        explainer = getattr(self, "explainer_", None)
-        if explainer is None:
-            (directory / EXPLAINER_FILE).unlink(missing_ok=True)
-            return None
-        explainer.save(directory / EXPLAINER_FILE)
-        return {"file": EXPLAINER_FILE, "sha256": file_sha256(directory / EXPLAINER_FILE),
-                **explainer.describe()}
-
-    def _artefact_fields(self, head_path):
-        self._ensure_backbone()
-        backbone = {"name": self.backbone, "pretrained": self.pretrained,
-                    "num_features": self.backbone_.num_features,
-                    **weights_fields(self.backbone_)}
-        if getattr(self, "fine_tuned_", False):
-            backbone["fine_tuned"] = {"file": BACKBONE_FILE,
-                                      "sha256": file_sha256(head_path.parent / BACKBONE_FILE),
-                                      "settings": self.fine_tuning.to_dict()}
-        return {
-            "artefact_format": ARTEFACT_FORMAT,
-            "classes": list(self.classes_),
-            "backbone": backbone,
-            "head": {"kind": self.head_.kind, "file": head_path.name,
-                     "sha256": file_sha256(head_path), "params": self.head_.get_params()},
-            "preprocessing": {**self.preprocessing_.to_dict(), "views": list(self.views)},
-            "calibration": getattr(self, "calibration_", None),
-        }
-
     def _ensure_backbone(self):
         if getattr(self, "backbone_", None) is None:
             self.backbone_ = create_backbone(self.backbone, pretrained=self.pretrained)
@@ -275,104 +208,6 @@ class HybridClassifier(Estimator):
         self.inference_precision = resolve_precision(requested)
         self.inference_backbone_ = None  # rebuilt in the memory layout that precision wants
         return self
-
-
-def load_classifier(directory):
-    """Load a classifier saved with :meth:`HybridClassifier.save`.
-
-    Checks the head file against the sha256 recorded in ``metadata.json``.
-    """
-    directory = Path(directory)
-    metadata = read_metadata(directory)
-    head_path = directory / metadata["head"]["file"]
-    _check_sha256(head_path, metadata["head"]["sha256"])
-    classifier = recipe_classifier(metadata, directory)
-    head_class, head_params = HEADS[metadata["head"]["kind"]], metadata["head"]["params"]
-    classifier.head_ = head_class.load(head_path, classes=metadata["classes"], **head_params)
-    classifier.classes_ = list(metadata["classes"])
-    if metadata.get("calibration"):
-        classifier.calibrate(metadata["calibration"])
-    if metadata.get("explainer"):
-        classifier.explainer_ = _load_explainer(directory, metadata["explainer"])
-    classifier.metadata_ = metadata
-    return classifier
-
-
-def _load_explainer(directory, recorded):
-    path = directory / recorded["file"]
-    _check_sha256(path, recorded["sha256"])
-    explainer = LinearExplainer.load(path)
-    explainer.agreement_with_head_ = recorded.get("agreement_with_head")
-    return explainer
-
-
-def recipe_classifier(metadata, directory=None):
-    """An unfitted :class:`HybridClassifier` with a saved model's settings.
-
-    With ``directory``, a fine-tuned model's backbone weights are loaded from it (as for
-    serving); without, the backbone is the pretrained one and fine-tuning is part of the
-    recipe (as for re-fitting it on other data).
-    """
-    preprocessing, backbone = metadata["preprocessing"], metadata["backbone"]
-    fine_tuned = backbone.get("fine_tuned")
-    head_class, head_params = HEADS[metadata["head"]["kind"]], metadata["head"]["params"]
-    classifier = HybridClassifier(
-        backbone=backbone["name"], head=head_class(**head_params),
-        image_size=preprocessing["image_size"], views=preprocessing.get("views", ["identity"]),
-        pretrained=backbone["pretrained"], clahe=preprocessing.get("clahe", False),
-        fine_tuning=FineTuning.from_dict(fine_tuned["settings"]) if fine_tuned else None)
-    if fine_tuned and directory is not None:
-        weights_path = Path(directory) / fine_tuned["file"]
-        _check_sha256(weights_path, fine_tuned["sha256"])
-        # The fine-tuned file holds every weight: the pretrained one is not needed.
-        classifier.backbone_ = load_weights(
-            create_backbone(backbone["name"], pretrained=False), weights_path)
-        classifier.fine_tuned_ = True
-    classifier.preprocessing_ = Preprocessing.from_dict(preprocessing)
-    classifier._ensure_backbone()
-    if not getattr(classifier, "fine_tuned_", False):
-        _check_backbone_weights(classifier.backbone_, backbone)
-    return classifier
-
-
-def _check_sha256(path, expected):
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the model folder. Restore or re-train "
-                                f"the model.")
-    if file_sha256(path) != expected:
-        raise ValueError(f"{path} does not match the sha256 in {METADATA_FILE}: the model "
-                         f"files are corrupt or mixed up. Restore or re-train the model.")
-
-
-def file_sha256(path):
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def weights_fields(backbone):
-    """Names and sha256 of the pretrained weights files a backbone was built from (several,
-    joined by "+", for a fused backbone); None for random weights."""
-    files = [Path(file) for file in backbone.weights_files]
-    if not files:
-        return {"weights_file": None, "weights_sha256": None}
-    return {"weights_file": "+".join(file.name for file in files),
-            "weights_sha256": "+".join(file_sha256(file) for file in files)}
-
-
-def _check_backbone_weights(backbone, recorded):
-    # The head only makes sense on the exact features it was trained on; a silently
-    # different weights file (e.g. a package upgrade) would shift every prediction.
-    expected = recorded.get("weights_sha256")
-    installed = weights_fields(backbone)
-    if expected and installed["weights_sha256"] != expected:
-        raise ValueError(
-            f"The installed {backbone.name} weights ({installed['weights_file']}) differ "
-            f"from those the model was trained with (sha256 {expected[:12]}...). Install the "
-            f"package versions listed in metadata.json or re-train the model.")
 
 
 def _per_view(features):

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .artefact import save_classifier, weights_fields
 from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibration
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
-from .hybrid import weights_fields
 from .hybrids import DEFAULT_HYBRID, create_hybrid
 from .linear_explainer import fit_explainer
 from .precision import FLOAT32
@@ -66,7 +66,7 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     metadata = _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern,
                                   validation, n_folds, seed, version)
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
-    classifier.save(out_dir, metadata)
+    save_classifier(classifier, out_dir, metadata)
     return classifier.metadata_
 
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
-from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder
+from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder, save_classifier
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,8 @@ def model_dir(data_dir, tmp_path_factory):
         head=LightGBMHead(n_estimators=10, min_child_samples=1), image_size=64,
         views=["identity", "hflip"], pretrained=False)
     out = tmp_path_factory.mktemp("model")
-    classifier.fit(list(dataset.images()), dataset.labels).save(out, {"version": "tiny-1"})
+    save_classifier(classifier.fit(list(dataset.images()), dataset.labels), out,
+                    {"version": "tiny-1"})
     return out
 
 

@@ -1,0 +1,55 @@
+import json
+
+import numpy as np
+import pytest
+
+from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder, load_classifier
+from diagnostics.engine import save_classifier
+
+SMALL_HEAD = LightGBMHead(n_estimators=20, num_leaves=4, min_child_samples=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_images(tiny_dataset_dir):
+    dataset = list_image_folder(tiny_dataset_dir)
+    return list(dataset.images()), dataset.labels
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_images):
+    images, labels = tiny_images
+    return HybridClassifier(head=SMALL_HEAD, image_size=64, views=["identity", "hflip"],
+                            pretrained=False).fit(images, labels)
+
+
+def test_save_and_load_give_identical_probabilities(fitted, tiny_images, tmp_path):
+    save_classifier(fitted, tmp_path, {"version": "test-1"})
+    loaded = load_classifier(tmp_path)
+    assert loaded.version == "test-1"
+    assert loaded.classes_ == fitted.classes_
+    assert np.array_equal(loaded.predict_proba(tiny_images[0]),
+                          fitted.predict_proba(tiny_images[0]))
+
+
+def test_head_is_saved_as_lightgbm_text_not_pickle(fitted, tmp_path):
+    save_classifier(fitted, tmp_path)
+    assert (tmp_path / "head.txt").read_text().startswith("tree")
+
+
+def test_edited_head_file_is_refused(fitted, tmp_path):
+    save_classifier(fitted, tmp_path)
+    with open(tmp_path / "head.txt", "a") as head_file:
+        head_file.write("\n")
+    with pytest.raises(ValueError, match="sha256"):
+        load_classifier(tmp_path)
+
+
+def test_model_trained_on_other_backbone_weights_is_refused(tiny_images, tmp_path):
+    images, labels = tiny_images
+    save_classifier(HybridClassifier(head=SMALL_HEAD, image_size=32).fit(images, labels),
+                    tmp_path)
+    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    metadata["backbone"]["weights_sha256"] = "0" * 64
+    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match="weights"):
+        load_classifier(tmp_path)

@@ -11,6 +11,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.metrics import precision_recall_fscore_support
 
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
+from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
 from .artefact import recipe_classifier
 from .metadata import read_metadata
 
@@ -238,8 +239,6 @@ def cross_validate_recipe(data_dir, model_dir, n_folds=5, group_pattern=DEFAULT_
     set (any class names) can be evaluated. Features are cached like in training. Returns
     a report dict (model, recipe, data, protocol, metrics) for :func:`write_evaluation`.
     """
-    from .training import DEFAULT_CACHE_DIR, cached_view_features  # training imports us
-
     started = time.perf_counter()
     metadata = read_metadata(model_dir)
     classifier = recipe_classifier(metadata)

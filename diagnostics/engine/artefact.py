@@ -16,7 +16,7 @@ from pathlib import Path
 from .backbones import create_backbone
 from .finetuning import FineTuning, load_weights, save_weights
 from .heads import HEADS
-from .hybrid import HybridClassifier
+from .hybrid_classifier import HybridClassifier
 from .linear_explainer import LinearExplainer
 from .metadata import METADATA_FILE, read_metadata, write_metadata
 from .preprocessing import Preprocessing

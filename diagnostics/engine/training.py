@@ -17,10 +17,10 @@ import torch
 from .artefact import save_classifier
 from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibration
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
+from .designs import DEFAULT_HYBRID, create_hybrid
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
 from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
-from .hybrids import DEFAULT_HYBRID, create_hybrid
 from .linear_explainer import fit_explainer
 
 PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "scikit-learn",

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         import torch
 
         from diagnostics.engine import available_hybrids
-        from diagnostics.engine.hybrids import DEFAULT_HYBRID
+        from diagnostics.engine.designs import DEFAULT_HYBRID
         from diagnostics.engine.training import describe_training, train_and_evaluate
 
         if list_hybrids:

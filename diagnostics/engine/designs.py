@@ -14,7 +14,7 @@ import dataclasses
 
 from .finetuning import FineTuning
 from .heads import LightGBMHead, XGBoostHead
-from .hybrid import HybridClassifier
+from .hybrid_classifier import HybridClassifier
 from .registry import Registry
 
 HYBRIDS = Registry("hybrid")

@@ -27,6 +27,15 @@ EXPLAINER_FILE = "explainer.npz"
 ARTEFACT_FORMAT = 2
 
 
+class WrongModelVersion(LookupError):
+    """The model folder holds another version than the one asked for (say an upgrade
+    overwrote it); its files would label results with the wrong version."""
+
+    def __init__(self, directory, expected, found):
+        super().__init__(f"{directory} holds model version {found}, not {expected}")
+        self.directory, self.expected, self.found = directory, expected, found
+
+
 def save_classifier(classifier, directory, metadata=None):
     """Write a fitted :class:`HybridClassifier` into ``directory``; returns its Path.
 
@@ -60,13 +69,17 @@ def save_explainer(classifier, directory):
     return directory
 
 
-def load_classifier(directory):
+def load_classifier(directory, version=None):
     """Load a classifier saved with :func:`save_classifier`, ready to predict.
 
-    Checks every file against the sha256 recorded in ``metadata.json``.
+    Checks every file against the sha256 recorded in ``metadata.json``. With ``version``,
+    a folder holding another version raises :class:`WrongModelVersion` before any other
+    file is read.
     """
     directory = Path(directory)
     metadata = read_metadata(directory)
+    if version is not None and metadata.get("version") != version:
+        raise WrongModelVersion(directory, version, metadata.get("version"))
     head_path = directory / metadata["head"]["file"]
     check_sha256(head_path, metadata["head"]["sha256"])
     classifier = recipe_classifier(metadata, directory)

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -74,3 +75,19 @@ def test_a_version_whose_folder_was_overwritten_is_not_served(db, second_model_d
     ModelVersion.objects.create(version="overwritten-1", directory=str(second_model_dir))
     with pytest.raises(LookupError, match="now holds second-model-1"):
         classifier_for("overwritten-1")
+
+
+def test_loading_a_model_reads_its_metadata_once(db, second_model_dir, monkeypatch):
+    from diagnostics.classifier import load_model
+
+    reads = []
+    read_text = Path.read_text
+
+    def counting_read_text(path, *args, **kwargs):
+        if path.name == "metadata.json":
+            reads.append(path)
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting_read_text)
+    classifier = load_model.__wrapped__(str(second_model_dir), "second-model-1")
+    assert classifier.version == "second-model-1" and len(reads) == 1

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder, load_classifier
-from diagnostics.engine import save_classifier
+from diagnostics.engine import WrongModelVersion, save_classifier
 
 SMALL_HEAD = LightGBMHead(n_estimators=20, num_leaves=4, min_child_samples=1)
 
@@ -53,3 +53,11 @@ def test_model_trained_on_other_backbone_weights_is_refused(tiny_images, tmp_pat
     (tmp_path / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(ValueError, match="weights"):
         load_classifier(tmp_path)
+
+
+def test_a_folder_holding_another_version_is_refused_before_its_files_are_read(fitted,
+                                                                                tmp_path):
+    save_classifier(fitted, tmp_path, {"version": "test-2"})
+    (tmp_path / "head.txt").unlink()  # not read: the version is checked first
+    with pytest.raises(WrongModelVersion, match="holds model version test-2, not test-1"):
+        load_classifier(tmp_path, version="test-1")

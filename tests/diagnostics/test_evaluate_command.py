@@ -56,3 +56,12 @@ def test_a_registered_model_version_is_evaluated_by_name(db, data_dir, model_dir
     out = tmp_path / "by-name"
     evaluate(data_dir, "tiny-1", out, tmp_path)
     assert json.loads((out / "evaluation.json").read_text())["model"]["version"] == "tiny-1"
+
+
+def test_groups_default_to_the_engines_cluster_image_pattern():
+    from diagnostics.engine.datasets import DEFAULT_GROUP_PATTERN
+    from diagnostics.management.commands.evaluate_classifier import Command
+
+    arguments = Command().create_parser("manage.py", "evaluate_classifier").parse_args(
+        ["--data", "cells"])
+    assert arguments.group_pattern == DEFAULT_GROUP_PATTERN

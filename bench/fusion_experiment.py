@@ -5,11 +5,11 @@
 
 Each recipe is the identity view only, with the same LightGBM head. Lite0 runs at 224 px and
 Lite1 at 240 px (their training resolutions); "fusion" concatenates their two cached feature
-arrays, so it costs both passes. Features are cached in .cache/features exactly as
-training.py caches them. Accuracy figures pool the out-of-fold predictions over the folds of
-``grouped_kfold(labels, groups, 5, seed=0)`` (the shipped model's folds). ``cells/s`` is the
-backbone alone (``pixel_features`` on already prepared cells, best of ``--rounds``); the
-fusion's is derived from the two members' times per cell.
+arrays, so it costs both passes. Features are cached in .cache/features by the engine's
+feature_cache, as training caches them. Accuracy figures pool the out-of-fold predictions
+over the folds of ``grouped_kfold(labels, groups, 5, seed=0)`` (the shipped model's folds).
+``cells/s`` is the backbone alone (``pixel_features`` on already prepared cells, best of
+``--rounds``); the fusion's is derived from the two members' times per cell.
 """
 
 import argparse
@@ -32,7 +32,7 @@ from diagnostics.engine import (HybridClassifier, LightGBMHead, group_keys,  # n
                                 grouped_kfold, list_image_folder)
 from diagnostics.engine.datasets import ImageFolderDataset  # noqa: E402
 from diagnostics.engine.evaluation import cross_validate  # noqa: E402
-from diagnostics.engine.training import DEFAULT_CACHE_DIR, cached_view_features  # noqa: E402
+from diagnostics.engine.feature_cache import DEFAULT_CACHE_DIR, cached_view_features  # noqa: E402
 
 DATA_DIR = REPO_ROOT.parent / "shared" / "datasets" / "sipakmed"
 # (recipe name, backbone, input size) of the single-backbone recipes.

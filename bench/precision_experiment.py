@@ -35,10 +35,10 @@ from bench.fusion_experiment import (best_seconds_per_prepared_cell,  # noqa: E4
                                      first_per_class, lightgbm_classifier)
 from diagnostics.engine import (HybridClassifier, classification_metrics, group_keys,  # noqa: E402
                                 grouped_kfold, list_image_folder, load_classifier)
-from diagnostics.engine.evaluation import read_model_metadata  # noqa: E402
-from diagnostics.engine.hybrid import recipe_classifier  # noqa: E402
+from diagnostics.engine.artefact import recipe_classifier  # noqa: E402
+from diagnostics.engine.feature_cache import DEFAULT_CACHE_DIR, cached_view_features  # noqa: E402
+from diagnostics.engine.metadata import read_metadata  # noqa: E402
 from diagnostics.engine.precision import BFLOAT16, FLOAT32, native_bfloat16  # noqa: E402
-from diagnostics.engine.training import DEFAULT_CACHE_DIR, cached_view_features  # noqa: E402
 
 DATA_DIR = REPO_ROOT.parent / "shared" / "datasets" / "sipakmed"
 SHIPPED_MODEL = REPO_ROOT / "diagnostics" / "trained_models" / "default"
@@ -106,7 +106,7 @@ def shipped_model_agreement(dataset, model_dir, rounds):
 
 
 def fine_tuned_fold_comparison(dataset, labels, folds, fold, model_dir):
-    metadata = read_model_metadata(model_dir)
+    metadata = read_metadata(model_dir)
     classifier = recipe_classifier(metadata)
     pixels = classifier.prepare_pixels(list(dataset.images()))
     train_index, validation_index = folds[fold]

@@ -3,7 +3,7 @@
     # 1. backbone throughput (preprocessing + EfficientNet-Lite0, decode excluded)
     .venv/bin/python bench/recipe_search.py throughput --n 256
     # 2. extract (or reuse) the features a recipe needs; cached in .cache/features, keyed
-    #    by backbone/size/view/preprocessing/file list exactly like training.py does
+    #    by backbone/size/view/preprocessing/file list by the engine's feature_cache
     .venv/bin/python bench/recipe_search.py extract --size 160 --views identity hflip
     # 3. grouped 5-fold CV (seed 0, the engine's grouped_kfold) + end-to-end cells/s
     .venv/bin/python bench/recipe_search.py cv --recipes 224-id-logreg 160-id-lgbm300
@@ -48,7 +48,7 @@ from diagnostics.engine import (HybridClassifier, LightGBMHead, group_keys,  # n
                                 grouped_kfold, images_to_batch, list_image_folder)
 from diagnostics.engine.datasets import load_image  # noqa: E402
 from diagnostics.engine.evaluation import cross_validate  # noqa: E402
-from diagnostics.engine.training import DEFAULT_CACHE_DIR, cached_view_features  # noqa: E402
+from diagnostics.engine.feature_cache import DEFAULT_CACHE_DIR, cached_view_features  # noqa: E402
 
 DATA_DIR = REPO_ROOT.parent / "shared" / "datasets" / "sipakmed"
 RESULTS = REPO_ROOT / "bench" / "recipe_search_results.json"

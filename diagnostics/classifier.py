@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 
 from diagnostics.models import ModelVersion
-from diagnostics.registry import active_model, folder_version
+from diagnostics.registry import active_model
 
 logger = logging.getLogger(__name__)
 
@@ -18,14 +18,14 @@ def load_model(model_dir, version):
     a folder overwritten by an upgrade is loaded afresh for the new version while the old
     one, already in memory, keeps serving the results queued for it.
     """
-    found = folder_version(model_dir)
-    if found != version:
+    from diagnostics.engine import WrongModelVersion, load_classifier  # torch only where needed
+
+    try:
+        classifier = load_classifier(model_dir, version=version)
+    except WrongModelVersion as error:
         # Classifying with another version's weights would label results wrongly.
         raise LookupError(f"model version {version} is no longer in {model_dir}, which "
-                          f"now holds {found}; re-queue these images")
-    from diagnostics.engine import load_classifier  # torch is imported only where it is needed
-
-    classifier = load_classifier(model_dir)
+                          f"now holds {error.found}; re-queue these images") from None
     return classifier.set_inference_precision(settings.CLASSIFIER_INFERENCE_PRECISION)
 
 

@@ -1,11 +1,12 @@
 """Which trained models exist, and which one new uploads are classified with."""
-import json
+import functools
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from diagnostics.engine.metadata import METADATA_FILE, read_metadata
 from diagnostics.models import ModelVersion
 
 
@@ -18,7 +19,7 @@ def stored_directory(path):
 
 def register_model(directory):
     """Record the trained model in ``directory`` (idempotent); returns its ModelVersion."""
-    metadata = json.loads((Path(directory) / "metadata.json").read_text())
+    metadata = read_metadata(directory)
     model, _ = ModelVersion.objects.get_or_create(
         version=metadata["version"],
         defaults={"directory": stored_directory(directory), "metadata": metadata},
@@ -36,8 +37,22 @@ def activate_model(model):
 
 
 def folder_version(directory):
-    """The version recorded in a model folder's metadata.json."""
-    return json.loads((Path(directory) / "metadata.json").read_text())["version"]
+    """The version recorded in a model folder's metadata.json.
+
+    Read again only when the file changes (another size, modification time or inode): the
+    web process asks once per upload batch whether the shipped model was replaced.
+    """
+    directory = Path(directory).resolve()
+    try:
+        stat = (directory / METADATA_FILE).stat()
+    except FileNotFoundError:
+        return read_metadata(directory)["version"]  # raises, saying how to get a model
+    return _recorded_version(directory, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=32)
+def _recorded_version(directory, size, mtime_ns, inode):
+    return read_metadata(directory)["version"]
 
 
 def active_model():

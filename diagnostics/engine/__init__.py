@@ -1,34 +1,46 @@
 """CelInsight's ML engine: pretrained CNN features + gradient-boosted head. No Django here.
 
-    from diagnostics.engine import load_classifier
+    from diagnostics.engine import load_classifier, save_classifier
     clf = load_classifier("diagnostics/trained_models/default")
     clf.predict_proba(list_of_pil_images)   # columns follow clf.classes_
+    save_classifier(clf, "elsewhere", {"version": "copy-1"})
+
+The names below are imported from their modules on first use, so importing one light module
+(say the metadata.json reader, which the web process uses) does not import torch.
 """
 
-from .backbones import available_backbones, create_backbone, register_backbone
-from .datasets import group_keys, grouped_holdout, grouped_kfold, list_image_folder
-from .evaluation import (classification_metrics, cross_validate_recipe, evaluate,
-                         expected_calibration_error, format_markdown_table,
-                         save_confusion_matrix_png, write_evaluation)
-from .heads import LightGBMHead, XGBoostHead
-from .hybrid import HybridClassifier, load_classifier
-from .hybrids import available_hybrids, create_hybrid, register_hybrid
-from .preprocessing import Preprocessing, image_to_tensor, images_to_batch, resize_and_pad
+import importlib
 
-__all__ = [
-    "HybridClassifier", "LightGBMHead", "Preprocessing", "XGBoostHead", "available_backbones",
-    "available_hybrids", "classification_metrics", "create_backbone", "create_hybrid",
-    "cross_validate_recipe", "evaluate", "expected_calibration_error",
-    "format_markdown_table", "group_keys", "grouped_holdout", "grouped_kfold",
-    "image_to_tensor", "images_to_batch", "list_image_folder", "load_classifier",
-    "register_backbone", "register_hybrid", "resize_and_pad", "save_confusion_matrix_png",
-    "train_and_evaluate", "write_evaluation",
-]
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "available_backbones": "backbones", "create_backbone": "backbones",
+    "register_backbone": "backbones",
+    "group_keys": "datasets", "grouped_holdout": "datasets", "grouped_kfold": "datasets",
+    "list_image_folder": "datasets",
+    "classification_metrics": "evaluation", "cross_validate_recipe": "evaluation",
+    "evaluate": "evaluation", "expected_calibration_error": "evaluation",
+    "format_markdown_table": "evaluation", "save_confusion_matrix_png": "evaluation",
+    "write_evaluation": "evaluation",
+    "LightGBMHead": "heads", "XGBoostHead": "heads",
+    "WrongModelVersion": "artefact", "load_classifier": "artefact",
+    "save_classifier": "artefact",
+    "HybridClassifier": "hybrid_classifier",
+    "available_hybrids": "designs", "create_hybrid": "designs", "register_hybrid": "designs",
+    "Preprocessing": "preprocessing", "image_to_tensor": "preprocessing",
+    "images_to_batch": "preprocessing", "resize_and_pad": "preprocessing",
+    "train_and_evaluate": "training",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
-# Imported on call: importing .training here makes `python -m diagnostics.engine.training`
-# warn that the module was already in sys.modules before it ran.
-def train_and_evaluate(*args, **kwargs):
-    """See :func:`diagnostics.engine.training.train_and_evaluate` (imported lazily)."""
-    from .training import train_and_evaluate as train
-    return train(*args, **kwargs)
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

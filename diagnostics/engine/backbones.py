@@ -19,8 +19,9 @@ from torch import nn
 
 from .efficientnet_lite import INPUT_MEAN, INPUT_STD, LITE_SCALING, EfficientNetLiteFeatures
 from .preprocessing import IMAGENET_MEAN, IMAGENET_STD
+from .registry import Registry
 
-_REGISTRY = {}
+BACKBONES = Registry("backbone")
 
 WEIGHTS_DIR_ENV = "CELINSIGHT_WEIGHTS_DIR"
 FUSION_SEPARATOR = "+"
@@ -111,17 +112,12 @@ def _renormalise(images, source, target):
 
 def register_backbone(name):
     """Decorator adding ``fn(pretrained=True, weights_path=None) -> Backbone`` to the registry."""
-    def decorator(factory):
-        if name in _REGISTRY:
-            raise ValueError(f"Backbone {name!r} is already registered")
-        _REGISTRY[name] = factory
-        return factory
-    return decorator
+    return BACKBONES.register(name)
 
 
 def available_backbones():
     """Sorted names accepted by :func:`create_backbone`."""
-    return sorted(_REGISTRY)
+    return BACKBONES.names()
 
 
 def create_backbone(name, pretrained=True, weights_path=None):
@@ -133,21 +129,20 @@ def create_backbone(name, pretrained=True, weights_path=None):
     useful for tests.
     """
     member_names = name.split(FUSION_SEPARATOR)
-    for member_name in member_names:
-        if member_name not in _REGISTRY:
-            raise KeyError(f"Unknown backbone {member_name!r}; available: "
-                           f"{', '.join(available_backbones())}")
-    if len(member_names) > 1:
+    # An unknown name raises KeyError listing the registered ones, before anything is built.
+    factories = [BACKBONES[member_name] for member_name in member_names]
+    if len(factories) > 1:
         if weights_path is not None:
             raise ValueError(f"weights_path names one file but {name!r} fuses "
                              f"{len(member_names)} backbones; leave it out")
         return FusedBackbone([create_backbone(member_name, pretrained)
                               for member_name in member_names])
+    (factory,) = factories
     if pretrained:
-        return _REGISTRY[name](pretrained=True, weights_path=weights_path)
+        return factory(pretrained=True, weights_path=weights_path)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        return _REGISTRY[name](pretrained=False, weights_path=None)
+        return factory(pretrained=False, weights_path=None)
 
 
 @register_backbone("efficientnet_lite0")

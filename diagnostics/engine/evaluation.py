@@ -11,7 +11,9 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.metrics import precision_recall_fscore_support
 
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
-from .hybrid import METADATA_FILE, recipe_classifier
+from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
+from .artefact import recipe_classifier
+from .metadata import read_metadata
 
 ECE_BINS = 15
 
@@ -237,10 +239,8 @@ def cross_validate_recipe(data_dir, model_dir, n_folds=5, group_pattern=DEFAULT_
     set (any class names) can be evaluated. Features are cached like in training. Returns
     a report dict (model, recipe, data, protocol, metrics) for :func:`write_evaluation`.
     """
-    from .training import DEFAULT_CACHE_DIR, cached_view_features  # training imports us
-
     started = time.perf_counter()
-    metadata = read_model_metadata(model_dir)
+    metadata = read_metadata(model_dir)
     classifier = recipe_classifier(metadata)
     dataset = list_image_folder(data_dir)
     groups = group_keys(dataset, group_pattern)
@@ -271,15 +271,6 @@ def cross_validate_recipe(data_dir, model_dir, n_folds=5, group_pattern=DEFAULT_
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
     }
-
-
-def read_model_metadata(model_dir):
-    """The ``metadata.json`` of a saved model folder, with a helpful error if missing."""
-    path = Path(model_dir) / METADATA_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"No {METADATA_FILE} in {model_dir}; is it a trained model "
-                                f"folder? Train one with `manage.py train_classifier`.")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _recipe_summary(classifier):

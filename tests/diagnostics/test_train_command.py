@@ -62,3 +62,19 @@ def test_missing_torchvision_weights_are_explained(data_dir, tmp_path, monkeypat
     with pytest.raises(CommandError, match="resnet34-.*pth not found"):
         train("--data", str(data_dir), "--out", str(tmp_path / "m"), "--hybrid",
               "resnet34-lightgbm")
+
+
+def test_the_model_is_written_to_the_served_model_folder_by_default(settings, tmp_path):
+    from diagnostics.management.commands.train_classifier import Command
+
+    settings.CLASSIFIER_MODEL_DIR = tmp_path / "served"
+    arguments = Command().create_parser("manage.py", "train_classifier").parse_args([])
+    assert arguments.out == tmp_path / "served"
+
+
+def test_it_says_whether_the_new_model_replaced_the_served_one(settings, tmp_path):
+    from diagnostics.management.commands.train_classifier import _how_it_is_served
+
+    settings.CLASSIFIER_MODEL_DIR = tmp_path / "served"
+    assert "replaced the served model folder" in _how_it_is_served(tmp_path / "served")
+    assert "administrator makes it active" in _how_it_is_served(tmp_path / "elsewhere")

@@ -110,7 +110,7 @@ def test_fusion_is_not_listed_as_a_backbone():
 
 
 def test_a_fused_backbone_records_every_members_weights():
-    from diagnostics.engine.hybrid import weights_fields
+    from diagnostics.engine.artefact import weights_fields
 
     fused = create_backbone("efficientnet_lite0+efficientnet_lite1")
     fields = weights_fields(fused)

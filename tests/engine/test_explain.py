@@ -6,9 +6,10 @@ import torch
 from PIL import Image
 
 from diagnostics.engine import (HybridClassifier, LightGBMHead, create_backbone, load_classifier,
-                                train_and_evaluate)
-from diagnostics.engine.explain import fit_explainer, grad_cam_overlays, main
-from diagnostics.engine.hybrid import file_sha256
+                                save_classifier, train_and_evaluate)
+from diagnostics.engine.artefact import file_sha256
+from diagnostics.engine.explain import grad_cam_overlays, main
+from diagnostics.engine.linear_explainer import fit_explainer
 
 CLASSES = ["Dyskeratotic", "Parabasal", "Superficial-Intermediate"]
 IMAGE_SIZE = 64
@@ -57,7 +58,7 @@ def test_explainer_scores_the_model_classes_and_records_its_agreement(explained,
 
 
 def test_explainer_is_saved_as_numpy_arrays_with_its_sha256(explained, tmp_path):
-    explained.save(tmp_path, {"version": "explained-1"})
+    save_classifier(explained, tmp_path, {"version": "explained-1"})
     recorded = json.loads((tmp_path / "metadata.json").read_text())["explainer"]
     assert recorded["file"] == "explainer.npz"
     assert recorded["sha256"] == file_sha256(tmp_path / "explainer.npz")
@@ -69,7 +70,7 @@ def test_explainer_is_saved_as_numpy_arrays_with_its_sha256(explained, tmp_path)
 
 
 def test_edited_explainer_file_is_refused(explained, tmp_path):
-    explained.save(tmp_path)
+    save_classifier(explained, tmp_path)
     with open(tmp_path / "explainer.npz", "ab") as stream:
         stream.write(b"\0")
     with pytest.raises(ValueError, match="sha256"):
@@ -78,7 +79,7 @@ def test_edited_explainer_file_is_refused(explained, tmp_path):
 
 def test_a_model_without_explainer_loads_and_has_no_grad_cam(cells, tmp_path):
     plain = tiny_classifier(*cells)
-    plain.save(tmp_path)
+    save_classifier(plain, tmp_path)
     loaded = load_classifier(tmp_path)
     assert loaded.metadata_["explainer"] is None and not (tmp_path / "explainer.npz").exists()
     assert loaded.predict_proba(cells[0][:2]).shape == (2, len(CLASSES))
@@ -117,7 +118,7 @@ def test_backbones_name_their_last_convolutional_maps_for_grad_cam(name):
 
 def test_the_command_adds_an_explainer_and_keeps_the_other_files(cells, tmp_path):
     model_dir, data_dir = tmp_path / "model", tmp_path / "data"
-    tiny_classifier(*cells).save(model_dir, {"version": "plain-1"})
+    save_classifier(tiny_classifier(*cells), model_dir, {"version": "plain-1"})
     for index, (image, label) in enumerate(zip(*cells)):
         (data_dir / label).mkdir(parents=True, exist_ok=True)
         image.save(data_dir / label / f"{index:03d}_01.png")

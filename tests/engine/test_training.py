@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from diagnostics.engine import load_classifier, train_and_evaluate
-from diagnostics.engine.hybrid import file_sha256
+from diagnostics.engine.artefact import file_sha256
 
 TINY_HEAD = {"n_estimators": 10, "min_child_samples": 1}
 TINY_FROZEN = {"image_size": 64, "views": ["identity", "hflip"], **TINY_HEAD}

@@ -6,6 +6,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from diagnostics.engine.datasets import DEFAULT_GROUP_PATTERN
+
 
 def model_directory(model):
     """The folder of a registered model version, or ``model`` itself if it is a folder."""
@@ -36,9 +38,10 @@ class Command(BaseCommand):
                             help="registered model version, or a trained model folder; its "
                                  "metadata.json gives the recipe (default: the active model)")
         parser.add_argument("--folds", type=int, default=5)
-        parser.add_argument("--group-pattern", default=r"^(\d+)_",
+        parser.add_argument("--group-pattern", default=DEFAULT_GROUP_PATTERN,
                             help="regex on file names; its first group keeps related cells "
-                                 "in the same fold (unmatched files are their own group)")
+                                 "in the same fold (unmatched files are their own group; "
+                                 "default: %(default)s, SIPaKMeD's cluster image number)")
         parser.add_argument("--out", type=Path, default=None,
                             help="folder for the results (default: "
                                  "var/evaluations/<model version>-<timestamp>/)")

@@ -18,9 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--data", type=Path,
                             default=settings.BASE_DIR.parent / "shared" / "datasets" / "sipakmed",
                             help="folder with one sub-folder of images per class")
-        parser.add_argument("--out", type=Path,
-                            default=settings.BASE_DIR / "diagnostics" / "trained_models" / "default",
-                            help="folder to write the trained model into")
+        parser.add_argument("--out", type=Path, default=settings.CLASSIFIER_MODEL_DIR,
+                            help="folder to write the trained model into (default: the "
+                                 "served model's, CELINSIGHT_MODEL_DIR: %(default)s)")
         parser.add_argument("--hybrid", default=None,
                             help="registered hybrid design (default: the shipped one); "
                                  "see --list-hybrids")
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         import torch
 
         from diagnostics.engine import available_hybrids
-        from diagnostics.engine.hybrids import DEFAULT_HYBRID
+        from diagnostics.engine.designs import DEFAULT_HYBRID
         from diagnostics.engine.training import describe_training, train_and_evaluate
 
         if list_hybrids:
@@ -63,5 +63,12 @@ class Command(BaseCommand):
         self.stdout.write(describe_training(metadata))
         model = register_model(out)
         self.stdout.write(self.style.SUCCESS(
-            f"Saved model {model.version} to {out} and registered it; an administrator makes "
-            f"it active in Django admin (Diagnostics › Model versions)."))
+            f"Saved model {model.version} to {out} and registered it; {_how_it_is_served(out)}."))
+
+
+def _how_it_is_served(out):
+    if Path(out).resolve() == Path(settings.CLASSIFIER_MODEL_DIR).resolve():
+        # diagnostics.registry.active_model() notices the shipped folder's new version.
+        return ("it replaced the served model folder (CELINSIGHT_MODEL_DIR), so if the model "
+                "that folder held was the active one, new uploads are classified with this one")
+    return "an administrator makes it active in Django admin (Diagnostics › Model versions)"

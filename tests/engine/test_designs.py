@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from diagnostics.engine import (HybridClassifier, XGBoostHead, available_hybrids,
-                                create_hybrid, load_classifier)
+                                create_hybrid, load_classifier, save_classifier)
 
 # Inception V3 needs at least 75 px; small sizes and few trees keep every design quick.
 TINY = {"image_size": 75, "n_estimators": 5}
@@ -45,7 +45,7 @@ def test_designs_keep_their_backbone_size_views_and_head():
 def test_saved_xgboost_hybrid_loads_with_identical_probabilities(tiny_images, tmp_path):
     images, labels = tiny_images
     classifier = create_hybrid("inception_v3-xgboost", pretrained=False, **TINY)
-    classifier.fit(images, labels).save(tmp_path, {"version": "inception-test-1"})
+    save_classifier(classifier.fit(images, labels), tmp_path, {"version": "inception-test-1"})
     loaded = load_classifier(tmp_path)
     assert isinstance(loaded.head_, XGBoostHead)
     assert loaded.classes_ == ["Koilocytotic", "Parabasal"]

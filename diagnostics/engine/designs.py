@@ -11,37 +11,30 @@ classifier arguments (``image_size``, ``views``, ``batch_size``, ``head``, ``cla
 """
 
 import dataclasses
-import inspect
 
 from .finetuning import FineTuning
 from .heads import LightGBMHead, XGBoostHead
-from .hybrid import HybridClassifier
+from .hybrid_classifier import HybridClassifier
+from .registry import Registry
 
-_REGISTRY = {}
+HYBRIDS = Registry("hybrid")
 
 # The shipped model (diagnostics/trained_models/default); docs/model-experiments.md has the
 # grouped 5-fold figures that chose it.
 DEFAULT_HYBRID = "efficientnet_lite0-finetuned-lightgbm"
 ALL_VIEWS = ("identity", "hflip", "vflip", "rot180", "rot90", "rot270")
-LIGHTGBM_DEFAULTS = {"n_estimators": 800, "learning_rate": 0.05, "num_leaves": 15,
-                     "min_child_samples": 20, "colsample_bytree": 0.1, "subsample": 0.8,
-                     "reg_lambda": 1.0, "random_state": 0, "n_jobs": 2}
-FINE_TUNED_LIGHTGBM = {**LIGHTGBM_DEFAULTS, "n_estimators": 300}
+# Designs use the heads' own defaults (their ``__init__``'s), except where they say.
+FINE_TUNED_LIGHTGBM = {"n_estimators": 300}
 
 
 def register_hybrid(name):
     """Decorator adding ``fn(pretrained=True, **overrides) -> HybridClassifier``."""
-    def decorator(factory):
-        if name in _REGISTRY:
-            raise ValueError(f"Hybrid {name!r} is already registered")
-        _REGISTRY[name] = factory
-        return factory
-    return decorator
+    return HYBRIDS.register(name)
 
 
 def available_hybrids():
     """Sorted names accepted by :func:`create_hybrid`."""
-    return sorted(_REGISTRY)
+    return HYBRIDS.names()
 
 
 def create_hybrid(name, pretrained=True, **overrides):
@@ -49,10 +42,9 @@ def create_hybrid(name, pretrained=True, **overrides):
 
     The backbone is built at once, so a missing weights file is reported here rather than
     at the first ``fit``. ``pretrained=False`` gives seeded random weights (tests only).
+    An unknown ``name`` raises KeyError listing the registered ones.
     """
-    if name not in _REGISTRY:
-        raise KeyError(f"Unknown hybrid {name!r}; available: {', '.join(available_hybrids())}")
-    classifier = _REGISTRY[name](pretrained=pretrained, **overrides)
+    classifier = HYBRIDS.create(name, pretrained=pretrained, **overrides)
     classifier._ensure_backbone()
     return classifier
 
@@ -64,9 +56,9 @@ def build_hybrid(backbone, head_class, head_params=None, image_size=224,
     head_params = dict(head_params or {})
     fine_tuning_params = {}
     overrides = overrides or {}
-    head_names = set(inspect.signature(head_class).parameters)
+    head_names = set(head_class.param_names())
     fine_tuning_names = {field.name for field in dataclasses.fields(FineTuning)}
-    classifier_names = {"image_size", "views", "batch_size", "head", "clahe", "fine_tuning"}
+    classifier_names = set(HybridClassifier.param_names()) - {"backbone", "pretrained"}
     for key, value in overrides.items():
         if key in classifier_names:
             classifier_args[key] = value
@@ -97,14 +89,14 @@ def efficientnet_lite0_finetuned_lightgbm(pretrained=True, **overrides):
 @register_hybrid("efficientnet_lite0-lightgbm")
 def efficientnet_lite0_lightgbm(pretrained=True, **overrides):
     """The previous default: frozen EfficientNet-Lite0 features, six views averaged."""
-    return build_hybrid("efficientnet_lite0", LightGBMHead, LIGHTGBM_DEFAULTS, 224, ALL_VIEWS,
+    return build_hybrid("efficientnet_lite0", LightGBMHead, None, 224, ALL_VIEWS,
                         pretrained, overrides)
 
 
 @register_hybrid("shufflenet_v2-lightgbm")
 def shufflenet_v2_lightgbm(pretrained=True, **overrides):
     """ShuffleNet V2 (x1.0) features with a LightGBM head (reference design)."""
-    return build_hybrid("shufflenet_v2_x1_0", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+    return build_hybrid("shufflenet_v2_x1_0", LightGBMHead, None, 224,
                         pretrained=pretrained, overrides=overrides)
 
 
@@ -118,12 +110,12 @@ def inception_v3_xgboost(pretrained=True, **overrides):
 @register_hybrid("resnet34-lightgbm")
 def resnet34_lightgbm(pretrained=True, **overrides):
     """ResNet-34 features with a LightGBM head (reference design)."""
-    return build_hybrid("resnet34", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+    return build_hybrid("resnet34", LightGBMHead, None, 224,
                         pretrained=pretrained, overrides=overrides)
 
 
 @register_hybrid("vgg16-lightgbm")
 def vgg16_lightgbm(pretrained=True, **overrides):
     """VGG-16 (pooled conv5) features with a LightGBM head (reference design)."""
-    return build_hybrid("vgg16", LightGBMHead, LIGHTGBM_DEFAULTS, 224,
+    return build_hybrid("vgg16", LightGBMHead, None, 224,
                         pretrained=pretrained, overrides=overrides)

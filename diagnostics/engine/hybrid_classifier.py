@@ -1,10 +1,7 @@
 """Hybrid classifier: CNN features (pretrained, optionally fine-tuned) + a boosted head."""
 
 import copy
-import hashlib
-import json
 from itertools import islice
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -12,16 +9,11 @@ from tqdm.auto import tqdm
 
 from .backbones import create_backbone
 from .calibration import apply_temperature
-from .finetuning import FineTuning, fine_tune, load_weights, save_weights, square_pixels
-from .heads import HEADS, LightGBMHead
+from .estimator import Estimator
+from .finetuning import fine_tune, square_pixels
+from .heads import LightGBMHead
 from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
 from .preprocessing import Preprocessing, normalise
-
-METADATA_FILE = "metadata.json"
-HEAD_FILE = "head.txt"
-BACKBONE_FILE = "backbone.pt"
-EXPLAINER_FILE = "explainer.npz"
-ARTEFACT_FORMAT = 2
 
 # Cells have no canonical orientation: a flipped or rotated cell is the same cell. The head
 # learns from every view of each training image and predictions average over the views,
@@ -36,7 +28,7 @@ VIEWS = {
 }
 
 
-class HybridClassifier:
+class HybridClassifier(Estimator):
     """Classify PIL images of single cells with backbone features and a LightGBM head.
 
     >>> clf = HybridClassifier("efficientnet_lite0").fit(images, labels)
@@ -48,11 +40,13 @@ class HybridClassifier:
     adds contrast enhancement to the preprocessing. After :meth:`calibrate` (or loading a
     calibrated model) probabilities are temperature-scaled and :meth:`needs_referral`
     flags results whose confidence is below the referral threshold. ``explainer_`` (from
-    :func:`explain.fit_explainer`, saved and loaded with the model when present) is what
-    Grad-CAM explains. ``inference_precision`` (see :mod:`precision`) is how the backbone
+    :func:`linear_explainer.fit_explainer`, saved and loaded with the model when present) is
+    what Grad-CAM explains. ``inference_precision`` (see :mod:`precision`) is how the backbone
     computes when it predicts; float32, what validation measures, unless set.
     ``batch_size`` images go through the backbone at a time; features do not depend on it
-    (16 was faster than 8 or 32 for Lite0 at 128 px on 2 cores).
+    (16 was faster than 8 or 32 for Lite0 at 128 px on 2 cores). ``get_params``,
+    ``set_params`` and ``clone`` (an unfitted copy: a fresh, not fine-tuned backbone) come
+    from :class:`Estimator`.
     """
 
     inference_precision = FLOAT32
@@ -68,17 +62,6 @@ class HybridClassifier:
         self.pretrained = pretrained
         self.fine_tuning = fine_tuning
         self.clahe = clahe
-
-    def get_params(self):
-        """Constructor arguments, scikit-learn style (for cloning and metadata)."""
-        return {"backbone": self.backbone, "head": self.head, "image_size": self.image_size,
-                "views": self.views, "batch_size": self.batch_size,
-                "pretrained": self.pretrained, "fine_tuning": self.fine_tuning,
-                "clahe": self.clahe}
-
-    def clone(self):
-        """An unfitted copy with the same settings (a fresh, not fine-tuned backbone)."""
-        return type(self)(**copy.deepcopy(self.get_params()))
 
     @property
     def version(self):
@@ -198,65 +181,6 @@ class HybridClassifier:
         probabilities = self.predict_proba(images)
         return [self.classes_[index] for index in probabilities.argmax(axis=1)]
 
-    def save(self, directory, metadata=None):
-        """Write ``head.txt`` (``backbone.pt``, ``explainer.npz``) and ``metadata.json`` into
-        ``directory``; returns its Path.
-
-        ``metadata`` (version, training summary, validation...) is stored alongside the
-        fields needed to rebuild the classifier, which take precedence.
-        """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        head_path = directory / HEAD_FILE
-        self.head_.save(head_path)
-        if getattr(self, "fine_tuned_", False):
-            save_weights(self.backbone_, directory / BACKBONE_FILE)
-        else:
-            (directory / BACKBONE_FILE).unlink(missing_ok=True)
-        explainer = self._write_explainer(directory)
-        self.metadata_ = {**(metadata or {}), **self._artefact_fields(head_path),
-                          "explainer": explainer}
-        _write_metadata(directory / METADATA_FILE, self.metadata_)
-        return directory
-
-    def save_explainer(self, directory):
-        """Write ``explainer_`` into the saved model in ``directory`` and record it in its
-        ``metadata.json``; the other files are left as they are."""
-        metadata_path = Path(directory) / METADATA_FILE
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-        metadata["explainer"] = self._write_explainer(Path(directory))
-        _write_metadata(metadata_path, metadata)
-        self.metadata_ = metadata
-        return metadata_path.parent
-
-    def _write_explainer(self, directory):
-        explainer = getattr(self, "explainer_", None)
-        if explainer is None:
-            (directory / EXPLAINER_FILE).unlink(missing_ok=True)
-            return None
-        explainer.save(directory / EXPLAINER_FILE)
-        return {"file": EXPLAINER_FILE, "sha256": file_sha256(directory / EXPLAINER_FILE),
-                **explainer.describe()}
-
-    def _artefact_fields(self, head_path):
-        self._ensure_backbone()
-        backbone = {"name": self.backbone, "pretrained": self.pretrained,
-                    "num_features": self.backbone_.num_features,
-                    **weights_fields(self.backbone_)}
-        if getattr(self, "fine_tuned_", False):
-            backbone["fine_tuned"] = {"file": BACKBONE_FILE,
-                                      "sha256": file_sha256(head_path.parent / BACKBONE_FILE),
-                                      "settings": self.fine_tuning.to_dict()}
-        return {
-            "artefact_format": ARTEFACT_FORMAT,
-            "classes": list(self.classes_),
-            "backbone": backbone,
-            "head": {"kind": self.head_.kind, "file": head_path.name,
-                     "sha256": file_sha256(head_path), "params": self.head_.get_params()},
-            "preprocessing": {**self.preprocessing_.to_dict(), "views": list(self.views)},
-            "calibration": getattr(self, "calibration_", None),
-        }
-
     def _ensure_backbone(self):
         if getattr(self, "backbone_", None) is None:
             self.backbone_ = create_backbone(self.backbone, pretrained=self.pretrained)
@@ -286,115 +210,6 @@ class HybridClassifier:
         return self
 
 
-def load_classifier(directory):
-    """Load a classifier saved with :meth:`HybridClassifier.save`.
-
-    Checks the head file against the sha256 recorded in ``metadata.json``.
-    """
-    directory = Path(directory)
-    metadata_path = directory / METADATA_FILE
-    if not metadata_path.is_file():
-        raise FileNotFoundError(f"No {METADATA_FILE} in {directory}; is it a trained model "
-                                f"folder? Train one with `manage.py train_classifier`.")
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-    head_path = directory / metadata["head"]["file"]
-    _check_sha256(head_path, metadata["head"]["sha256"])
-    classifier = recipe_classifier(metadata, directory)
-    head_class, head_params = HEADS[metadata["head"]["kind"]], metadata["head"]["params"]
-    classifier.head_ = head_class.load(head_path, classes=metadata["classes"], **head_params)
-    classifier.classes_ = list(metadata["classes"])
-    if metadata.get("calibration"):
-        classifier.calibrate(metadata["calibration"])
-    if metadata.get("explainer"):
-        classifier.explainer_ = _load_explainer(directory, metadata["explainer"])
-    classifier.metadata_ = metadata
-    return classifier
-
-
-def _load_explainer(directory, recorded):
-    from .explain import LinearExplainer  # explain imports this module
-
-    path = directory / recorded["file"]
-    _check_sha256(path, recorded["sha256"])
-    explainer = LinearExplainer.load(path)
-    explainer.agreement_with_head_ = recorded.get("agreement_with_head")
-    return explainer
-
-
-def recipe_classifier(metadata, directory=None):
-    """An unfitted :class:`HybridClassifier` with a saved model's settings.
-
-    With ``directory``, a fine-tuned model's backbone weights are loaded from it (as for
-    serving); without, the backbone is the pretrained one and fine-tuning is part of the
-    recipe (as for re-fitting it on other data).
-    """
-    preprocessing, backbone = metadata["preprocessing"], metadata["backbone"]
-    fine_tuned = backbone.get("fine_tuned")
-    head_class, head_params = HEADS[metadata["head"]["kind"]], metadata["head"]["params"]
-    classifier = HybridClassifier(
-        backbone=backbone["name"], head=head_class(**head_params),
-        image_size=preprocessing["image_size"], views=preprocessing.get("views", ["identity"]),
-        pretrained=backbone["pretrained"], clahe=preprocessing.get("clahe", False),
-        fine_tuning=FineTuning.from_dict(fine_tuned["settings"]) if fine_tuned else None)
-    if fine_tuned and directory is not None:
-        weights_path = Path(directory) / fine_tuned["file"]
-        _check_sha256(weights_path, fine_tuned["sha256"])
-        # The fine-tuned file holds every weight: the pretrained one is not needed.
-        classifier.backbone_ = load_weights(
-            create_backbone(backbone["name"], pretrained=False), weights_path)
-        classifier.fine_tuned_ = True
-    classifier.preprocessing_ = Preprocessing.from_dict(preprocessing)
-    classifier._ensure_backbone()
-    if not getattr(classifier, "fine_tuned_", False):
-        _check_backbone_weights(classifier.backbone_, backbone)
-    return classifier
-
-
-def _check_sha256(path, expected):
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the model folder. Restore or re-train "
-                                f"the model.")
-    if file_sha256(path) != expected:
-        raise ValueError(f"{path} does not match the sha256 in {METADATA_FILE}: the model "
-                         f"files are corrupt or mixed up. Restore or re-train the model.")
-
-
-def file_sha256(path):
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def weights_fields(backbone):
-    """Names and sha256 of the pretrained weights files a backbone was built from (several,
-    joined by "+", for a fused backbone); None for random weights."""
-    files = [Path(file) for file in backbone.weights_files]
-    if not files:
-        return {"weights_file": None, "weights_sha256": None}
-    return {"weights_file": "+".join(file.name for file in files),
-            "weights_sha256": "+".join(file_sha256(file) for file in files)}
-
-
-def _check_backbone_weights(backbone, recorded):
-    # The head only makes sense on the exact features it was trained on; a silently
-    # different weights file (e.g. a package upgrade) would shift every prediction.
-    expected = recorded.get("weights_sha256")
-    installed = weights_fields(backbone)
-    if expected and installed["weights_sha256"] != expected:
-        raise ValueError(
-            f"The installed {backbone.name} weights ({installed['weights_file']}) differ "
-            f"from those the model was trained with (sha256 {expected[:12]}...). Install the "
-            f"package versions listed in metadata.json or re-train the model.")
-
-
-def _write_metadata(path, metadata):
-    text = json.dumps(metadata, indent=2, sort_keys=False, default=_json_default)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
 def _per_view(features):
     features = np.asarray(features, dtype=np.float32)
     return features[np.newaxis] if features.ndim == 2 else features
@@ -405,10 +220,3 @@ def _chunks(items, size):
     while chunk := list(islice(iterator, size)):
         yield chunk
 
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"Cannot store {type(value).__name__} in {METADATA_FILE}")

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder
+
+SMALL_HEAD = LightGBMHead(n_estimators=20, num_leaves=4, min_child_samples=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_images(tiny_dataset_dir):
+    dataset = list_image_folder(tiny_dataset_dir)
+    return list(dataset.images()), dataset.labels
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_images):
+    images, labels = tiny_images
+    return HybridClassifier(head=SMALL_HEAD, image_size=64, views=["identity", "hflip"],
+                            pretrained=False).fit(images, labels)
+
+
+def test_probabilities_have_one_column_per_class_and_rows_sum_to_one(fitted, tiny_images):
+    probabilities = fitted.predict_proba(tiny_images[0])
+    assert probabilities.shape == (20, 5)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert (probabilities >= 0).all()
+
+
+def test_classes_are_the_label_names_in_column_order(fitted, tiny_images):
+    assert fitted.classes_ == sorted(set(tiny_images[1]))
+    assert set(fitted.predict(tiny_images[0][:3])) <= set(fitted.classes_)
+
+
+def test_no_images_give_an_empty_probability_table(fitted):
+    assert fitted.predict_proba([]).shape == (0, 5)
+
+
+def test_grayscale_images_are_accepted(fitted, tiny_images):
+    grey = [image.convert("L") for image in tiny_images[0][:2]]
+    assert fitted.predict_proba(grey).shape == (2, 5)

@@ -1,11 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_specimen_for_user
+from celinsight.pagination import page_or_404
 from diagnostics import review
 from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
 from diagnostics.models import CellResult
@@ -21,15 +21,14 @@ SIGN_OFF = review.SIGN_OFF_PERMISSION
 
 @permission_required(SIGN_OFF, raise_exception=True)
 def worklist(request):
-    paginator = CountingPaginator(awaiting_review(request.user), ROWS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_or_404(request, awaiting_review(request.user), ROWS_PER_PAGE, CountingPaginator)
     page.object_list = with_cell_counts(page.object_list)
     return render(request, "diagnostics/worklist.html", {"page": page, "triage_rule": TRIAGE_RULE})
 
 
 @permission_required("imaging.add_imageasset", raise_exception=True)
 def batch_list(request):
-    page = Paginator(batches_of(request.user), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_or_404(request, batches_of(request.user), ROWS_PER_PAGE)
     return render(request, "diagnostics/batches.html", {"page": page})
 
 
@@ -44,7 +43,7 @@ def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     sign_off = review.current_sign_off(specimen)
     classified = review.classified_cells_flagged_first(specimen)
-    page = Paginator(classified, CELLS_PER_REVIEW_PAGE).get_page(request.GET.get("page"))
+    page = page_or_404(request, classified, CELLS_PER_REVIEW_PAGE)
     context = {
         "specimen": specimen,
         "sign_off": sign_off,
@@ -82,7 +81,9 @@ def review_cell(request, specimen_id, result_id):
 def review_page(specimen, page_number):
     """Back to the page of cells the doctor was reviewing."""
     url = reverse("diagnostics:review", args=[specimen.pk])
-    return redirect(f"{url}?page={int(page_number)}" if str(page_number).isdigit() else url)
+    # isdecimal() alone lets "١" (Arabic-Indic one) through; the page link must be ASCII.
+    is_number = str(page_number).isascii() and str(page_number).isdecimal()
+    return redirect(f"{url}?page={int(page_number)}" if is_number else url)
 
 
 @require_POST

@@ -1,12 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from PIL import Image
 
 from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
+from celinsight.pagination import page_or_404
 from diagnostics.presentation import specimen_progress, specimen_results
 from imaging.forms import SpecimenForm, UploadForm
 from imaging.uploads import store_upload
@@ -35,7 +35,7 @@ def specimen_detail(request, specimen_id):
         "specimen": specimen,
         "images": images,
         # The charts and gallery need every image; the table shows a page of them.
-        "page": Paginator(images, IMAGES_PER_PAGE).get_page(request.GET.get("page")),
+        "page": page_or_404(request, images, IMAGES_PER_PAGE),
         "sign_offs": specimen.sign_offs.newest_first(),
         **specimen_results(images),
         "progress": specimen_progress(specimen),

@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from diagnostics.models import CellResult, CellReview, SpecimenSignOff
+from diagnostics.models import CellResult, CellReview, SpecimenReopening, SpecimenSignOff
 from imaging.models import ImageAsset, Specimen, UploadBatch
 from patients.models import Patient
 
@@ -97,6 +97,15 @@ class SignOffRequestSerializer(serializers.Serializer):
 
 class AmendmentRequestSerializer(SignOffRequestSerializer):
     amendment_reason = serializers.CharField(help_text="Why the interpretation changes.")
+
+
+class ReopeningSerializer(serializers.ModelSerializer):
+    reopened_by = serializers.CharField(source="reopened_by.username", read_only=True)
+
+    class Meta:
+        model = SpecimenReopening
+        fields = ["id", "specimen", "reopened_version", "reason", "reopened_by", "at"]
+        read_only_fields = ["id", "specimen", "reopened_version", "reopened_by", "at"]
 
 
 class UploadRequestSerializer(serializers.Serializer):

@@ -172,3 +172,25 @@ class SpecimenSignOff(models.Model):
     @property
     def is_amendment(self):
         return self.version > 1
+
+
+class SpecimenReopening(models.Model):
+    """A signed-off specimen opened again for new images or reviews, with the reason.
+
+    Sign-off closes a specimen: nothing it did not see may be added. Re-opening names the
+    sign-off version it opens; the next sign-off is then an amendment giving this reason.
+    """
+
+    specimen = models.ForeignKey("imaging.Specimen", on_delete=models.PROTECT, related_name="reopenings")
+    reopened_version = models.PositiveIntegerField(help_text="The sign-off version re-opened.")
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(help_text="Why the signed-off specimen takes new material.")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["specimen", "-reopened_version"]
+        constraints = [models.UniqueConstraint(fields=["specimen", "reopened_version"],
+                                               name="one_reopening_per_sign_off")]
+
+    def __str__(self):
+        return f"{self.specimen} · v{self.reopened_version} re-opened"

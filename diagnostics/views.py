@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import get_specimen_for_user
 from celinsight.pagination import page_or_404
 from diagnostics import review
-from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
+from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
 from diagnostics.models import CellResult
 from diagnostics.triage import TRIAGE_RULE
 from diagnostics.worklists import (
@@ -41,7 +41,7 @@ def batch_progress(request, batch_id):
 @permission_required(SIGN_OFF, raise_exception=True)
 def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
-    sign_off = review.current_sign_off(specimen)
+    sign_off = review.closing_sign_off(specimen)  # None while open, re-opened included
     classified = review.classified_cells_flagged_first(specimen)
     page = page_or_404(request, classified, CELLS_PER_REVIEW_PAGE)
     context = {
@@ -52,6 +52,9 @@ def specimen_review(request, specimen_id):
         "cells": [(result, CellReviewForm(result)) for result in page],
         "blockers": [] if sign_off else review.sign_off_blockers(specimen),
         "sign_off_form": AmendmentForm() if sign_off else SignOffForm(),
+        "reopen_form": ReopeningForm(),
+        "reopening": None if sign_off else review.current_reopening(
+            specimen, review.current_sign_off(specimen)),
     }
     return render(request, "diagnostics/review.html", context)
 
@@ -119,3 +122,23 @@ def record_sign_off(request, specimen_id, form_class, record, invalid, done):
         return redirect("diagnostics:review", specimen.pk)
     messages.success(request, f"Specimen {specimen} {done(signed)}")
     return redirect(specimen)
+
+
+@require_POST
+@permission_required(SIGN_OFF, raise_exception=True)
+def reopen(request, specimen_id):
+    """Open a signed-off specimen for new images and reviews; the next sign-off amends it."""
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    form = ReopeningForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Re-opening needs a reason: say what new material is coming "
+                                "and why. " + " ".join(form.errors.get("reason", [])))
+        return redirect("diagnostics:review", specimen.pk)
+    try:
+        review.reopen_specimen(specimen, request.user, form.cleaned_data["reason"])
+    except review.ReviewRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Specimen {specimen} re-opened: it takes new images and "
+                                  f"reviews; its next sign-off is an amendment.")
+    return redirect("diagnostics:review", specimen.pk)

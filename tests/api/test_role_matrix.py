@@ -26,6 +26,7 @@ API_MATRIX = {
     ("get", "api:sign_offs", "specimen"): (401, 200, 404, 200, 200),
     ("post", "api:sign_offs", "specimen"): (401, 400, 404, 403, 403),
     ("post", "api:amendments", "specimen"): (401, 400, 404, 403, 403),
+    ("post", "api:reopenings", "specimen"): (401, 400, 404, 403, 403),
     ("get", "api:image", "image"): (401, 200, 404, 200, 200),
     ("get", "api:result", "result"): (401, 200, 404, 200, 200),
     ("post", "api:review", "result"): (401, 400, 404, 403, 403),
@@ -94,7 +95,7 @@ def test_role_matrix(api_as, users, records):
                 | observed_statuses(PAGE_MATRIX, page_client, users, records))
     print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
           f"= {len(observed)} cases")
-    assert len(observed) == (18 + 8) * 5 == 130
+    assert len(observed) == (19 + 8) * 5 == 135
     mismatches = {case: (observed[case], status) for case, status in expected.items()
                   if observed[case] != status}
     assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

@@ -74,7 +74,7 @@ def save_bytes_if_good_and_new(specimen, user, upload, known_hashes, batch):
         batch.duplicates.append(upload.name)
         return None
     try:
-        return save_image_bytes(specimen, user, upload.name, upload.data, facts)
+        return save_image_bytes(specimen, user, upload.name, facts.data, facts)
     except OSError as error:
         batch.rejections.append(not_stored(upload.name, error))
         return None

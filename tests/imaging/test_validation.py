@@ -12,13 +12,16 @@ def encoded(image_format, size=(40, 30), mode="RGB"):
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("image_format, extension", [
-    ("BMP", ".bmp"), ("PNG", ".png"), ("JPEG", ".jpg"), ("TIFF", ".tif"),
+@pytest.mark.parametrize("image_format, stored_as, extension", [
+    ("BMP", "PNG", ".png"), ("PNG", "PNG", ".png"), ("JPEG", "JPEG", ".jpg"),
+    ("TIFF", "PNG", ".png"),
 ])
-def test_accepts_the_lab_formats(image_format, extension):
+def test_accepts_the_lab_formats(image_format, stored_as, extension):
+    # BMP and TIFF are stored as the lossless PNG of their pixels (imaging/stored_bytes.py).
     facts = inspect_image(encoded(image_format))
     assert (facts.image_format, facts.extension, facts.width, facts.height) == (
-        image_format, extension, 40, 30)
+        stored_as, extension, 40, 30)
+    assert facts.uploaded_format == image_format
     assert len(facts.sha256) == 64
 
 

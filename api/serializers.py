@@ -4,7 +4,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from diagnostics.models import CellResult, CellReview, SpecimenReopening, SpecimenSignOff
+from diagnostics.models import (
+    FREE_TEXT_MAX_LENGTH, CellResult, CellReview, SpecimenReopening, SpecimenSignOff,
+)
 from imaging.models import ImageAsset, Specimen, UploadBatch
 from patients.models import Patient
 
@@ -92,11 +94,12 @@ class SignOffSerializer(serializers.ModelSerializer):
 
 class SignOffRequestSerializer(serializers.Serializer):
     interpretation = serializers.ChoiceField(choices=SpecimenSignOff.Interpretation.choices)
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=FREE_TEXT_MAX_LENGTH)
 
 
 class AmendmentRequestSerializer(SignOffRequestSerializer):
-    amendment_reason = serializers.CharField(help_text="Why the interpretation changes.")
+    amendment_reason = serializers.CharField(help_text="Why the interpretation changes.",
+                                             max_length=FREE_TEXT_MAX_LENGTH)
 
 
 class ReopeningSerializer(serializers.ModelSerializer):

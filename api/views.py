@@ -21,6 +21,7 @@ from accounts.access import (
     get_image_for_user, get_patient_for_user, get_specimen_for_user, patients_visible_to,
 )
 from api import serializers
+from api.fields import StrictPrimaryKeyRelatedField
 from api.throttles import CountRefusedRequests, LoginThrottle, UploadThrottle
 from diagnostics import review
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
@@ -180,12 +181,13 @@ class SpecimenList(CountRefusedRequests, generics.ListCreateAPIView):
         return Response(self.get_serializer(specimen).data, status=status.HTTP_201_CREATED)
 
     def visible_patient(self, patient_id):
+        field = StrictPrimaryKeyRelatedField(queryset=patients_visible_to(self.request.user))
         try:
-            return patients_visible_to(self.request.user).get(pk=int(patient_id))
-        except (TypeError, ValueError, Patient.DoesNotExist):
+            return field.run_validation(patient_id)
+        except ValidationError:
             raise ValidationError({"patient": [
-                f"No patient with id {patient_id!r} is open to you; give the id of a patient "
-                f"from /api/patients/."]}) from None
+                f"No patient with id {patient_id!r} is open to you; give the id (a whole "
+                f"number) of a patient from /api/patients/."]}) from None
 
 
 class SpecimenDetail(CountRefusedRequests, generics.RetrieveAPIView):

@@ -6,6 +6,7 @@ mind is an amendment: a new sign-off version with a reason, the earlier versions
 material needs the specimen re-opened first (with a reason); the next sign-off is then an
 amendment giving that reason.
 """
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -86,9 +87,10 @@ def reopen_specimen(specimen, doctor, reason):
             raise ReviewRefused(f"Specimen {specimen} is not signed off; it is open already.")
         if current_reopening(specimen, sign_off) is not None:
             raise ReviewRefused(f"Specimen {specimen} is re-opened already.")
-        reopening = SpecimenReopening.objects.create(
+        reopening = refuse_if_invalid(SpecimenReopening(
             specimen=specimen, reopened_version=sign_off.version, reopened_by=doctor,
-            reason=reason.strip())
+            reason=reason.strip()))
+        reopening.save(force_insert=True)
         # Back on its doctors' worklists until signed again (a derived flag, as in save()).
         type(specimen).objects.filter(pk=specimen.pk).update(awaiting_sign_off=True)
     return reopening
@@ -129,12 +131,24 @@ def sign_off_blockers(specimen):
     return blockers
 
 
+def refuse_if_invalid(record):
+    """Model validation (free-text lengths, choices) for callers that skip the forms."""
+    try:
+        record.clean_fields(exclude=["specimen", "signed_by", "reopened_by"])
+    except ValidationError as error:
+        raise ReviewRefused(" ".join(
+            f"{name.replace('_', ' ').capitalize()}: {' '.join(messages)}"
+            for name, messages in error.message_dict.items())) from None
+    return record
+
+
 def create_sign_off(specimen, doctor, version, **fields):
+    sign_off = refuse_if_invalid(
+        SpecimenSignOff(specimen=specimen, version=version, signed_by=doctor, **fields))
     try:
         with transaction.atomic():
-            return SpecimenSignOff.objects.create(
-                specimen=specimen, version=version, signed_by=doctor, **fields
-            )
+            sign_off.save(force_insert=True)
+            return sign_off
     except IntegrityError:  # another doctor signed the same version a moment ago
         raise ReviewRefused(
             f"Specimen {specimen} was signed off by someone else just now; reload the page "

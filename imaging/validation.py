@@ -72,6 +72,11 @@ def check_format_and_pixels(image):
         accepted = ", ".join(sorted(ACCEPTED_FORMATS))
         raise ImageRejected(f"it is a {image.format} image; accepted formats are {accepted}")
     width, height = image.size
+    if min(width, height) < settings.UPLOAD_MIN_IMAGE_SIDE:
+        raise ImageRejected(
+            f"it is {width}x{height} pixels, too small to hold a cell: each side must be at "
+            f"least {settings.UPLOAD_MIN_IMAGE_SIDE} pixels"
+        )
     if width * height > settings.UPLOAD_MAX_IMAGE_PIXELS:
         raise ImageRejected(
             f"it is {width}x{height} pixels, above the limit of "

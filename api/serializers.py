@@ -4,7 +4,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from diagnostics.models import CellResult, CellReview, SpecimenSignOff
+from diagnostics.models import (
+    FREE_TEXT_MAX_LENGTH, CellResult, CellReview, SpecimenReopening, SpecimenSignOff,
+)
 from imaging.models import ImageAsset, Specimen, UploadBatch
 from patients.models import Patient
 
@@ -92,11 +94,21 @@ class SignOffSerializer(serializers.ModelSerializer):
 
 class SignOffRequestSerializer(serializers.Serializer):
     interpretation = serializers.ChoiceField(choices=SpecimenSignOff.Interpretation.choices)
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=FREE_TEXT_MAX_LENGTH)
 
 
 class AmendmentRequestSerializer(SignOffRequestSerializer):
-    amendment_reason = serializers.CharField(help_text="Why the interpretation changes.")
+    amendment_reason = serializers.CharField(help_text="Why the interpretation changes.",
+                                             max_length=FREE_TEXT_MAX_LENGTH)
+
+
+class ReopeningSerializer(serializers.ModelSerializer):
+    reopened_by = serializers.CharField(source="reopened_by.username", read_only=True)
+
+    class Meta:
+        model = SpecimenReopening
+        fields = ["id", "specimen", "reopened_version", "reason", "reopened_by", "at"]
+        read_only_fields = ["id", "specimen", "reopened_version", "reopened_by", "at"]
 
 
 class UploadRequestSerializer(serializers.Serializer):

@@ -29,6 +29,8 @@ urlpatterns = [
          name="sign_offs"),
     path("specimens/<int:specimen_id>/amendments/", api_view(views.SpecimenAmendment),
          name="amendments"),
+    path("specimens/<int:specimen_id>/reopenings/", api_view(views.SpecimenReopenings),
+         name="reopenings"),
     path("images/<int:image_id>/", api_view(views.ImageDetail), name="image"),
     path("results/<int:result_id>/", api_view(views.ResultDetail), name="result"),
     path("results/<int:result_id>/review/", api_view(views.CellReviewCreate), name="review"),

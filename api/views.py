@@ -23,9 +23,10 @@ from accounts.access import (
 )
 from api import serializers
 from api.authentication import issue_token
+from api.fields import StrictPrimaryKeyRelatedField
 from api.throttles import CountRefusedRequests, LoginThrottle, UploadThrottle
 from diagnostics import review
-from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
+from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
 from diagnostics.models import CellResult, SpecimenSignOff
 from imaging.forms import SpecimenForm
 from imaging.models import ImageAsset, Specimen
@@ -187,12 +188,13 @@ class SpecimenList(CountRefusedRequests, generics.ListCreateAPIView):
         return Response(self.get_serializer(specimen).data, status=status.HTTP_201_CREATED)
 
     def visible_patient(self, patient_id):
+        field = StrictPrimaryKeyRelatedField(queryset=patients_visible_to(self.request.user))
         try:
-            return patients_visible_to(self.request.user).get(pk=int(patient_id))
-        except (TypeError, ValueError, Patient.DoesNotExist):
+            return field.run_validation(patient_id)
+        except ValidationError:
             raise ValidationError({"patient": [
-                f"No patient with id {patient_id!r} is open to you; give the id of a patient "
-                f"from /api/patients/."]}) from None
+                f"No patient with id {patient_id!r} is open to you; give the id (a whole "
+                f"number) of a patient from /api/patients/."]}) from None
 
 
 class SpecimenDetail(CountRefusedRequests, generics.RetrieveAPIView):
@@ -217,7 +219,7 @@ class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
 
     @extend_schema(
         request={"multipart/form-data": serializers.UploadRequestSerializer},
-        responses={201: serializers.UploadReportSerializer},
+        responses={201: serializers.UploadReportSerializer, 409: REFUSED},
         description="Store the uploaded files with the pages' upload service: each file is "
                     "checked on its own; the report says which were stored, which were already "
                     "in the specimen and why others were rejected.",
@@ -226,7 +228,8 @@ class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
         specimen = get_specimen_for_user(request.user, specimen_id)
         upload = serializers.UploadRequestSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        batch = store_upload(specimen, request.user, upload.validated_data["files"])
+        batch = record_or_conflict(store_upload, specimen, request.user,
+                                   upload.validated_data["files"])
         report = serializers.UploadReportSerializer(batch, context=self.get_serializer_context())
         return Response(report.data, status=status.HTTP_201_CREATED)
 
@@ -306,6 +309,20 @@ class SpecimenAmendment(CountRefusedRequests, APIView):
     def post(self, request, specimen_id):
         amended = record_for_specimen(request, specimen_id, AmendmentForm, review.amend_sign_off)
         return Response(serializers.SignOffSerializer(amended).data, status=status.HTTP_201_CREATED)
+
+
+class SpecimenReopenings(CountRefusedRequests, APIView):
+    """Re-open a signed-off specimen for new images and reviews, with a reason (doctors);
+    its next sign-off is an amendment giving that reason."""
+
+    required_permissions = {"POST": review.SIGN_OFF_PERMISSION}
+
+    @extend_schema(request=serializers.ReopeningSerializer,
+                   responses={201: serializers.ReopeningSerializer, 409: REFUSED})
+    def post(self, request, specimen_id):
+        reopening = record_for_specimen(request, specimen_id, ReopeningForm, review.reopen_specimen)
+        return Response(serializers.ReopeningSerializer(reopening).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class Schema(CountRefusedRequests, SpectacularAPIView):

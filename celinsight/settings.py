@@ -265,6 +265,7 @@ elif STORAGE_BACKEND != "local":
 # Limits applied to every image, whether sent alone or inside a .zip.
 UPLOAD_MAX_FILE_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_FILE_BYTES", 25 * 1024 * 1024)
 UPLOAD_MAX_IMAGE_PIXELS = env_int("CELINSIGHT_UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
+UPLOAD_MIN_IMAGE_SIDE = env_int("CELINSIGHT_UPLOAD_MIN_IMAGE_SIDE", 32)  # smaller holds no cell
 UPLOAD_MAX_FILES_PER_BATCH = env_int("CELINSIGHT_UPLOAD_MAX_FILES", 1000)
 UPLOAD_MAX_ZIP_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_ZIP_BYTES", 1024 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES_PER_BATCH
@@ -397,6 +398,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": API_PAGE_SIZE,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.json_exception_handler",  # JSON for too-large bodies
     # Every endpoint is throttled; token requests and uploads add a stricter rate of their own.
     "DEFAULT_THROTTLE_CLASSES": ["api.throttles.AnonThrottle", "api.throttles.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {

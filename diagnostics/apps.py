@@ -8,8 +8,9 @@ class DiagnosticsConfig(AppConfig):
         from diagnostics import checks  # noqa: F401  (registers the system checks)
         from auditlog.registry import auditlog
 
-        from diagnostics.models import CellResult, CellReview, SpecimenSignOff
+        from diagnostics.models import CellResult, CellReview, SpecimenReopening, SpecimenSignOff
 
         auditlog.register(CellResult)
         auditlog.register(CellReview)
         auditlog.register(SpecimenSignOff)
+        auditlog.register(SpecimenReopening)

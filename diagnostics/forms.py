@@ -1,6 +1,6 @@
 from django import forms
 
-from diagnostics.models import SpecimenSignOff
+from diagnostics.models import SpecimenReopening, SpecimenSignOff
 
 
 class CellReviewForm(forms.Form):
@@ -35,3 +35,11 @@ class AmendmentForm(SignOffForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["amendment_reason"].required = True
+
+
+class ReopeningForm(forms.ModelForm):
+    class Meta:
+        model = SpecimenReopening
+        fields = ["reason"]
+        widgets = {"reason": forms.Textarea(attrs={"rows": 2})}
+        labels = {"reason": "Reason for re-opening"}

@@ -1,8 +1,20 @@
 from pathlib import Path
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
+
+
+# Free text a user types (comments, reasons): enough for a paragraph, not for a 2 MB report.
+FREE_TEXT_MAX_LENGTH = 2000
+
+
+def free_text(**options):
+    """A TextField limited to FREE_TEXT_MAX_LENGTH in forms (max_length) and in model
+    validation (the validator: Django does not check a TextField's max_length itself)."""
+    return models.TextField(max_length=FREE_TEXT_MAX_LENGTH,
+                            validators=[MaxLengthValidator(FREE_TEXT_MAX_LENGTH)], **options)
 
 
 def heatmap_path(instance, filename):
@@ -142,10 +154,10 @@ class SpecimenSignOff(models.Model):
     specimen = models.ForeignKey("imaging.Specimen", on_delete=models.PROTECT, related_name="sign_offs")
     version = models.PositiveIntegerField(default=1)
     interpretation = models.CharField(max_length=20, choices=Interpretation.choices)
-    comment = models.TextField(blank=True)
+    comment = free_text(blank=True)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField(auto_now_add=True)
-    amendment_reason = models.TextField(blank=True, help_text="Why an earlier version was amended.")
+    amendment_reason = free_text(blank=True, help_text="Why an earlier version was amended.")
 
     objects = SignOffQuerySet.as_manager()
 
@@ -172,3 +184,25 @@ class SpecimenSignOff(models.Model):
     @property
     def is_amendment(self):
         return self.version > 1
+
+
+class SpecimenReopening(models.Model):
+    """A signed-off specimen opened again for new images or reviews, with the reason.
+
+    Sign-off closes a specimen: nothing it did not see may be added. Re-opening names the
+    sign-off version it opens; the next sign-off is then an amendment giving this reason.
+    """
+
+    specimen = models.ForeignKey("imaging.Specimen", on_delete=models.PROTECT, related_name="reopenings")
+    reopened_version = models.PositiveIntegerField(help_text="The sign-off version re-opened.")
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = free_text(help_text="Why the signed-off specimen takes new material.")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["specimen", "-reopened_version"]
+        constraints = [models.UniqueConstraint(fields=["specimen", "reopened_version"],
+                                               name="one_reopening_per_sign_off")]
+
+    def __str__(self):
+        return f"{self.specimen} · v{self.reopened_version} re-opened"

@@ -1,12 +1,16 @@
 """A doctor reviews a specimen's flagged cells and signs off its interpretation.
 
-Once a specimen is signed off its reviews and sign-off are read-only; a change of mind
-is an amendment: a new sign-off version with a reason, the earlier versions kept.
+Once a specimen is signed off it is closed: its reviews and sign-off are read-only and it
+takes no new images, so a report never counts cells its signature did not see. A change of
+mind is an amendment: a new sign-off version with a reason, the earlier versions kept. New
+material needs the specimen re-opened first (with a reason); the next sign-off is then an
+amendment giving that reason.
 """
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from diagnostics.models import CellResult, CellReview, SpecimenSignOff
+from diagnostics.models import CellResult, CellReview, SpecimenReopening, SpecimenSignOff
 
 Status = CellResult.Status
 SIGN_OFF_PERMISSION = "diagnostics.sign_off_specimen"
@@ -14,6 +18,10 @@ SIGN_OFF_PERMISSION = "diagnostics.sign_off_specimen"
 
 class ReviewRefused(Exception):
     """The review or sign-off cannot be recorded; the message says why and what to do."""
+
+
+class SpecimenClosed(ReviewRefused):
+    """The specimen is signed off and not re-opened: it takes no new images or reviews."""
 
 
 def classified_cells_flagged_first(specimen):
@@ -34,14 +42,58 @@ def current_sign_off(specimen):
     return specimen.sign_offs.newest_first().first()
 
 
-def refuse_if_signed_off(specimen):
+def current_reopening(specimen, sign_off):
+    """The re-opening of this sign-off version, or None."""
+    if sign_off is None:
+        return None
+    return specimen.reopenings.filter(reopened_version=sign_off.version).first()
+
+
+def closing_sign_off(specimen):
+    """The sign-off that closes the specimen to new images and reviews; None while it is open
+    (never signed off, or re-opened since its last sign-off)."""
     sign_off = current_sign_off(specimen)
+    if sign_off is None or current_reopening(specimen, sign_off) is not None:
+        return None
+    return sign_off
+
+
+def refuse_if_signed_off(specimen):
+    sign_off = closing_sign_off(specimen)
     if sign_off is not None:
-        raise ReviewRefused(
-            f"Specimen {specimen} was signed off by {sign_off.signed_by} on "
-            f"{sign_off.signed_at:%Y-%m-%d %H:%M}; its reviews are read-only. "
-            f"To change the interpretation, amend the sign-off with a reason."
+        raise SpecimenClosed(
+            f"Specimen {specimen} is signed off (version {sign_off.version}, by "
+            f"{sign_off.signed_by} on {sign_off.signed_at:%Y-%m-%d %H:%M}): its reviews are "
+            f"read-only and it takes no new images. To add images or reviews, a doctor who may "
+            f"sign off must re-open it with a reason; to change only the interpretation, amend "
+            f"the sign-off."
         )
+
+
+def lock_specimen(specimen):
+    """Hold the specimen's row until the transaction ends (PostgreSQL; SQLite locks the whole
+    database on write), so an upload and a sign-off of the same specimen take turns."""
+    type(specimen).objects.select_for_update().filter(pk=specimen.pk).exists()
+
+
+def reopen_specimen(specimen, doctor, reason):
+    """Open a signed-off specimen for new images and reviews; its next sign-off amends."""
+    if not reason.strip():
+        raise ReviewRefused("Re-opening needs a reason: say what new material is coming and why.")
+    with transaction.atomic():
+        lock_specimen(specimen)
+        sign_off = current_sign_off(specimen)
+        if sign_off is None:
+            raise ReviewRefused(f"Specimen {specimen} is not signed off; it is open already.")
+        if current_reopening(specimen, sign_off) is not None:
+            raise ReviewRefused(f"Specimen {specimen} is re-opened already.")
+        reopening = refuse_if_invalid(SpecimenReopening(
+            specimen=specimen, reopened_version=sign_off.version, reopened_by=doctor,
+            reason=reason.strip()))
+        reopening.save(force_insert=True)
+        # Back on its doctors' worklists until signed again (a derived flag, as in save()).
+        type(specimen).objects.filter(pk=specimen.pk).update(awaiting_sign_off=True)
+    return reopening
 
 
 def review_cell(result, reviewer, reviewed_class):
@@ -79,12 +131,24 @@ def sign_off_blockers(specimen):
     return blockers
 
 
+def refuse_if_invalid(record):
+    """Model validation (free-text lengths, choices) for callers that skip the forms."""
+    try:
+        record.clean_fields(exclude=["specimen", "signed_by", "reopened_by"])
+    except ValidationError as error:
+        raise ReviewRefused(" ".join(
+            f"{name.replace('_', ' ').capitalize()}: {' '.join(messages)}"
+            for name, messages in error.message_dict.items())) from None
+    return record
+
+
 def create_sign_off(specimen, doctor, version, **fields):
+    sign_off = refuse_if_invalid(
+        SpecimenSignOff(specimen=specimen, version=version, signed_by=doctor, **fields))
     try:
         with transaction.atomic():
-            return SpecimenSignOff.objects.create(
-                specimen=specimen, version=version, signed_by=doctor, **fields
-            )
+            sign_off.save(force_insert=True)
+            return sign_off
     except IntegrityError:  # another doctor signed the same version a moment ago
         raise ReviewRefused(
             f"Specimen {specimen} was signed off by someone else just now; reload the page "
@@ -92,23 +156,42 @@ def create_sign_off(specimen, doctor, version, **fields):
         ) from None
 
 
-def sign_off_specimen(specimen, doctor, interpretation, comment=""):
-    """Record the first sign-off of a specimen whose flagged cells are all reviewed."""
-    refuse_if_signed_off(specimen)
+def refuse_if_blocked(specimen):
     blockers = sign_off_blockers(specimen)
     if blockers:
         raise ReviewRefused(" ".join(blockers))
-    return create_sign_off(specimen, doctor, 1, interpretation=interpretation, comment=comment)
+
+
+def sign_off_specimen(specimen, doctor, interpretation, comment=""):
+    """Record the sign-off of a specimen whose flagged cells are all reviewed: version 1, or,
+    for a re-opened specimen, an amendment giving the re-opening's reason."""
+    with transaction.atomic():
+        lock_specimen(specimen)  # no upload slips in between the checks and the signature
+        refuse_if_signed_off(specimen)
+        refuse_if_blocked(specimen)
+        previous = current_sign_off(specimen)
+        if previous is None:
+            return create_sign_off(specimen, doctor, 1, interpretation=interpretation,
+                                   comment=comment)
+        reopening = current_reopening(specimen, previous)
+        return create_sign_off(
+            specimen, doctor, previous.version + 1, interpretation=interpretation,
+            comment=comment, amendment_reason=reopening.reason)
 
 
 def amend_sign_off(specimen, doctor, interpretation, amendment_reason, comment=""):
-    """Add sign-off version N+1; version N and earlier stay as they were."""
-    previous = current_sign_off(specimen)
-    if previous is None:
-        raise ReviewRefused(f"Specimen {specimen} is not signed off yet; sign it off instead.")
+    """Add sign-off version N+1; version N and earlier stay as they were. A re-opened
+    specimen's new cells must be reviewed first, as for a sign-off."""
     if not amendment_reason.strip():
         raise ReviewRefused("An amendment needs a reason: say why the interpretation changes.")
-    return create_sign_off(
-        specimen, doctor, previous.version + 1, interpretation=interpretation,
-        comment=comment, amendment_reason=amendment_reason.strip(),
-    )
+    with transaction.atomic():
+        lock_specimen(specimen)
+        previous = current_sign_off(specimen)
+        if previous is None:
+            raise ReviewRefused(f"Specimen {specimen} is not signed off yet; sign it off instead.")
+        if current_reopening(specimen, previous) is not None:
+            refuse_if_blocked(specimen)
+        return create_sign_off(
+            specimen, doctor, previous.version + 1, interpretation=interpretation,
+            comment=comment, amendment_reason=amendment_reason.strip(),
+        )

@@ -1,9 +1,9 @@
 """Which specimens a doctor should look at first: the specimen-level triage score."""
-from django.db.models import Exists, FloatField, OuterRef, Value
+from django.db.models import Exists, FloatField, OuterRef, Subquery, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
-from diagnostics.models import CellResult, SpecimenSignOff
+from diagnostics.models import CellResult, SpecimenReopening, SpecimenSignOff
 from imaging.models import Specimen
 
 ABNORMAL_CLASSES = ("Dyskeratotic", "Koilocytotic")
@@ -42,6 +42,14 @@ def abnormal_probability_column():
     return sum(terms[1:], terms[0])
 
 
+def signed_since_reopened():
+    """Sign-offs of the outer specimen newer than its last re-opening: one means it is closed."""
+    reopened_up_to = (SpecimenReopening.objects.filter(specimen=OuterRef(OuterRef("pk")))
+                      .order_by("-reopened_version").values("reopened_version")[:1])
+    return SpecimenSignOff.objects.filter(
+        specimen=OuterRef("pk"), version__gt=Coalesce(Subquery(reopened_up_to), Value(0)))
+
+
 def update_triage_score(specimen):
     """Recompute and store the specimen's score from its finished results; return it."""
     # The database picks the worst cells: a slide of 2,000 cells is rescored after every
@@ -50,7 +58,7 @@ def update_triage_score(specimen):
              .annotate(abnormal=abnormal_probability_column()).order_by("-abnormal")
              .values_list("abnormal", flat=True)[:WORST_CELLS])
     specimen.triage_score = mean_of_worst(worst)
-    not_signed_off = ~Exists(SpecimenSignOff.objects.filter(specimen=OuterRef("pk")))
+    not_signed_off = ~Exists(signed_since_reopened())
     # Derived values: update() keeps them out of the specimen's audit trail. The sign-off
     # check runs in the same statement, so a sign-off saved meanwhile is not overwritten.
     Specimen.objects.filter(pk=specimen.pk).update(

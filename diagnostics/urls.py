@@ -12,6 +12,7 @@ urlpatterns = [
          name="review_cell"),
     path("specimens/<int:specimen_id>/sign-off/", views.sign_off, name="sign_off"),
     path("specimens/<int:specimen_id>/amend/", views.amend, name="amend"),
+    path("specimens/<int:specimen_id>/reopen/", views.reopen, name="reopen"),
     path("specimens/<int:specimen_id>/report/", reports.specimen_report, name="report"),
     path("dashboard/", dashboards.dashboard, name="dashboard"),
 ]

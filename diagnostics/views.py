@@ -1,13 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_specimen_for_user
+from celinsight.pagination import page_or_404
 from diagnostics import review
-from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
+from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
 from diagnostics.models import CellResult
 from diagnostics.triage import TRIAGE_RULE
 from diagnostics.worklists import (
@@ -21,15 +21,14 @@ SIGN_OFF = review.SIGN_OFF_PERMISSION
 
 @permission_required(SIGN_OFF, raise_exception=True)
 def worklist(request):
-    paginator = CountingPaginator(awaiting_review(request.user), ROWS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_or_404(request, awaiting_review(request.user), ROWS_PER_PAGE, CountingPaginator)
     page.object_list = with_cell_counts(page.object_list)
     return render(request, "diagnostics/worklist.html", {"page": page, "triage_rule": TRIAGE_RULE})
 
 
 @permission_required("imaging.add_imageasset", raise_exception=True)
 def batch_list(request):
-    page = Paginator(batches_of(request.user), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_or_404(request, batches_of(request.user), ROWS_PER_PAGE)
     return render(request, "diagnostics/batches.html", {"page": page})
 
 
@@ -42,9 +41,9 @@ def batch_progress(request, batch_id):
 @permission_required(SIGN_OFF, raise_exception=True)
 def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
-    sign_off = review.current_sign_off(specimen)
+    sign_off = review.closing_sign_off(specimen)  # None while open, re-opened included
     classified = review.classified_cells_flagged_first(specimen)
-    page = Paginator(classified, CELLS_PER_REVIEW_PAGE).get_page(request.GET.get("page"))
+    page = page_or_404(request, classified, CELLS_PER_REVIEW_PAGE)
     context = {
         "specimen": specimen,
         "sign_off": sign_off,
@@ -53,6 +52,9 @@ def specimen_review(request, specimen_id):
         "cells": [(result, CellReviewForm(result)) for result in page],
         "blockers": [] if sign_off else review.sign_off_blockers(specimen),
         "sign_off_form": AmendmentForm() if sign_off else SignOffForm(),
+        "reopen_form": ReopeningForm(),
+        "reopening": None if sign_off else review.current_reopening(
+            specimen, review.current_sign_off(specimen)),
     }
     return render(request, "diagnostics/review.html", context)
 
@@ -82,7 +84,9 @@ def review_cell(request, specimen_id, result_id):
 def review_page(specimen, page_number):
     """Back to the page of cells the doctor was reviewing."""
     url = reverse("diagnostics:review", args=[specimen.pk])
-    return redirect(f"{url}?page={int(page_number)}" if str(page_number).isdigit() else url)
+    # isdecimal() alone lets "١" (Arabic-Indic one) through; the page link must be ASCII.
+    is_number = str(page_number).isascii() and str(page_number).isdecimal()
+    return redirect(f"{url}?page={int(page_number)}" if is_number else url)
 
 
 @require_POST
@@ -118,3 +122,23 @@ def record_sign_off(request, specimen_id, form_class, record, invalid, done):
         return redirect("diagnostics:review", specimen.pk)
     messages.success(request, f"Specimen {specimen} {done(signed)}")
     return redirect(specimen)
+
+
+@require_POST
+@permission_required(SIGN_OFF, raise_exception=True)
+def reopen(request, specimen_id):
+    """Open a signed-off specimen for new images and reviews; the next sign-off amends it."""
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    form = ReopeningForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Re-opening needs a reason: say what new material is coming "
+                                "and why. " + " ".join(form.errors.get("reason", [])))
+        return redirect("diagnostics:review", specimen.pk)
+    try:
+        review.reopen_specimen(specimen, request.user, form.cleaned_data["reason"])
+    except review.ReviewRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Specimen {specimen} re-opened: it takes new images and "
+                                  f"reviews; its next sign-off is an amendment.")
+    return redirect("diagnostics:review", specimen.pk)

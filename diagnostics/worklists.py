@@ -2,7 +2,7 @@
 
 Each list is a fixed number of queries, however many rows it has.
 """
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, F, Q, Window
 
 from accounts.access import patients_visible_to
@@ -10,6 +10,7 @@ from diagnostics.models import CellResult
 from imaging.models import Specimen, UploadBatch
 
 Status = CellResult.Status
+MAX_OFFSET = 2**62  # SQLite and PostgreSQL take a signed 64-bit OFFSET + LIMIT
 
 
 def awaiting_review(user):
@@ -50,20 +51,28 @@ def with_cell_counts(specimens):
 class CountingPaginator(Paginator):
     """Counts the rows in the query that fetches the page (COUNT(*) OVER ()) rather than in a
     query of its own: for the worklist, counting costs as much as fetching the page. A page
-    number out of range falls back to Paginator (a count, then the last or first page)."""
+    number past the rows falls back to Paginator (a count, then EmptyPage); a number too large
+    for the database's OFFSET (4611686018427387904 overflowed SQLite) never reaches it."""
 
-    def get_page(self, number):
+    def page(self, number):
+        number = self.checked(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(
+            self.object_list.annotate(row_count=Window(Count("pk")))[bottom:bottom + self.per_page])
+        if not rows:
+            return super().page(number)
+        self.count = rows[0].row_count
+        return self._get_page(rows, number, self)
+
+    def checked(self, number):
+        """A whole number from 1 to the largest page an OFFSET can reach, else InvalidPage."""
         try:
             number = int(number)
         except (TypeError, ValueError):
-            number = 1
-        bottom = (number - 1) * self.per_page
-        rows = [] if number < 1 else list(
-            self.object_list.annotate(row_count=Window(Count("pk")))[bottom:bottom + self.per_page])
-        if not rows:
-            return super().get_page(number)
-        self.count = rows[0].row_count
-        return self._get_page(rows, number, self)
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1 or (number - 1) * self.per_page > MAX_OFFSET:
+            raise EmptyPage("That page contains no results")
+        return number
 
 
 def batches_of(user):

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 
+from imaging.names import neutralise_bidi
 from imaging.validation import megabytes, too_large_reason
 from imaging.video import VideoRejected, is_video_name, sample_frames
 
@@ -16,6 +17,10 @@ class UploadedFile:
     name: str
     data: bytes = b""
     problem: str = ""  # set when the file could not even be read
+
+    def __post_init__(self):
+        # Every name reported or stored comes from here: none reorders the text it is shown in.
+        object.__setattr__(self, "name", neutralise_bidi(self.name))
 
 
 def is_zip_name(name):

@@ -8,6 +8,7 @@ results are written in one transaction, and the bytes of any file it leaves out 
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
 
+from diagnostics.review import lock_specimen, refuse_if_signed_off
 from diagnostics.tasks import queue_for_classification
 from imaging.archives import expand_uploads
 from imaging.models import ImageAsset, UploadBatch
@@ -73,7 +74,7 @@ def save_bytes_if_good_and_new(specimen, user, upload, known_hashes, batch):
         batch.duplicates.append(upload.name)
         return None
     try:
-        return save_image_bytes(specimen, user, upload.name, upload.data, facts)
+        return save_image_bytes(specimen, user, upload.name, facts.data, facts)
     except OSError as error:
         batch.rejections.append(not_stored(upload.name, error))
         return None
@@ -102,6 +103,8 @@ def save_image_rows(images, batch):
 
 def save_batch(batch, images):
     """Write the images' rows, their queued results and the batch, in the caller's transaction."""
+    lock_specimen(batch.specimen)
+    refuse_if_signed_off(batch.specimen)  # signed while the files were checked: none is stored
     stored = save_image_rows(images, batch)
     queue_for_classification(stored)  # the workers are sent them once the transaction commits
     batch.stored_count = len(stored)
@@ -110,7 +113,11 @@ def save_batch(batch, images):
 
 
 def store_upload(specimen, user, uploads):
-    """Check and store every file of an upload; return the UploadBatch report."""
+    """Check and store every file of an upload; return the UploadBatch report.
+
+    A signed-off specimen takes nothing until it is re-opened: diagnostics.review.SpecimenClosed.
+    """
+    refuse_if_signed_off(specimen)
     batch = UploadBatch(specimen=specimen, uploaded_by=user)
     images = save_bytes_of_checked_files(specimen, user, uploads, batch)
     checked_duplicates, checked_rejections = list(batch.duplicates), list(batch.rejections)

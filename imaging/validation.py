@@ -2,16 +2,19 @@
 
 An image is accepted only if Pillow can decode all of it, it is in a format the lab
 uses, and it is within the byte and pixel limits. The reason for a rejection is
-written for the person who uploaded the file.
+written for the person who uploaded the file. What is stored is what was decoded, with
+nothing appended (imaging/stored_bytes.py); the facts describe those stored bytes.
 """
 import hashlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
+
+from imaging.stored_bytes import NotStorable, bytes_to_store
 
 ACCEPTED_FORMATS = {"BMP": ".bmp", "PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif"}
 # A PNG named .jpg is still stored (its format comes from its bytes); a .exe is not.
@@ -30,6 +33,8 @@ class ImageFacts:
     height: int
     size_bytes: int
     sha256: str
+    data: bytes = field(default=b"", repr=False, compare=False)  # the bytes to store
+    uploaded_format: str = ""  # BMP and TIFF are stored as PNG
 
 
 def megabytes(size_bytes):
@@ -67,6 +72,11 @@ def check_format_and_pixels(image):
         accepted = ", ".join(sorted(ACCEPTED_FORMATS))
         raise ImageRejected(f"it is a {image.format} image; accepted formats are {accepted}")
     width, height = image.size
+    if min(width, height) < settings.UPLOAD_MIN_IMAGE_SIDE:
+        raise ImageRejected(
+            f"it is {width}x{height} pixels, too small to hold a cell: each side must be at "
+            f"least {settings.UPLOAD_MIN_IMAGE_SIDE} pixels"
+        )
     if width * height > settings.UPLOAD_MAX_IMAGE_PIXELS:
         raise ImageRejected(
             f"it is {width}x{height} pixels, above the limit of "
@@ -100,18 +110,24 @@ def inspect_image(data):
     with open_image(data) as image:
         check_format_and_pixels(image)
         decode_fully(image)
+        try:
+            stored_format, stored = bytes_to_store(image, data)
+        except NotStorable as error:
+            raise ImageRejected(str(error)) from None
         return ImageFacts(
-            image_format=image.format,
-            extension=ACCEPTED_FORMATS[image.format],
+            image_format=stored_format,
+            extension=ACCEPTED_FORMATS[stored_format],
             width=image.width,
             height=image.height,
-            size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            size_bytes=len(stored),
+            sha256=hashlib.sha256(stored).hexdigest(),
+            data=stored,
+            uploaded_format=image.format,
         )
 
 
 def inspect_upload(name, data):
     """inspect_image, and the file's name must end in an image extension."""
     facts = inspect_image(data)
-    check_image_name(name, facts.image_format)
+    check_image_name(name, facts.uploaded_format)
     return facts

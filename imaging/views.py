@@ -1,13 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from PIL import Image
 
 from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
+from celinsight.pagination import page_or_404
 from diagnostics.presentation import specimen_progress, specimen_results
+from diagnostics.review import SpecimenClosed, closing_sign_off
 from imaging.forms import SpecimenForm, UploadForm
 from imaging.uploads import store_upload
 
@@ -35,13 +36,14 @@ def specimen_detail(request, specimen_id):
         "specimen": specimen,
         "images": images,
         # The charts and gallery need every image; the table shows a page of them.
-        "page": Paginator(images, IMAGES_PER_PAGE).get_page(request.GET.get("page")),
+        "page": page_or_404(request, images, IMAGES_PER_PAGE),
         "sign_offs": specimen.sign_offs.newest_first(),
         **specimen_results(images),
         "progress": specimen_progress(specimen),
         "last_batch": specimen.upload_batches.first(),
         "upload_form": UploadForm(),
         "can_upload": request.user.has_perm("imaging.add_imageasset"),
+        "closed_by": closing_sign_off(specimen),
     }
     return render(request, "imaging/specimen_detail.html", context)
 
@@ -54,7 +56,11 @@ def specimen_upload(request, specimen_id):
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["files"]))
         return redirect(specimen)
-    batch = store_upload(specimen, request.user, form.cleaned_data["files"])
+    try:
+        batch = store_upload(specimen, request.user, form.cleaned_data["files"])
+    except SpecimenClosed as refusal:
+        messages.error(request, str(refusal))
+        return redirect(specimen)
     report_upload(request, batch)
     return redirect(specimen)
 

@@ -1,11 +1,11 @@
 from auditlog.signals import accessed
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
 
 from accounts.access import get_patient_for_user, patients_visible_to
+from celinsight.pagination import page_or_404
 from patients.forms import PatientForm
 from patients.history import history_of, with_images
 from patients.trend import trend_chart
@@ -19,7 +19,7 @@ def patient_list(request):
     query = request.GET.get("q", "").strip()
     if query:
         patients = patients.filter(Q(mrn__icontains=query) | Q(full_name__icontains=query))
-    page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_or_404(request, patients, PATIENTS_PER_PAGE)
     return render(request, "patients/list.html", {"page": page, "query": query})
 
 
@@ -39,7 +39,7 @@ def patient_detail(request, patient_id):
     patient = get_patient_for_user(request.user, patient_id)
     accessed.send(sender=patient.__class__, instance=patient)
     history = history_of(patient, images=False)
-    page = Paginator(history, SPECIMENS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_or_404(request, history, SPECIMENS_PER_PAGE)
     with_images(page.object_list)
     context = {
         "patient": patient,

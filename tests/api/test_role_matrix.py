@@ -27,6 +27,7 @@ API_MATRIX = {
     ("get", "api:sign_offs", "specimen"): (401, 200, 404, 200, 200),
     ("post", "api:sign_offs", "specimen"): (401, 400, 404, 403, 403),
     ("post", "api:amendments", "specimen"): (401, 400, 404, 403, 403),
+    ("post", "api:reopenings", "specimen"): (401, 400, 404, 403, 403),
     ("get", "api:image", "image"): (401, 200, 404, 200, 200),
     ("get", "api:result", "result"): (401, 200, 404, 200, 200),
     ("post", "api:review", "result"): (401, 400, 404, 403, 403),

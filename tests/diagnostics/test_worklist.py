@@ -1,5 +1,7 @@
 from importlib import import_module
 
+import pytest
+
 from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -102,7 +104,7 @@ def test_query_count_does_not_grow_with_rows(
     assert len(accessions(response)) == 11
 
 
-def test_pages_are_counted_and_a_page_past_the_end_shows_the_last(
+def test_pages_are_counted_and_a_page_past_the_end_is_not_found_as_in_the_api(
         client_for, doctor, patient, make_result, monkeypatch):
     monkeypatch.setattr("diagnostics.views.ROWS_PER_PAGE", 2)
     for number in range(5):
@@ -111,6 +113,12 @@ def test_pages_are_counted_and_a_page_past_the_end_shows_the_last(
     second = client.get(WORKLIST, {"page": 2})
     assert second.context["page"].paginator.num_pages == 3
     assert accessions(second) == ["ACC-2", "ACC-1"]
-    past_the_end = client.get(WORKLIST, {"page": 9})
-    assert past_the_end.context["page"].number == 3
-    assert accessions(past_the_end) == ["ACC-0"]
+    assert accessions(client.get(WORKLIST, {"page": 3})) == ["ACC-0"]
+    assert client.get(WORKLIST, {"page": 9}).status_code == 404
+
+
+@pytest.mark.parametrize("number", ["4611686018427387904", "0", "-1", "abc", "1e3"])
+def test_a_huge_or_junk_page_number_is_not_found_rather_than_a_server_error(
+        client_for, doctor, patient, make_result, number):
+    scored_specimen(patient, "ACC-1", 0.5, make_result)
+    assert client_for(doctor).get(WORKLIST, {"page": number}).status_code == 404

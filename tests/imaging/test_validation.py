@@ -6,19 +6,22 @@ from PIL import Image
 from imaging.validation import ImageRejected, inspect_image
 
 
-def encoded(image_format, size=(40, 30), mode="RGB"):
+def encoded(image_format, size=(40, 32), mode="RGB"):
     buffer = io.BytesIO()
     Image.new(mode, size, "purple").save(buffer, image_format)
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("image_format, extension", [
-    ("BMP", ".bmp"), ("PNG", ".png"), ("JPEG", ".jpg"), ("TIFF", ".tif"),
+@pytest.mark.parametrize("image_format, stored_as, extension", [
+    ("BMP", "PNG", ".png"), ("PNG", "PNG", ".png"), ("JPEG", "JPEG", ".jpg"),
+    ("TIFF", "PNG", ".png"),
 ])
-def test_accepts_the_lab_formats(image_format, extension):
+def test_accepts_the_lab_formats(image_format, stored_as, extension):
+    # BMP and TIFF are stored as the lossless PNG of their pixels (imaging/stored_bytes.py).
     facts = inspect_image(encoded(image_format))
     assert (facts.image_format, facts.extension, facts.width, facts.height) == (
-        image_format, extension, 40, 30)
+        stored_as, extension, 40, 32)
+    assert facts.uploaded_format == image_format
     assert len(facts.sha256) == 64
 
 
@@ -35,7 +38,7 @@ def test_rejects_with_a_reason(data, reason):
 
 def test_rejects_images_above_the_pixel_limit(settings):
     settings.UPLOAD_MAX_IMAGE_PIXELS = 100
-    with pytest.raises(ImageRejected, match="40x30 pixels, above the limit of 100 pixels"):
+    with pytest.raises(ImageRejected, match="40x32 pixels, above the limit of 100 pixels"):
         inspect_image(encoded("PNG"))
 
 

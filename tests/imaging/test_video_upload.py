@@ -14,10 +14,10 @@ from imaging.models import ImageAsset, UploadBatch
 def tiny_video(tmp_path, name, fourcc, seconds, frame_rate=10):
     """A small video whose every frame differs, so no two sampled frames are duplicates."""
     path = tmp_path / name
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), frame_rate, (32, 24))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), frame_rate, (48, 32))
     assert writer.isOpened(), f"OpenCV cannot write {fourcc} here"
     for index in range(seconds * frame_rate):
-        frame = np.zeros((24, 32, 3), np.uint8)
+        frame = np.zeros((32, 48, 3), np.uint8)
         frame[:, :, 1] = (index * 5) % 256
         frame[index % 24, :, 2] = 255
         writer.write(frame)

@@ -96,7 +96,7 @@ def test_role_matrix(api_as, users, records):
                 | observed_statuses(PAGE_MATRIX, page_client, users, records))
     print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
           f"= {len(observed)} cases")
-    assert len(observed) == (19 + 8) * 5 == 135
+    assert len(observed) == (20 + 8) * 5 == 140
     mismatches = {case: (observed[case], status) for case, status in expected.items()
                   if observed[case] != status}
     assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

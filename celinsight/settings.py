@@ -84,7 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "accounts.audit.AuditMiddleware",  # auditlog's, naming API users too
     "axes.middleware.AxesMiddleware",
     "accounts.security_log.PermissionDeniedLogMiddleware",
 ]

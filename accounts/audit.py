@@ -1,5 +1,6 @@
 """The audit trail's who and where: every change names the user who made it and the client
-address it came from, pages and API alike.
+address it came from, and every view of patient data leaves an "access" entry, pages and API
+alike.
 
 django-auditlog's middleware names the actor when a request comes in, before the view runs.
 The REST API authenticates inside the view (DRF, with a token), so the middleware saw an
@@ -11,6 +12,8 @@ from contextvars import ContextVar
 
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
@@ -38,3 +41,37 @@ def name_the_request_user(sender, instance, **kwargs):
     if instance.actor_id is None and user is not None and user.is_authenticated:
         instance.actor = user
         instance.actor_email = user.email
+
+
+def log_patient_read(request, record):
+    """Record that the request's user was shown ``record`` (a patient, specimen, image or
+    result): one "access" entry in the audit log with the user, the record, the time, the
+    client address and the path. Every view that shows patient data calls it once, after
+    accounts.access has loaded the record; a second call in the same request adds nothing.
+    """
+    underlying = getattr(request, "_request", request)  # DRF's request wraps Django's
+    if getattr(underlying, "_patient_read_logged", False):
+        return
+    underlying._patient_read_logged = True
+    user = request.user if request.user.is_authenticated else None
+    LogEntry.objects.log_create(record, action=LogEntry.Action.ACCESS, force_log=True,
+                                actor=user, additional_data={"path": request.path})
+
+
+def reads_of_patient(patient):
+    """The access entries of the patient and of its specimens, images and results, newest
+    first, with their users: who viewed this record."""
+    from diagnostics.models import CellResult
+    from imaging.models import ImageAsset, Specimen
+    from patients.models import Patient
+
+    def entries_of(model, ids):
+        return Q(content_type=ContentType.objects.get_for_model(model), object_id__in=ids)
+
+    specimens = Specimen.objects.filter(patient=patient).values("pk")
+    images = ImageAsset.objects.filter(specimen__patient=patient).values("pk")
+    results = CellResult.objects.filter(image__specimen__patient=patient).values("pk")
+    return (LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
+            .filter(entries_of(Patient, [patient.pk]) | entries_of(Specimen, specimens)
+                    | entries_of(ImageAsset, images) | entries_of(CellResult, results))
+            .select_related("actor", "content_type").order_by("-timestamp", "-pk"))

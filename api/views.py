@@ -6,7 +6,6 @@ goes through the same forms and service functions as the pages.
 """
 from collections.abc import Mapping
 
-from auditlog.signals import accessed
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.access import (
     get_image_for_user, get_patient_for_user, get_specimen_for_user, patients_visible_to,
 )
+from accounts.audit import log_patient_read
 from api import serializers
 from api.throttles import CountRefusedRequests, LoginThrottle, UploadThrottle
 from diagnostics import review
@@ -159,7 +159,7 @@ class PatientDetail(CountRefusedRequests, generics.RetrieveAPIView):
 
     def get_object(self):
         patient = get_patient_for_user(self.request.user, self.kwargs["patient_id"])
-        accessed.send(sender=Patient, instance=patient)
+        log_patient_read(self.request, patient)
         return patient
 
 
@@ -192,7 +192,9 @@ class SpecimenDetail(CountRefusedRequests, generics.RetrieveAPIView):
     serializer_class = serializers.SpecimenSerializer
 
     def get_object(self):
-        return get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        log_patient_read(self.request, specimen)
+        return specimen
 
 
 class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
@@ -206,6 +208,7 @@ class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
         if for_schema_only(self):
             return ImageAsset.objects.none()
         specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        log_patient_read(self.request, specimen)
         return specimen.images.order_by("uploaded_at", "pk")
 
     @extend_schema(
@@ -228,7 +231,9 @@ class ImageDetail(CountRefusedRequests, generics.RetrieveAPIView):
     serializer_class = serializers.ImageSerializer
 
     def get_object(self):
-        return get_image_for_user(self.request.user, self.kwargs["image_id"])
+        image = get_image_for_user(self.request.user, self.kwargs["image_id"])
+        log_patient_read(self.request, image)
+        return image
 
 
 class SpecimenResults(CountRefusedRequests, generics.ListAPIView):
@@ -240,6 +245,7 @@ class SpecimenResults(CountRefusedRequests, generics.ListAPIView):
         if for_schema_only(self):
             return CellResult.objects.none()
         specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        log_patient_read(self.request, specimen)
         return (CellResult.objects.filter(image__specimen=specimen)
                 .select_related("review__reviewer").order_by("image__uploaded_at", "pk"))
 
@@ -248,7 +254,9 @@ class ResultDetail(CountRefusedRequests, generics.RetrieveAPIView):
     serializer_class = serializers.ResultSerializer
 
     def get_object(self):
-        return get_result_for_user(self.request.user, self.kwargs["result_id"])
+        result = get_result_for_user(self.request.user, self.kwargs["result_id"])
+        log_patient_read(self.request, result)
+        return result
 
 
 class CellReviewCreate(CountRefusedRequests, APIView):
@@ -279,6 +287,7 @@ class SpecimenSignOffs(CountRefusedRequests, generics.ListAPIView):
         if for_schema_only(self):
             return SpecimenSignOff.objects.none()
         specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        log_patient_read(self.request, specimen)
         return specimen.sign_offs.newest_first()
 
     @extend_schema(request=serializers.SignOffRequestSerializer,

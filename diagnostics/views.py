@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_specimen_for_user
+from accounts.audit import log_patient_read
 from diagnostics import review
 from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
 from diagnostics.models import CellResult
@@ -42,6 +43,7 @@ def batch_progress(request, batch_id):
 @permission_required(SIGN_OFF, raise_exception=True)
 def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
+    log_patient_read(request, specimen)
     sign_off = review.current_sign_off(specimen)
     classified = review.classified_cells_flagged_first(specimen)
     page = Paginator(classified, CELLS_PER_REVIEW_PAGE).get_page(request.GET.get("page"))

@@ -8,10 +8,12 @@ anonymous request and its entries had no actor. AuditMiddleware keeps the reques
 and each entry written while it is served names whoever ``request.user`` is then: DRF sets
 it on the request once it has authenticated, for every API view and authentication class.
 """
+import ipaddress
 from contextvars import ContextVar
 
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.db.models.signals import pre_save
@@ -20,9 +22,38 @@ from django.dispatch import receiver
 _request_being_audited = ContextVar("celinsight_request_being_audited", default=None)
 
 
+def client_address(request):
+    """The client's IP address, by one rule for the audit log, the API's rate limits
+    (REST_FRAMEWORK["NUM_PROXIES"]) and django-axes (AXES_CLIENT_IP_CALLABLE).
+
+    With no trusted proxy (CELINSIGHT_TRUSTED_PROXIES=0, the default) it is the address of
+    the connection, and X-Forwarded-For is ignored: a client could write anything there,
+    to escape a rate limit or to put another address in the audit trail. Behind n proxies,
+    each appending the address it saw, it is the n-th address from the right of
+    X-Forwarded-For, the one the outermost trusted proxy saw (as DRF counts).
+    """
+    remote_addr = request.META.get("REMOTE_ADDR")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    proxies = settings.TRUSTED_PROXIES
+    if not proxies or not forwarded:
+        return remote_addr
+    hops = forwarded.split(",")
+    address = hops[-min(proxies, len(hops))].strip()
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:  # not an address: the proxy chain is not what the setting says
+        return remote_addr
+
+
 class AuditMiddleware(AuditlogMiddleware):
-    """auditlog's middleware (correlation id, client address, the session's user), which
-    also lets :func:`name_the_request_user` find the user an API view authenticated."""
+    """auditlog's middleware (correlation id, client address, the session's user), taking
+    the client address by :func:`client_address` (auditlog's own trusts X-Forwarded-For's
+    first, client-written, address), and letting :func:`name_the_request_user` find the
+    user an API view authenticated."""
+
+    @staticmethod
+    def _get_remote_addr(request):
+        return None if settings.AUDITLOG_DISABLE_REMOTE_ADDR else client_address(request)
 
     def __call__(self, request):
         token = _request_being_audited.set(request)

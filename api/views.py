@@ -106,10 +106,11 @@ def for_schema_only(view):
 
 
 def get_result_for_user(user, result_id):
-    """The result, if the user may see its image (accounts.access decides); else 404."""
-    result = get_object_or_404(CellResult.objects.select_related("image__specimen"), pk=result_id)
-    get_image_for_user(user, result.image_id)
-    return result
+    """The result, if the user may see its patient (accounts.access decides); else 404, the
+    same as for a result that does not exist (one lookup among the visible ones)."""
+    visible = CellResult.objects.select_related("image__specimen").filter(
+        image__specimen__patient__in=patients_visible_to(user))
+    return get_object_or_404(visible, pk=result_id)
 
 
 class TokenObtain(ObtainAuthToken):

@@ -1,14 +1,18 @@
 """The one place that decides who may see which patient record.
 
-Every view that loads a patient, specimen or image goes through these helpers, so
+Every view that loads a patient, specimen, image or result goes through these helpers, so
 no view can forget the check. A record the user may not see is a 404, never a 403:
-its existence is not disclosed.
+its existence is not disclosed. Each such 404 is a line in the security log (an IDOR
+probe leaves a trace), for pages and API alike.
 """
 from django.contrib.auth.models import Group
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from guardian.shortcuts import assign_perm, get_objects_for_user, get_users_with_perms, remove_perm
 
+from accounts.request_context import current_request
 from accounts.roles import DOCTOR
+from accounts.security_log import log_security_event
+from diagnostics.models import CellResult
 from imaging.models import ImageAsset, Specimen
 from patients.models import Patient
 
@@ -21,21 +25,40 @@ def patients_visible_to(user):
 
 
 def get_patient_for_user(user, patient_id):
-    return get_object_or_404(patients_visible_to(user), pk=patient_id)
+    return get_visible_or_404(user, patients_visible_to(user), "patient", patient_id)
 
 
 def get_specimen_for_user(user, specimen_id):
     specimens = Specimen.objects.select_related("patient").filter(
         patient__in=patients_visible_to(user)
     )
-    return get_object_or_404(specimens, pk=specimen_id)
+    return get_visible_or_404(user, specimens, "specimen", specimen_id)
 
 
 def get_image_for_user(user, image_id):
     images = ImageAsset.objects.select_related("specimen__patient").filter(
         specimen__patient__in=patients_visible_to(user)
     )
-    return get_object_or_404(images, pk=image_id)
+    return get_visible_or_404(user, images, "image", image_id)
+
+
+def get_result_for_user(user, result_id):
+    results = CellResult.objects.select_related("image__specimen").filter(
+        image__specimen__patient__in=patients_visible_to(user)
+    )
+    return get_visible_or_404(user, results, "result", result_id)
+
+
+def get_visible_or_404(user, visible, record, record_id):
+    """The record with this id among those ``visible`` to the user, else log and 404."""
+    try:
+        return visible.get(pk=record_id)
+    except visible.model.DoesNotExist:
+        # Whether the record exists tells a probe of real records from mistyped ids.
+        exists = visible.model.objects.filter(pk=record_id).exists()
+        log_security_event("access_denied", current_request(), username=user.get_username(),
+                           record=record, id=str(record_id), exists=exists)
+        raise Http404(f"No {visible.model._meta.object_name} matches the given query.") from None
 
 
 def doctors():

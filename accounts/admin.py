@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
+from accounts.models import SecurityAlert
+
 admin.site.unregister(User)
 
 
@@ -20,3 +22,21 @@ class RoleAwareUserAdmin(UserAdmin):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
         return super().has_change_permission(request, obj)
+
+
+@admin.register(SecurityAlert)
+class SecurityAlertAdmin(admin.ModelAdmin):
+    """Raised by accounts/security_alerts.py; read-only, like the log they summarise."""
+
+    list_display = ["raised_at", "subject", "refusals", "window_minutes", "latest_event", "latest_path"]
+    list_filter = ["latest_event"]
+    search_fields = ["username", "ip_address"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

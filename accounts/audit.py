@@ -4,12 +4,11 @@ alike.
 
 django-auditlog's middleware names the actor when a request comes in, before the view runs.
 The REST API authenticates inside the view (DRF, with a token), so the middleware saw an
-anonymous request and its entries had no actor. AuditMiddleware keeps the request at hand
-and each entry written while it is served names whoever ``request.user`` is then: DRF sets
-it on the request once it has authenticated, for every API view and authentication class.
+anonymous request and its entries had no actor. Each entry written while a request is
+served (accounts.request_context) names whoever ``request.user`` is then: DRF sets it on the
+request once it has authenticated, for every API view and authentication class.
 """
 import ipaddress
-from contextvars import ContextVar
 
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
@@ -19,7 +18,7 @@ from django.db.models import Q
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
-_request_being_audited = ContextVar("celinsight_request_being_audited", default=None)
+from accounts.request_context import current_request
 
 
 def client_address(request):
@@ -47,20 +46,12 @@ def client_address(request):
 
 class AuditMiddleware(AuditlogMiddleware):
     """auditlog's middleware (correlation id, client address, the session's user), taking
-    the client address by :func:`client_address` (auditlog's own trusts X-Forwarded-For's
-    first, client-written, address), and letting :func:`name_the_request_user` find the
-    user an API view authenticated."""
+    the client address by :func:`client_address`: auditlog's own trusts the first address
+    of X-Forwarded-For, which the client wrote."""
 
     @staticmethod
     def _get_remote_addr(request):
         return None if settings.AUDITLOG_DISABLE_REMOTE_ADDR else client_address(request)
-
-    def __call__(self, request):
-        token = _request_being_audited.set(request)
-        try:
-            return super().__call__(request)
-        finally:
-            _request_being_audited.reset(token)
 
 
 @receiver(pre_save, sender=LogEntry)
@@ -68,7 +59,7 @@ def name_the_request_user(sender, instance, **kwargs):
     """An entry written while a signed-in user's request is served, and naming no actor,
     is that user's. Entries of the worker (no request) and ones naming their actor are left
     as they are."""
-    user = getattr(_request_being_audited.get(), "user", None)
+    user = getattr(current_request(), "user", None)
     if instance.actor_id is None and user is not None and user.is_authenticated:
         instance.actor = user
         instance.actor_email = user.email

@@ -15,6 +15,7 @@ from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.decorators import is_administrator
 from accounts.security_log import log_security_event
 
 
@@ -84,13 +85,18 @@ def two_factor_setup(request):
 
 
 class TwoFactorAdminSite(admin.AdminSite):
-    """The admin site; with CELINSIGHT_REQUIRE_ADMIN_OTP on, only for staff verified by a code.
+    """The admin site: administrators only (the Administrator role or superusers) and, with
+    CELINSIGHT_REQUIRE_ADMIN_OTP on, only once verified by a code.
 
+    The admin's lists know nothing of object permissions: a doctor or lab staff member
+    flagged as staff would see every patient's records there. They get 403 instead.
     Its login page sends people to the main login view, which asks for the code: the
     admin's own form knows nothing of two-factor login.
     """
 
     def has_permission(self, request):
+        if not is_administrator(request.user):
+            return False
         if settings.CELINSIGHT_REQUIRE_ADMIN_OTP and not request.user.is_verified():
             return False
         return super().has_permission(request)
@@ -101,7 +107,7 @@ class TwoFactorAdminSite(admin.AdminSite):
             return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
         if self.has_permission(request):
             return redirect("admin:index")
-        if request.user.is_staff and request.user.is_active:
+        if is_administrator(request.user) and request.user.is_active:
             messages.warning(
                 request, "The administration site needs two-factor login: set up or enter your "
                 "authenticator code here first.",

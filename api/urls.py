@@ -16,6 +16,7 @@ def api_view(view_class, **initkwargs):
 app_name = "api"
 urlpatterns = [
     path("auth/token/", api_view(views.TokenObtain), name="token"),
+    path("auth/logout/", api_view(views.TokenLogout), name="logout"),
     path("patients/", api_view(views.PatientList), name="patients"),
     path("patients/<int:patient_id>/", api_view(views.PatientDetail), name="patient"),
     path("specimens/", api_view(views.SpecimenList), name="specimens"),

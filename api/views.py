@@ -6,7 +6,7 @@ goes through the same forms and service functions as the pages.
 """
 from collections.abc import Mapping
 
-from django.shortcuts import get_object_or_404
+from django.contrib.auth import logout
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics, status
@@ -17,10 +17,12 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.access import (
-    get_image_for_user, get_patient_for_user, get_specimen_for_user, patients_visible_to,
+    get_image_for_user, get_patient_for_user, get_result_for_user, get_specimen_for_user,
+    patients_visible_to,
 )
 from accounts.audit import log_patient_read
 from api import serializers
+from api.authentication import issue_token
 from api.throttles import CountRefusedRequests, LoginThrottle, UploadThrottle
 from diagnostics import review
 from diagnostics.forms import AmendmentForm, CellReviewForm, SignOffForm
@@ -105,14 +107,6 @@ def for_schema_only(view):
     return getattr(view, "swagger_fake_view", False)
 
 
-def get_result_for_user(user, result_id):
-    """The result, if the user may see its patient (accounts.access decides); else 404, the
-    same as for a result that does not exist (one lookup among the visible ones)."""
-    visible = CellResult.objects.select_related("image__specimen").filter(
-        image__specimen__patient__in=patients_visible_to(user))
-    return get_object_or_404(visible, pk=result_id)
-
-
 class TokenObtain(ObtainAuthToken):
     """Exchange a username and password for the user's API token.
 
@@ -126,17 +120,29 @@ class TokenObtain(ObtainAuthToken):
     throttle_classes = [LoginThrottle]
 
     def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
         try:
-            return super().post(request, *args, **kwargs)
+            serializer.is_valid(raise_exception=True)
         except ValidationError:
             if getattr(request, "axes_locked_out", False):  # set by axes' backend
                 return Response({"detail": ACCOUNT_LOCKED},
                                 status=status.HTTP_429_TOO_MANY_REQUESTS)
             raise
+        # The token the user holds while it lasts, else a new one (api/authentication.py).
+        return Response({"token": issue_token(serializer.validated_data["user"]).key})
 
 
 ACCOUNT_LOCKED = ("This account is locked after too many failed login attempts. Try again "
                   "later, or ask an administrator to unlock it.")
+
+
+class TokenLogout(CountRefusedRequests, APIView):
+    """Sign out: revoke your API token (and end the pages' session sent with the request)."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        logout(request._request)  # user_logged_out revokes the tokens (accounts/api_tokens.py)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PatientList(CountRefusedRequests, generics.ListCreateAPIView):

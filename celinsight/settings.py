@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -84,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "accounts.audit.AuditMiddleware",  # auditlog's, naming API users too
+    "accounts.audit.AuditMiddleware",  # auditlog's, with the proxy rule for addresses
     "axes.middleware.AxesMiddleware",
     "accounts.security_log.PermissionDeniedLogMiddleware",
 ]
@@ -322,15 +323,15 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
-# --- Logging -----------------------------------------------------------------------------
-# Failed logins, lockouts, failed two-factor codes and 403s (accounts/security_log.py) also
-# go to their own file, opened at its first line; in production the root logger's console
-# handler copies them to stderr too.
+# --- Logging, security alerts and mail ---------------------------------------------------
+# Failed logins, lockouts, failed two-factor codes and refusals (accounts/security_log.py)
+# also go to their own file, one JSON object per line with every value escaped, opened at
+# its first line; in production the root logger's console handler copies them to stderr.
 SECURITY_LOG_FILE = env_path("CELINSIGHT_SECURITY_LOG", VAR_DIR / "security.log")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"security": {"format": "%(asctime)s %(levelname)s %(message)s"}},
+    "formatters": {"security": {"()": "accounts.log_format.JsonLinesFormatter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
         "security_file": {"class": "celinsight.local_files.FileHandlerCreatingItsFolder",
@@ -344,15 +345,51 @@ LOGGING = {
         },
     },
 }
+# Refusals (records a user may not see, 401, 403, 429, failed logins): at most this many
+# lines per user or address a minute, the rest counted. This many within the window raise
+# one alert per window: a mail to the administrators and a dashboard panel
+# (accounts/security_alerts.py).
+SECURITY_LOG_LINES_PER_MINUTE = env_int("CELINSIGHT_SECURITY_LOG_LINES_PER_MINUTE", 20)
+SECURITY_ALERT_THRESHOLD = env_int("CELINSIGHT_SECURITY_ALERT_THRESHOLD", 20)
+SECURITY_ALERT_WINDOW_MINUTES = env_int("CELINSIGHT_SECURITY_ALERT_WINDOW_MINUTES", 10)
+# Alerts go to active administrators with an address and to CELINSIGHT_ALERT_EMAILS;
+# without EMAIL_HOST, mails are printed on the console.
+ADMINS = [("", email) for email in env_list("CELINSIGHT_ALERT_EMAILS")]
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("CELINSIGHT_FROM_EMAIL", "celinsight@localhost")
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Backups -----------------------------------------------------------------------------
+# `manage.py backup_data` writes the database and its stored files, at one point in time,
+# encrypted with CELINSIGHT_BACKUP_KEY (Fernet; several, comma-separated, to rotate: the
+# first encrypts), to a folder or s3://bucket/prefix; `restore_data` brings them back.
+SERIALIZATION_MODULES = {"celinsight-jsonl": "backups.serializer"}
+BACKUP_KEY = env_str("CELINSIGHT_BACKUP_KEY")
+BACKUP_DESTINATION = env_str("CELINSIGHT_BACKUP_DESTINATION")
+BACKUP_S3_ENDPOINT_URL = env_str("CELINSIGHT_BACKUP_S3_ENDPOINT_URL",
+                                 env_str("CELINSIGHT_S3_ENDPOINT_URL"))
+BACKUP_S3_REGION = env_str("CELINSIGHT_BACKUP_S3_REGION", env_str("CELINSIGHT_S3_REGION"))
+BACKUP_S3_ACCESS_KEY_ID = env_str("CELINSIGHT_BACKUP_S3_ACCESS_KEY_ID")
+BACKUP_S3_SECRET_ACCESS_KEY = env_str("CELINSIGHT_BACKUP_S3_SECRET_ACCESS_KEY")
 
 # --- REST API ----------------------------------------------------------------------------
 # /api/ (api/): token authentication for scripts and LIMS, session authentication for the
 # interactive docs; the pages' object permissions (accounts/access.py) and role permissions.
 API_PAGE_SIZE = env_int("CELINSIGHT_API_PAGE_SIZE", 25)
+# Tokens last this many hours (api/authentication.py); logout, a lockout and a password
+# change revoke them sooner (accounts/api_tokens.py).
+API_TOKEN_HOURS = env_int("CELINSIGHT_API_TOKEN_HOURS", 12)
 REST_FRAMEWORK = {
     # Token first: a request without credentials gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RolePermission"],

@@ -69,6 +69,9 @@ def restore_roles():
         content_type=ContentType.objects.get_for_model(Patient), codename=gdpr.CODENAME,
         defaults={"name": gdpr.NAME})
     Group.objects.get(name=ADMINISTRATOR).permissions.add(gdpr_permission)
+    doctor_views = import_module("accounts.migrations.0004_doctors_without_global_views")
+    Group.objects.get(name=DOCTOR).permissions.remove(
+        *(permission(name) for name in doctor_views.REVOKED_FROM_DOCTORS))
 
 
 def permission(dotted_name):

@@ -1,8 +1,12 @@
+import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.access import assigned_doctors
 from accounts.roles import DOCTOR, LAB_STAFF
+from imaging.models import Specimen
+from patients.models import Patient
+from tests.conftest import make_user
 
 
 def test_administrator_changes_group_membership_in_admin(client_for, administrator, lab_staff):
@@ -64,3 +68,38 @@ def test_administrator_cannot_change_a_superusers_password(client_for, administr
                       "usable_password": "true"})
     root.refresh_from_db()
     assert root.check_password("root-password-123")
+
+
+ADMIN_LISTS = ["admin:patients_patient_changelist", "admin:imaging_specimen_changelist",
+               "admin:imaging_imageasset_changelist", "admin:diagnostics_cellresult_changelist"]
+
+
+@pytest.fixture
+def other_patients_records(db, lab_staff, make_result):
+    """A patient no doctor is assigned to, with a specimen, an image and a result."""
+    patient = Patient.objects.create(mrn="MRN-HIDDEN", full_name="Hidden Patient",
+                                     date_of_birth="1970-05-06", created_by=lab_staff)
+    specimen = Specimen.objects.create(patient=patient, accession_number="ACC-HIDDEN",
+                                       collected_on="2026-11-02", created_by=lab_staff)
+    return make_result(specimen, {"Parabasal": 1.0})
+
+
+@pytest.mark.parametrize("role", [DOCTOR, LAB_STAFF])
+@pytest.mark.parametrize("changelist", ADMIN_LISTS)
+def test_staff_who_are_not_administrators_see_nothing_in_admin(client_for, other_patients_records,
+                                                               role, changelist):
+    user = make_user(f"staff_{role.replace(' ', '_').lower()}", role)
+    user.is_staff = True
+    user.save()
+    response = client_for(user).get(reverse(changelist), follow=True)
+    assert response.status_code == 403
+    content = response.content.decode()
+    for secret in ("MRN-HIDDEN", "Hidden Patient", "ACC-HIDDEN", "cell1.png"):
+        assert secret not in content
+
+
+def test_administrators_still_list_every_patient_in_admin(client_for, administrator,
+                                                          other_patients_records):
+    response = client_for(administrator).get(reverse("admin:imaging_specimen_changelist"))
+    assert response.status_code == 200
+    assert "ACC-HIDDEN" in response.content.decode()

@@ -14,6 +14,7 @@ ROLES = ["anonymous", "doctor", "other_doctor", "lab_staff", "administrator"]
 # (method, url name, argument kind) → expected status per role, in ROLES order.
 API_MATRIX = {
     ("post", "api:token", None): (400, 400, 400, 400, 400),
+    ("post", "api:logout", None): (401, 204, 204, 204, 204),
     ("get", "api:patients", None): (401, 200, 200, 200, 200),
     ("post", "api:patients", None): (401, 403, 403, 400, 400),
     ("get", "api:patient", "patient"): (401, 200, 404, 200, 200),
@@ -94,7 +95,7 @@ def test_role_matrix(api_as, users, records):
                 | observed_statuses(PAGE_MATRIX, page_client, users, records))
     print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
           f"= {len(observed)} cases")
-    assert len(observed) == (18 + 8) * 5 == 130
+    assert len(observed) == (19 + 8) * 5 == 135
     mismatches = {case: (observed[case], status) for case, status in expected.items()
                   if observed[case] != status}
     assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

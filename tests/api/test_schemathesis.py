@@ -76,6 +76,8 @@ def fuzz_schema(schema, headers, path_parameters):
     failures = {}
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.path == "/api/auth/logout/":
+            continue  # it revokes the token the other requests carry (tests/accounts/test_api_tokens.py)
         known = {name: value for name, value in path_parameters.items()
                  if f"{{{name}}}" in operation.path}
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

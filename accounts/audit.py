@@ -97,3 +97,19 @@ def reads_of_patient(patient):
             .filter(entries_of(Patient, [patient.pk]) | entries_of(Specimen, specimens)
                     | entries_of(ImageAsset, images) | entries_of(CellResult, results))
             .select_related("actor", "content_type").order_by("-timestamp", "-pk"))
+
+
+class PatientReadsLoggedAdmin:
+    """A ModelAdmin mixin: opening one record's page in the admin site is a read of patient
+    data, logged as the pages' are. ``patient_record`` says which record the entry names
+    (the patient, specimen, image or result that the access log lists)."""
+
+    def patient_record(self, obj):
+        return obj
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        if obj is not None:
+            log_patient_read(request, self.patient_record(obj))
+        return super().render_change_form(request, context, add=add, change=change,
+                                          form_url=form_url, obj=obj)

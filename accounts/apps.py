@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import security_log  # noqa: F401  connects the security log's receivers
+        from accounts import audit  # noqa: F401  names API users in the audit log
         from accounts import api_tokens  # noqa: F401  connects the revocation of API tokens
         from accounts import permission_audit  # connects the audit of access grants
 

@@ -6,7 +6,6 @@ goes through the same forms and service functions as the pages.
 """
 from collections.abc import Mapping
 
-from auditlog.signals import accessed
 from django.contrib.auth import logout
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -21,6 +20,7 @@ from accounts.access import (
     get_image_for_user, get_patient_for_user, get_result_for_user, get_specimen_for_user,
     patients_visible_to,
 )
+from accounts.audit import log_patient_read
 from api import serializers
 from api.authentication import issue_token
 from api.fields import StrictPrimaryKeyRelatedField
@@ -167,7 +167,7 @@ class PatientDetail(CountRefusedRequests, generics.RetrieveAPIView):
 
     def get_object(self):
         patient = get_patient_for_user(self.request.user, self.kwargs["patient_id"])
-        accessed.send(sender=Patient, instance=patient)
+        log_patient_read(self.request, patient)
         return patient
 
 
@@ -201,7 +201,9 @@ class SpecimenDetail(CountRefusedRequests, generics.RetrieveAPIView):
     serializer_class = serializers.SpecimenSerializer
 
     def get_object(self):
-        return get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        log_patient_read(self.request, specimen)
+        return specimen
 
 
 class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
@@ -215,6 +217,7 @@ class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
         if for_schema_only(self):
             return ImageAsset.objects.none()
         specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        log_patient_read(self.request, specimen)
         return specimen.images.order_by("uploaded_at", "pk")
 
     @extend_schema(
@@ -238,7 +241,9 @@ class ImageDetail(CountRefusedRequests, generics.RetrieveAPIView):
     serializer_class = serializers.ImageSerializer
 
     def get_object(self):
-        return get_image_for_user(self.request.user, self.kwargs["image_id"])
+        image = get_image_for_user(self.request.user, self.kwargs["image_id"])
+        log_patient_read(self.request, image)
+        return image
 
 
 class SpecimenResults(CountRefusedRequests, generics.ListAPIView):
@@ -250,6 +255,7 @@ class SpecimenResults(CountRefusedRequests, generics.ListAPIView):
         if for_schema_only(self):
             return CellResult.objects.none()
         specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        log_patient_read(self.request, specimen)
         return (CellResult.objects.filter(image__specimen=specimen)
                 .select_related("review__reviewer").order_by("image__uploaded_at", "pk"))
 
@@ -258,7 +264,9 @@ class ResultDetail(CountRefusedRequests, generics.RetrieveAPIView):
     serializer_class = serializers.ResultSerializer
 
     def get_object(self):
-        return get_result_for_user(self.request.user, self.kwargs["result_id"])
+        result = get_result_for_user(self.request.user, self.kwargs["result_id"])
+        log_patient_read(self.request, result)
+        return result
 
 
 class CellReviewCreate(CountRefusedRequests, APIView):
@@ -289,6 +297,7 @@ class SpecimenSignOffs(CountRefusedRequests, generics.ListAPIView):
         if for_schema_only(self):
             return SpecimenSignOff.objects.none()
         specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        log_patient_read(self.request, specimen)
         return specimen.sign_offs.newest_first()
 
     @extend_schema(request=serializers.SignOffRequestSerializer,

@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "accounts.audit.AuditMiddleware",  # auditlog's, with the proxy rule for addresses
     "axes.middleware.AxesMiddleware",
     "accounts.security_log.PermissionDeniedLogMiddleware",
 ]
@@ -408,6 +408,15 @@ REST_FRAMEWORK = {
         "upload": env_str("CELINSIGHT_API_UPLOAD_RATE", "60/hour"),
     },
 }
+# Proxies in front of the web processes that each append the address they saw to
+# X-Forwarded-For (docker/compose.yaml: 1, the TLS proxy). The client's address is the one
+# the outermost of them saw; with 0 the header is ignored, so a client cannot pick its own
+# address to escape rate limits or to fake the audit trail. The same rule for the API's
+# throttles (DRF's NUM_PROXIES) and, by accounts.audit.client_address, for the audit log,
+# django-axes and the security log.
+TRUSTED_PROXIES = env_int("CELINSIGHT_TRUSTED_PROXIES", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXIES
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
 # Throttle counts live in the cache. The default cache is each process's own memory, so
 # behind several web processes (gunicorn workers) every process would count on its own:
 # CELINSIGHT_CACHE_URL=redis://host:6379/1 shares one count between them.

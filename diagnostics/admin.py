@@ -1,11 +1,12 @@
 from django.contrib import admin, messages
 
+from accounts.audit import PatientReadsLoggedAdmin
 from diagnostics.models import CellResult, CellReview, ModelVersion, SpecimenSignOff
 from diagnostics.registry import activate_model
 
 
 @admin.register(CellResult)
-class CellResultAdmin(admin.ModelAdmin):
+class CellResultAdmin(PatientReadsLoggedAdmin, admin.ModelAdmin):
     list_display = ["image", "model_version", "status", "predicted_class", "seconds_taken", "finished_at"]
     list_filter = ["status", "model_version", "predicted_class"]
     readonly_fields = [f.name for f in CellResult._meta.fields]
@@ -52,12 +53,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CellReview)
-class CellReviewAdmin(ReadOnlyAdmin):
+class CellReviewAdmin(PatientReadsLoggedAdmin, ReadOnlyAdmin):
     list_display = ["result", "reviewed_class", "accepted", "reviewer", "reviewed_at"]
     list_filter = ["accepted", "reviewed_class"]
 
+    def patient_record(self, cell_review):
+        return cell_review.result
+
 
 @admin.register(SpecimenSignOff)
-class SpecimenSignOffAdmin(ReadOnlyAdmin):
+class SpecimenSignOffAdmin(PatientReadsLoggedAdmin, ReadOnlyAdmin):
     list_display = ["specimen", "version", "interpretation", "signed_by", "signed_at"]
     list_filter = ["interpretation"]
+
+    def patient_record(self, sign_off):
+        return sign_off.specimen

@@ -3,12 +3,12 @@
 Anyone who may open the specimen may print its report; others get a 404 from
 get_specimen_for_user, as for every other page of the specimen.
 """
-from auditlog.signals import accessed
 from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.access import get_specimen_for_user
+from accounts.audit import log_patient_read
 from diagnostics.models import CellResult, CellReview
 from diagnostics.review import flagged_results
 from diagnostics.triage import TRIAGE_RULE
@@ -53,5 +53,5 @@ def specimen_report_context(specimen):
 
 def specimen_report(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
-    accessed.send(sender=specimen.patient.__class__, instance=specimen.patient)
+    log_patient_read(request, specimen)
     return render(request, "diagnostics/report.html", specimen_report_context(specimen))

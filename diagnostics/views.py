@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_specimen_for_user
+from accounts.audit import log_patient_read
 from celinsight.pagination import page_or_404
 from diagnostics import review
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
@@ -41,6 +42,7 @@ def batch_progress(request, batch_id):
 @permission_required(SIGN_OFF, raise_exception=True)
 def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
+    log_patient_read(request, specimen)
     sign_off = review.closing_sign_off(specimen)  # None while open, re-opened included
     classified = review.classified_cells_flagged_first(specimen)
     page = page_or_404(request, classified, CELLS_PER_REVIEW_PAGE)

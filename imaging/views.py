@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from PIL import Image
 
 from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
+from accounts.audit import log_patient_read
 from celinsight.pagination import page_or_404
 from diagnostics.presentation import specimen_progress, specimen_results
 from diagnostics.review import SpecimenClosed, closing_sign_off
@@ -18,6 +19,7 @@ IMAGES_PER_PAGE = 50
 @permission_required("imaging.add_specimen", raise_exception=True)
 def specimen_create(request, patient_id):
     patient = get_patient_for_user(request.user, patient_id)
+    log_patient_read(request, patient)
     form = SpecimenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         specimen = form.save(commit=False)
@@ -31,6 +33,7 @@ def specimen_create(request, patient_id):
 
 def specimen_detail(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
+    log_patient_read(request, specimen)
     images = list(specimen.images.order_by("uploaded_at", "pk").prefetch_related("results"))
     context = {
         "specimen": specimen,
@@ -87,6 +90,7 @@ def specimen_progress_panel(request, specimen_id):
 
 def image_file(request, image_id):
     image = get_image_for_user(request.user, image_id)
+    log_patient_read(request, image)
     # The type comes from the checked bytes, never from the name the uploader chose.
     content_type = Image.MIME.get(image.image_format, "application/octet-stream")
     return FileResponse(image.file.open("rb"), filename=image.original_name,
@@ -97,5 +101,6 @@ def heatmap_file(request, image_id, result_id):
     """The Grad-CAM overlay the worker stored for one of the image's results."""
     image = get_image_for_user(request.user, image_id)
     result = get_object_or_404(image.results.exclude(heatmap=""), pk=result_id)
+    log_patient_read(request, result)
     return FileResponse(result.heatmap.open("rb"),
                         filename=f"{image.original_name}.gradcam.png")

@@ -4,6 +4,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
 from accounts.access import assigned_doctors, doctors, set_assigned_doctors
+from accounts.audit import PatientReadsLoggedAdmin
 from accounts.decorators import is_administrator
 from patients import gdpr
 from patients.models import Patient
@@ -27,7 +28,7 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(PatientReadsLoggedAdmin, admin.ModelAdmin):
     form = PatientAdminForm
     list_display = ["mrn", "full_name", "date_of_birth", "consent_given", "doctors"]
     search_fields = ["mrn", "full_name"]

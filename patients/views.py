@@ -1,10 +1,11 @@
-from auditlog.signals import accessed
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Q
 from django.shortcuts import redirect, render
 
 from accounts.access import get_patient_for_user, patients_visible_to
+from accounts.audit import log_patient_read, reads_of_patient
+from accounts.decorators import administrator_required
 from celinsight.pagination import page_or_404
 from patients.forms import PatientForm
 from patients.history import history_of, with_images
@@ -12,6 +13,7 @@ from patients.trend import trend_chart
 
 PATIENTS_PER_PAGE = 25
 SPECIMENS_PER_PAGE = 20
+READS_PER_PAGE = 50
 
 
 def patient_list(request):
@@ -37,7 +39,7 @@ def patient_create(request):
 
 def patient_detail(request, patient_id):
     patient = get_patient_for_user(request.user, patient_id)
-    accessed.send(sender=patient.__class__, instance=patient)
+    log_patient_read(request, patient)
     history = history_of(patient, images=False)
     page = page_or_404(request, history, SPECIMENS_PER_PAGE)
     with_images(page.object_list)
@@ -49,3 +51,13 @@ def patient_detail(request, patient_id):
         "can_add_specimen": request.user.has_perm("imaging.add_specimen"),
     }
     return render(request, "patients/detail.html", context)
+
+
+@administrator_required
+def patient_access_log(request, patient_id):
+    """Who viewed this record: the access entries of the patient and of its specimens,
+    images and results (administrators only; others get 403)."""
+    patient = get_patient_for_user(request.user, patient_id)
+    log_patient_read(request, patient)
+    page = Paginator(reads_of_patient(patient), READS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "patients/access_log.html", {"patient": patient, "page": page})

@@ -59,5 +59,5 @@ def patient_access_log(request, patient_id):
     images and results (administrators only; others get 403)."""
     patient = get_patient_for_user(request.user, patient_id)
     log_patient_read(request, patient)
-    page = Paginator(reads_of_patient(patient), READS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_or_404(request, reads_of_patient(patient), READS_PER_PAGE)
     return render(request, "patients/access_log.html", {"patient": patient, "page": page})

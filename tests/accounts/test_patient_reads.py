@@ -29,11 +29,13 @@ NOT_PATIENT_READS = {
     "diagnostics:review_cell": "a write (audited as a change)",
     "diagnostics:sign_off": "a write (audited as a change)",
     "diagnostics:amend": "a write (audited as a change)",
+    "diagnostics:reopen": "a write (audited as a change)",
     "diagnostics:dashboard": "totals over all patients",
     "api:token": "sign-in", "api:logout": "sign-out", "api:schema": "the API's description", "api:docs": "the API's docs",
     "api:patients": "a list of patients, not a record",
     "api:specimens": "a list of specimens, not a record",
     "api:amendments": "a write (POST only; audited as a change)",
+    "api:reopenings": "a write (POST only; audited as a change)",
     "api:review": "a write (POST only; audited as a change)",
 }
 

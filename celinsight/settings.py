@@ -46,30 +46,13 @@ if PRODUCTION:
 
 # --- Applications ------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+    "django.contrib.sessions", "django.contrib.messages", "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "guardian",
-    "axes",
-    "auditlog",
-    "csp",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "accounts",
-    "patients",
-    "imaging",
-    "diagnostics",
-    "rest_framework",
-    "rest_framework.authtoken",
-    "corsheaders",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
-    "api",
-    "backups",
+    "guardian", "axes", "auditlog", "csp", "django_otp", "django_otp.plugins.otp_totp",
+    "accounts", "patients", "imaging", "diagnostics",
+    "rest_framework", "rest_framework.authtoken", "corsheaders", "drf_spectacular",
+    "drf_spectacular_sidecar", "api", "backups",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +176,11 @@ CSRF_COOKIE_HTTPONLY = True  # no script reads the token: htmx only sends GETs
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Proxies in front that append the address they saw to X-Forwarded-For (docker/: 1, the TLS
+# proxy); with 0 the header is ignored, so no client picks its own address. One rule for the
+# API's throttles, the audit log, django-axes and the security log (accounts/audit.py).
+TRUSTED_PROXIES = env_int("CELINSIGHT_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
 
 # Content-Security-Policy on every response, in development too, so a page that needs
 # more than this fails in tests. Scripts come only from static/ (htmx, Plotly,
@@ -358,13 +346,10 @@ SECURITY_ALERT_WINDOW_MINUTES = env_int("CELINSIGHT_SECURITY_ALERT_WINDOW_MINUTE
 ADMINS = [("", email) for email in env_list("CELINSIGHT_ALERT_EMAILS")]
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("CELINSIGHT_FROM_EMAIL", "celinsight@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST")
-if EMAIL_HOST:
-    EMAIL_PORT = env_int("EMAIL_PORT", 587)
-    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-    EMAIL_TIMEOUT = 10
-else:
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_USER"), env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS, EMAIL_TIMEOUT = env_bool("EMAIL_USE_TLS", True), 10
+if not EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # --- Backups -----------------------------------------------------------------------------
@@ -374,9 +359,9 @@ else:
 SERIALIZATION_MODULES = {"celinsight-jsonl": "backups.serializer"}
 BACKUP_KEY = env_str("CELINSIGHT_BACKUP_KEY")
 BACKUP_DESTINATION = env_str("CELINSIGHT_BACKUP_DESTINATION")
-BACKUP_S3_ENDPOINT_URL = env_str("CELINSIGHT_BACKUP_S3_ENDPOINT_URL",
-                                 env_str("CELINSIGHT_S3_ENDPOINT_URL"))
-BACKUP_S3_REGION = env_str("CELINSIGHT_BACKUP_S3_REGION", env_str("CELINSIGHT_S3_REGION"))
+BACKUP_S3_ENDPOINT_URL = (env_str("CELINSIGHT_BACKUP_S3_ENDPOINT_URL")
+                          or env_str("CELINSIGHT_S3_ENDPOINT_URL"))
+BACKUP_S3_REGION = env_str("CELINSIGHT_BACKUP_S3_REGION") or env_str("CELINSIGHT_S3_REGION")
 BACKUP_S3_ACCESS_KEY_ID = env_str("CELINSIGHT_BACKUP_S3_ACCESS_KEY_ID")
 BACKUP_S3_SECRET_ACCESS_KEY = env_str("CELINSIGHT_BACKUP_S3_SECRET_ACCESS_KEY")
 
@@ -408,15 +393,7 @@ REST_FRAMEWORK = {
         "upload": env_str("CELINSIGHT_API_UPLOAD_RATE", "60/hour"),
     },
 }
-# Proxies in front of the web processes that each append the address they saw to
-# X-Forwarded-For (docker/compose.yaml: 1, the TLS proxy). The client's address is the one
-# the outermost of them saw; with 0 the header is ignored, so a client cannot pick its own
-# address to escape rate limits or to fake the audit trail. The same rule for the API's
-# throttles (DRF's NUM_PROXIES) and, by accounts.audit.client_address, for the audit log,
-# django-axes and the security log.
-TRUSTED_PROXIES = env_int("CELINSIGHT_TRUSTED_PROXIES", 0)
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXIES
-AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
 # Throttle counts live in the cache. The default cache is each process's own memory, so
 # behind several web processes (gunicorn workers) every process would count on its own:
 # CELINSIGHT_CACHE_URL=redis://host:6379/1 shares one count between them.
@@ -432,16 +409,12 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = False
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "CelInsight API",
+    "TITLE": "CelInsight API", "VERSION": "1",
     "DESCRIPTION": "Patients, specimens, image uploads, classification results, reviews and "
                    "sign-off. Get a token at /api/auth/token/ and send it as "
                    "`Authorization: Token <key>`.",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_INCLUDE_SCHEMA": False, "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from static/ (drf-spectacular-sidecar), never a CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
 }

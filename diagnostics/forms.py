@@ -7,6 +7,8 @@ class CellReviewForm(forms.Form):
     reviewed_class = forms.ChoiceField(label="Class")
 
     def __init__(self, result, *args, **kwargs):
+        # One form per cell on the review page: each select needs its own id for its label.
+        kwargs.setdefault("auto_id", f"id_result{result.pk}_%s")
         super().__init__(*args, **kwargs)
         self.fields["reviewed_class"].choices = [(name, name) for name in result.probabilities]
         self.fields["reviewed_class"].initial = (

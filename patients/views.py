@@ -20,7 +20,11 @@ def patient_list(request):
     patients = patients_visible_to(request.user)
     query = request.GET.get("q", "").strip()
     if query:
-        patients = patients.filter(Q(mrn__icontains=query) | Q(full_name__icontains=query))
+        # A specimen's accession number finds its patient, among the visible ones only.
+        patients = patients.filter(
+            Q(mrn__icontains=query) | Q(full_name__icontains=query)
+            | Q(specimens__accession_number__icontains=query)
+        ).distinct()
     page = page_or_404(request, patients, PATIENTS_PER_PAGE)
     return render(request, "patients/list.html", {"page": page, "query": query})
 

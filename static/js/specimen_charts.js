@@ -9,10 +9,12 @@
 
   function layout(xTitle, yTitle, extraX) {
     return {
-      height: 260, margin: {t: 10, r: 10, b: 70, l: 50}, bargap: 0.1,
+      // automargin grows the margins to fit the tick labels: long class names such as
+      // Superficial-Intermediate, tilted in a narrow window, are never cut off.
+      height: 300, margin: {t: 10, r: 10, b: 40, l: 50}, bargap: 0.1,
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-      xaxis: Object.assign({title: {text: xTitle}}, extraX || {}),
-      yaxis: {title: {text: yTitle}, rangemode: "tozero", dtick: null},
+      xaxis: Object.assign({title: {text: xTitle}, automargin: true}, extraX || {}),
+      yaxis: {title: {text: yTitle}, rangemode: "tozero", dtick: null, automargin: true},
     };
   }
 

@@ -40,6 +40,9 @@ def test_lab_staff_upload_and_a_doctor_signs_off(uploaded_by_lab_staff, new_page
     page.goto("/worklist/")
     screenshot(page, "04-doctor-worklist")
     page.get_by_role("link", name=specimen.accession_number).first.click()
+    expect(page.get_by_role("heading", name=f"Specimen {specimen.accession_number}")
+           ).to_be_visible()  # the worklist opens the gallery first
+    page.get_by_role("link", name="Review and sign off").click()
     expect(page.get_by_role("heading", name=f"Review specimen {specimen.accession_number}")
            ).to_be_visible()
     accept_every_flagged_cell(page)

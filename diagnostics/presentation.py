@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from diagnostics.chart_drawing import chart_drawing
 from diagnostics.models import CellResult
 from diagnostics.services import needs_heatmap
 from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
@@ -47,8 +48,10 @@ def specimen_results(images):
     most suspicious first (the page shows GALLERY_SIZE at a time) and the counts, from images
     with their results prefetched."""
     classified = latest_classified_results(images)
+    charts = specimen_charts(classified)
     return {
-        "charts": specimen_charts(classified),
+        "charts": charts,
+        "chart_drawing": chart_drawing(charts),
         "gallery": ranked_gallery(classified),
         "classified_count": len(classified),
         "referred_count": sum(result.refer_to_cytologist for result in classified),
@@ -62,7 +65,7 @@ def latest_classified_results(images):
 
 
 def specimen_charts(results):
-    """Data for the class-distribution and confidence charts (rendered by specimen_charts.js).
+    """Data for the class-distribution and confidence charts (drawn by chart_drawing).
 
     Classes follow the model's column order, so classes no cell got still show as zero.
     """

@@ -56,11 +56,15 @@ def test_chart_data_counts_classes_and_lists_confidences(page_of, specimen):
     assert sorted(data["confidences"]) == [0.54, 0.8, 0.8]
 
 
-def test_charts_use_the_vendored_plotly_not_a_cdn(page_of, specimen):
+def test_charts_are_drawn_by_the_server_without_plotly_or_a_cdn(page_of, specimen):
     add_cell(specimen, NORMAL)
+    add_cell(specimen, suspicious(0.9))
     page = page_of()
-    assert "/static/vendor/plotly-4.1.2.min.js" in page and "/static/js/specimen_charts.js" in page
-    assert "cdn" not in page.lower()
+    assert "plotly" not in page.lower() and "cdn" not in page.lower()
+    chart = page[page.index('<svg id="class-chart"'):].split("</svg>")[0]
+    assert 'aria-label="Number of cells per predicted class: Dyskeratotic 1, ' in chart
+    assert chart.count('<rect class="abnormal"') == 2  # Dyskeratotic and Koilocytotic
+    assert "<title>Superficial-Intermediate: 1 cell</title>" in chart
 
 
 def test_a_specimen_without_classified_cells_has_no_charts(page_of):

@@ -136,6 +136,7 @@ def test_gallery_cells_are_reached_and_opened_by_keyboard(
     first_cell.focus()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name=re.compile(r"^Cell 2: "))).to_be_focused()
+    page.wait_for_load_state("networkidle")  # the previews in view have arrived
     screenshot(page, "page-weight-03-gallery-focus")
     page.get_by_role("link", name="Next cells").click()
     expect(page).to_have_url(re.compile(r"\?cells=2#gallery$"))

@@ -7,9 +7,12 @@ from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404
 
 
-def page_or_404(request, object_list, per_page, paginator_class=Paginator):
-    """The page of ``object_list`` that ``request.GET["page"]`` names, or Http404."""
-    number = request.GET.get("page") or 1
+def page_or_404(request, object_list, per_page, paginator_class=Paginator, parameter="page"):
+    """The page of ``object_list`` that ``request.GET[parameter]`` names, or Http404.
+
+    ``parameter`` lets one page hold two lists paged on their own (a specimen's table and
+    its gallery)."""
+    number = request.GET.get(parameter) or 1
     try:
         return paginator_class(object_list, per_page).page(number)
     except InvalidPage as error:

@@ -1,8 +1,10 @@
+import hashlib
 from pathlib import Path
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -52,6 +54,16 @@ class CellResult(models.Model):
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def heatmap_version(self):
+        """A hash of the stored heat map's name, which its content-addressed URL carries: the
+        worker writes a heat map once, under a name storage never reuses (so no overwrite)."""
+        return hashlib.sha256(self.heatmap.name.encode()).hexdigest()[:16] if self.heatmap else ""
+
+    def heatmap_url(self):
+        url = reverse("imaging:heatmap_file", args=[self.image_id, self.pk])
+        return f"{url}?v={self.heatmap_version}"
 
     class Meta:
         ordering = ["queued_at", "pk"]

@@ -3,12 +3,20 @@
 The pages of imaging ask for these; how results are summarised lives here, with the
 results, so the upload side never needs to know what a result holds.
 """
-from django.db.models import Count
+from datetime import timedelta
 
+from django.db.models import Count
+from django.utils import timezone
+
+from diagnostics.chart_drawing import chart_drawing
 from diagnostics.models import CellResult
+from diagnostics.services import needs_heatmap
 from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
 
 GALLERY_SIZE = 48
+# How long after classification the gallery keeps asking for a missing Grad-CAM overlay: the
+# worker draws them once the queue is empty, and a model without an explainer draws none.
+HEATMAP_WAIT = timedelta(hours=1)
 
 
 def specimen_progress(specimen):
@@ -36,12 +44,15 @@ def specimen_progress(specimen):
 
 
 def specimen_results(images):
-    """The specimen page's summary of its classified cells: the charts, the gallery of the
-    most suspicious ones and the counts, from images with their results prefetched."""
+    """The specimen page's summary of its classified cells: the charts, all of them ranked
+    most suspicious first (the page shows GALLERY_SIZE at a time) and the counts, from images
+    with their results prefetched."""
     classified = latest_classified_results(images)
+    charts = specimen_charts(classified)
     return {
-        "charts": specimen_charts(classified),
-        "gallery": ranked_gallery(classified)[:GALLERY_SIZE],
+        "charts": charts,
+        "chart_drawing": chart_drawing(charts),
+        "gallery": ranked_gallery(classified),
         "classified_count": len(classified),
         "referred_count": sum(result.refer_to_cytologist for result in classified),
     }
@@ -54,7 +65,7 @@ def latest_classified_results(images):
 
 
 def specimen_charts(results):
-    """Data for the class-distribution and confidence charts (rendered by specimen_charts.js).
+    """Data for the class-distribution and confidence charts (drawn by chart_drawing).
 
     Classes follow the model's column order, so classes no cell got still show as zero.
     """
@@ -73,3 +84,11 @@ def ranked_gallery(results):
     for result in results:
         result.abnormal_probability = abnormal_probability(result.probabilities)
     return sorted(results, key=lambda result: result.abnormal_probability, reverse=True)
+
+
+def heatmaps_pending(results):
+    """Whether any of these results should get a Grad-CAM overlay that has not arrived yet
+    (the gallery keeps polling until none is pending, or HEATMAP_WAIT has passed)."""
+    since = timezone.now() - HEATMAP_WAIT
+    return any(needs_heatmap(result) and not result.heatmap
+               and result.finished_at and result.finished_at >= since for result in results)

@@ -46,11 +46,20 @@ def stored_image_path(instance, filename):
     return f"specimens/{instance.specimen_id}/{filename}"
 
 
+def thumbnail_path(instance, filename):
+    return f"specimens/{instance.specimen_id}/thumbnails/{filename}"
+
+
 class ImageAsset(models.Model):
     """One uploaded cell or slide image, stored through Django's storage API."""
 
     specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="images")
     file = models.FileField(upload_to=stored_image_path, max_length=255)
+    thumbnail = models.FileField(
+        upload_to=thumbnail_path, max_length=255, blank=True, editable=False,
+        help_text="WebP preview for galleries (imaging.thumbnails), made at upload; empty for "
+                  "images stored before thumbnails existed until their first is asked for.",
+    )
     original_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
     image_format = models.CharField(max_length=10)
@@ -79,6 +88,17 @@ class ImageAsset(models.Model):
 
     def __str__(self):
         return self.original_name
+
+    @property
+    def version(self):
+        """The part of the file's sha256 that its content-addressed URLs carry (?v=)."""
+        return self.sha256[:16]
+
+    def file_url(self):
+        return f"{reverse('imaging:image_file', args=[self.pk])}?v={self.version}"
+
+    def thumbnail_url(self):
+        return f"{reverse('imaging:thumbnail_file', args=[self.pk])}?v={self.version}"
 
     def latest_result(self):
         results = sorted(self.results.all(), key=lambda result: result.queued_at)

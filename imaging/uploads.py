@@ -12,11 +12,12 @@ from diagnostics.review import lock_specimen, refuse_if_signed_off
 from diagnostics.tasks import queue_for_classification
 from imaging.archives import expand_uploads
 from imaging.models import ImageAsset, UploadBatch
+from imaging.thumbnails import save_thumbnail
 from imaging.validation import ImageRejected, inspect_upload
 
 
 def save_image_bytes(specimen, user, original_name, data, facts):
-    """The file's bytes in storage, and its ImageAsset, not yet saved."""
+    """The file's bytes and its thumbnail in storage, and its ImageAsset, not yet saved."""
     image = ImageAsset(
         specimen=specimen,
         original_name=original_name[:255],
@@ -28,12 +29,20 @@ def save_image_bytes(specimen, user, original_name, data, facts):
         uploaded_by=user,
     )
     image.file.save(f"{facts.sha256}{facts.extension}", ContentFile(data), save=False)
+    try:
+        save_thumbnail(image, data, save=False)
+    except BaseException:
+        delete_image_bytes([image])
+        raise
     return image
 
 
 def delete_image_bytes(images):
+    """Remove the stored bytes (the file and its thumbnail) of images whose rows are not kept."""
     for image in images:
-        image.file.storage.delete(image.file.name)
+        for stored in (image.file, image.thumbnail):
+            if stored:
+                stored.storage.delete(stored.name)
 
 
 def not_stored(name, error):

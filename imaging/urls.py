@@ -9,6 +9,7 @@ urlpatterns = [
     path("specimens/<int:specimen_id>/upload/", views.specimen_upload, name="upload"),
     path("specimens/<int:specimen_id>/progress/", views.specimen_progress_panel, name="progress"),
     path("images/<int:image_id>/file/", views.image_file, name="image_file"),
+    path("images/<int:image_id>/thumbnail/", views.thumbnail_file, name="thumbnail_file"),
     path("images/<int:image_id>/results/<int:result_id>/heatmap/", views.heatmap_file,
          name="heatmap_file"),
 ]

@@ -8,12 +8,15 @@ from PIL import Image
 from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
 from accounts.audit import log_patient_read
 from celinsight.pagination import page_or_404
-from diagnostics.presentation import specimen_progress, specimen_results
+from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_progress,
+                                      specimen_results)
 from diagnostics.review import SpecimenClosed, closing_sign_off
 from imaging.forms import SpecimenForm, UploadForm
+from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
 from imaging.uploads import store_upload
 
 IMAGES_PER_PAGE = 50
+ONE_YEAR_SECONDS = 365 * 24 * 60 * 60
 
 
 @permission_required("imaging.add_specimen", raise_exception=True)
@@ -35,13 +38,21 @@ def specimen_detail(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     log_patient_read(request, specimen)
     images = list(specimen.images.order_by("uploaded_at", "pk").prefetch_related("results"))
+    results = specimen_results(images)
+    gallery_page = page_or_404(request, results["gallery"], GALLERY_SIZE, parameter="cells")
+    gallery = {"gallery_page": gallery_page,
+               "heatmaps_pending": heatmaps_pending(gallery_page.object_list)}
+    if request.headers.get("HX-Target") == "gallery":  # the gallery polling for heat maps
+        return render(request, "imaging/_gallery.html", {"specimen": specimen, "page": None,
+                                                         **results, **gallery})
     context = {
         "specimen": specimen,
         "images": images,
-        # The charts and gallery need every image; the table shows a page of them.
+        # The charts need every image; the table and the gallery show a page of them each.
         "page": page_or_404(request, images, IMAGES_PER_PAGE),
         "sign_offs": specimen.sign_offs.newest_first(),
-        **specimen_results(images),
+        **results,
+        **gallery,
         "progress": specimen_progress(specimen),
         "last_batch": specimen.upload_batches.first(),
         "upload_form": UploadForm(),
@@ -93,8 +104,19 @@ def image_file(request, image_id):
     log_patient_read(request, image)
     # The type comes from the checked bytes, never from the name the uploader chose.
     content_type = Image.MIME.get(image.image_format, "application/octet-stream")
-    return FileResponse(image.file.open("rb"), filename=image.original_name,
-                        content_type=content_type)
+    response = FileResponse(image.file.open("rb"), filename=image.original_name,
+                            content_type=content_type)
+    return cached_if_current(request, response, image.version)
+
+
+def thumbnail_file(request, image_id):
+    """The image's gallery preview (imaging.thumbnails), made on first request if missing."""
+    image = get_image_for_user(request.user, image_id)
+    log_patient_read(request, image)
+    thumbnail = ensure_thumbnail(image)
+    response = FileResponse(thumbnail.open("rb"), content_type=THUMBNAIL_CONTENT_TYPE,
+                            filename=f"{image.original_name}.thumbnail.webp")
+    return cached_if_current(request, response, image.version)
 
 
 def heatmap_file(request, image_id, result_id):
@@ -102,5 +124,17 @@ def heatmap_file(request, image_id, result_id):
     image = get_image_for_user(request.user, image_id)
     result = get_object_or_404(image.results.exclude(heatmap=""), pk=result_id)
     log_patient_read(request, result)
-    return FileResponse(result.heatmap.open("rb"),
-                        filename=f"{image.original_name}.gradcam.png")
+    response = FileResponse(result.heatmap.open("rb"),
+                            filename=f"{image.original_name}.gradcam.png")
+    return cached_if_current(request, response, result.heatmap_version)
+
+
+def cached_if_current(request, response, version):
+    """Let the browser keep a file for a year when its URL names the current content
+    (``?v=``, see ImageAsset.file_url): a changed file gets a new URL. Private: patient data
+    never goes into shared caches. A URL without, or with an old, version is not kept."""
+    if request.GET.get("v") == version:
+        response["Cache-Control"] = f"private, max-age={ONE_YEAR_SECONDS}, immutable"
+    else:
+        response["Cache-Control"] = "private, no-cache"
+    return response

@@ -64,6 +64,7 @@ def patient_reads(records):
         ("imaging:specimen_create", [patient.pk], "lab_staff", patient),
         ("imaging:specimen", [specimen.pk], "doctor", specimen),
         ("imaging:image_file", [image.pk], "doctor", image),
+        ("imaging:thumbnail_file", [image.pk], "doctor", image),
         ("imaging:heatmap_file", [image.pk, result.pk], "doctor", result),
         ("diagnostics:review", [specimen.pk], "doctor", specimen),
         ("diagnostics:report", [specimen.pk], "doctor", specimen),

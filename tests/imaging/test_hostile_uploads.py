@@ -157,7 +157,8 @@ def test_a_hostile_file_is_rejected_and_the_good_one_stored(
     assert reason in reasons[rejected_name]
     assert list(ImageAsset.objects.values_list("original_name", flat=True)) == ["good.png"]
     assert CellResult.objects.get().image.original_name == "good.png"
-    assert len(files_under(tmp_path)) == 1  # the good image; nothing beside MEDIA_ROOT either
+    # The good image and its thumbnail; nothing beside MEDIA_ROOT either.
+    assert [name.rsplit(".", 1)[1] for name in files_under(tmp_path)] == ["png", "webp"]
 
 
 @pytest.mark.parametrize("channel", UPLOAD_THROUGH)

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from diagnostics.models import CellResult
 from diagnostics.presentation import GALLERY_SIZE
@@ -55,11 +56,15 @@ def test_chart_data_counts_classes_and_lists_confidences(page_of, specimen):
     assert sorted(data["confidences"]) == [0.54, 0.8, 0.8]
 
 
-def test_charts_use_the_vendored_plotly_not_a_cdn(page_of, specimen):
+def test_charts_are_drawn_by_the_server_without_plotly_or_a_cdn(page_of, specimen):
     add_cell(specimen, NORMAL)
+    add_cell(specimen, suspicious(0.9))
     page = page_of()
-    assert "/static/vendor/plotly-4.1.2.min.js" in page and "/static/js/specimen_charts.js" in page
-    assert "cdn" not in page.lower()
+    assert "plotly" not in page.lower() and "cdn" not in page.lower()
+    chart = page[page.index('<svg id="class-chart"'):].split("</svg>")[0]
+    assert 'aria-label="Number of cells per predicted class: Dyskeratotic 1, ' in chart
+    assert chart.count('<rect class="abnormal"') == 2  # Dyskeratotic and Koilocytotic
+    assert "<title>Superficial-Intermediate: 1 cell</title>" in chart
 
 
 def test_a_specimen_without_classified_cells_has_no_charts(page_of):
@@ -84,12 +89,43 @@ def test_gallery_marks_flagged_cells_and_shows_stored_heatmaps(page_of, specimen
     assert "1 flagged for a cytologist" in page
 
 
-def test_gallery_is_capped_and_says_how_many_cells_there_are(page_of, specimen):
+def test_gallery_pages_through_every_cell_and_says_how_many_there_are(
+        client_for, lab_staff, specimen):
     for index in range(GALLERY_SIZE + 2):
         add_cell(specimen, suspicious(index / 100))
+    client = client_for(lab_staff)
+    first = client.get(specimen.get_absolute_url()).content.decode()
+    assert len(gallery_of(first)) == GALLERY_SIZE
+    assert f"Showing 1–{GALLERY_SIZE} of {GALLERY_SIZE + 2} classified cells" in first
+    assert 'href="?cells=2#gallery"' in first  # the next page opens at the gallery
+    second = client.get(specimen.get_absolute_url(), {"cells": 2}).content.decode()
+    assert len(gallery_of(second)) == 2
+    assert not set(gallery_of(first)) & set(gallery_of(second))
+    assert 'aria-label="Cell 49: ' in second  # ranks continue across pages
+    assert client.get(specimen.get_absolute_url(), {"cells": 3}).status_code == 404
+
+
+def test_each_gallery_cell_is_a_link_named_for_what_it_shows(page_of, specimen):
+    flagged = add_cell(specimen, {**NORMAL, "Koilocytotic": 0.93, "Superficial-Intermediate": 0.0,
+                                  "Dyskeratotic": 0.07, "Metaplastic": 0.0, "Parabasal": 0.0},
+                       refer=True)
     page = page_of()
-    assert len(gallery_of(page)) == GALLERY_SIZE
-    assert f"Showing {GALLERY_SIZE} of {GALLERY_SIZE + 2} classified cells" in page
+    assert (f'<a class="cell-link" href="{flagged.image.file_url()}" '
+            f'aria-label="Cell 1: Koilocytotic 0.93, flagged">') in page
+
+
+def test_gallery_polls_for_heatmaps_only_while_some_are_missing(client_for, lab_staff, specimen):
+    flagged = add_cell(specimen, suspicious(0.8), refer=True)
+    CellResult.objects.filter(pk=flagged.pk).update(finished_at=timezone.now())
+    client = client_for(lab_staff)
+    page = client.get(specimen.get_absolute_url()).content.decode()
+    assert 'hx-trigger="every 3s"' in page
+    CellResult.objects.filter(pk=flagged.pk).update(heatmap=f"heatmaps/{specimen.pk}/1.png")
+    poll = client.get(specimen.get_absolute_url(), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="gallery")
+    fragment = poll.content.decode()
+    flagged.refresh_from_db()
+    assert fragment.startswith('<section id="gallery"') and "<html" not in fragment
+    assert "hx-trigger" not in fragment and flagged.heatmap_url() in fragment
 
 
 def test_the_page_makes_as_many_queries_for_many_cells_as_for_few(

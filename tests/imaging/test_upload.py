@@ -34,7 +34,7 @@ def test_broken_file_is_reported_by_name_and_the_rest_stored(
     page = response.content.decode()
     assert "broken_cell.png" in page and "truncated or corrupt" in page
     assert ImageAsset.objects.count() == 3
-    assert len(stored_files(media_in_tmp)) == 3  # nothing of the broken file is kept
+    assert len(stored_files(media_in_tmp)) == 6  # 3 images, 3 thumbnails: none of the broken file
     batch = UploadBatch.objects.get()
     assert batch.stored_count == 3 and batch.rejections[0]["file"] == "broken_cell.png"
 
@@ -111,7 +111,7 @@ def test_a_file_that_fails_to_store_leaves_nothing_behind(
     page = upload(client_for(lab_staff), specimen, sample_upload(3)).content.decode()
     assert "could not be stored (disk I/O error)" in page
     assert ImageAsset.objects.count() == 2 and CellResult.objects.count() == 2
-    assert len(stored_files(media_in_tmp)) == 2
+    assert len(stored_files(media_in_tmp)) == 4  # the failed row's image and thumbnail are gone
 
 
 def test_images_are_not_stored_when_they_cannot_be_queued(

@@ -9,7 +9,7 @@ import os
 import secrets
 
 import dj_database_url
-from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from celinsight.env import (
@@ -183,14 +183,14 @@ TRUSTED_PROXIES = env_int("CELINSIGHT_TRUSTED_PROXIES", 0)
 AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
 
 # Content-Security-Policy on every response, in development too, so a page that needs
-# more than this fails in tests. Scripts come only from static/ (htmx, Plotly,
-# static/js). style-src allows 'unsafe-inline' because Plotly inserts <style> elements
-# when it draws a chart; no template has a style attribute or <style> of its own.
+# more than this fails in tests. Scripts and styles come only from static/; no template has
+# a style attribute or <style> (charts are SVG drawn by the server; htmx's own indicator
+# <style> is switched off in base.html).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF],
         "img-src": [SELF, "data:", "blob:"],
         "object-src": [NONE],
         "base-uri": [SELF],

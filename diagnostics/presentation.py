@@ -92,3 +92,15 @@ def heatmaps_pending(results):
     since = timezone.now() - HEATMAP_WAIT
     return any(needs_heatmap(result) and not result.heatmap
                and result.finished_at and result.finished_at >= since for result in results)
+
+
+def gallery_place(ranked, result):
+    """Where ``result`` stands in the gallery's ranked order: its rank (from 1) and the cells
+    before and after it; all None when it is not in the gallery (an earlier model's result)."""
+    ids = [cell.pk for cell in ranked]
+    if result.pk not in ids:
+        return {"rank": None, "previous": None, "next": None}
+    position = ids.index(result.pk)
+    return {"rank": position + 1,
+            "previous": ranked[position - 1] if position > 0 else None,
+            "next": ranked[position + 1] if position + 1 < len(ranked) else None}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from diagnostics import dashboards, reports, views
+from diagnostics import cells, dashboards, reports, views
 
 app_name = "diagnostics"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("specimens/<int:specimen_id>/review/", views.specimen_review, name="review"),
     path("specimens/<int:specimen_id>/results/<int:result_id>/review/", views.review_cell,
          name="review_cell"),
+    path("specimens/<int:specimen_id>/cells/<int:result_id>/", cells.cell_detail, name="cell"),
     path("specimens/<int:specimen_id>/sign-off/", views.sign_off, name="sign_off"),
     path("specimens/<int:specimen_id>/amend/", views.amend, name="amend"),
     path("specimens/<int:specimen_id>/reopen/", views.reopen, name="reopen"),

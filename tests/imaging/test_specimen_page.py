@@ -110,7 +110,8 @@ def test_each_gallery_cell_is_a_link_named_for_what_it_shows(page_of, specimen):
                                   "Dyskeratotic": 0.07, "Metaplastic": 0.0, "Parabasal": 0.0},
                        refer=True)
     page = page_of()
-    assert (f'<a class="cell-link" href="{flagged.image.file_url()}" '
+    cell_page = reverse("diagnostics:cell", args=[specimen.pk, flagged.pk])
+    assert (f'<a class="cell-link" href="{cell_page}" '
             f'aria-label="Cell 1: Koilocytotic 0.93, flagged">') in page
 
 

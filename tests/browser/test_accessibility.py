@@ -45,6 +45,8 @@ def bench(doctor, specimen, lab_staff, make_result, sample_cell_paths):
         for (probabilities, refer), path in zip(CLASS_MIXES, sample_cell_paths[::6]):
             result = make_result(target, probabilities, refer=refer)
             default_storage.save(result.image.file.name, ContentFile(path.read_bytes()))
+            if target == specimen and refer:
+                flagged = result
         update_triage_score(target)
     SpecimenSignOff.objects.create(specimen=signed, signed_by=doctor, version=1,
                                    interpretation=SpecimenSignOff.Interpretation.NEGATIVE,
@@ -55,6 +57,7 @@ def bench(doctor, specimen, lab_staff, make_result, sample_cell_paths):
         "review": f"/specimens/{specimen.pk}/review/",
         "patient history": specimen.patient.get_absolute_url(),
         "report": f"/specimens/{signed.pk}/report/",
+        "cell": f"/specimens/{specimen.pk}/cells/{flagged.pk}/",
     }
 
 
@@ -97,7 +100,7 @@ def test_the_login_page_has_no_serious_accessibility_violations(new_page, screen
 
 
 @pytest.mark.parametrize("name", ["worklist", "specimen", "review", "patient history",
-                                  "report"])
+                                  "report", "cell"])
 def test_the_bench_pages_have_no_serious_accessibility_violations(doctor_page, bench, name):
     open_page(doctor_page, bench[name])
     assert_no_blocking_violations(doctor_page, name)
@@ -148,7 +151,7 @@ OVERFLOW = """() => {
 def test_no_page_overflows_a_narrow_window(doctor_page, bench, screenshot, width):
     doctor_page.set_viewport_size({"width": width, "height": 900})
     problems = {}
-    for name in ["specimen", "patient history", "worklist", "review"]:
+    for name in ["specimen", "patient history", "worklist", "review", "cell"]:
         open_page(doctor_page, bench[name])
         screenshot(doctor_page, f"narrow-{width}-{name.replace(' ', '-')}")
         overflow = doctor_page.evaluate(OVERFLOW)
@@ -158,7 +161,7 @@ def test_no_page_overflows_a_narrow_window(doctor_page, bench, screenshot, width
 
 
 @pytest.mark.parametrize("name", ["worklist", "specimen", "review", "patient history",
-                                  "report"])
+                                  "report", "cell"])
 def test_the_bench_pages_need_nothing_the_content_security_policy_refuses(doctor_page, bench,
                                                                           name):
     # style-src has no 'unsafe-inline' since the charts are drawn by the server: a style

@@ -52,7 +52,7 @@ def test_a_cell_without_overlay_says_so(client_for, doctor, specimen, make_resul
     normal = make_result(specimen, NORMAL)
     page = client_for(doctor).get(cell_url(normal)).content.decode()
     assert "heatmap" not in page and "data-overlay-toggle" not in page
-    assert "No Grad-CAM overlay for this cell" in page
+    assert "No Grad-CAM overlay stored for this cell" in page
     assert "Not flagged" in page
 
 
@@ -106,3 +106,12 @@ def test_previous_and_next_follow_the_gallery_ranking(client_for, doctor, specim
     assert steps(least) == (middle.pk, None)
     assert "Cell 2 of 3" in client.get(cell_url(middle)).content.decode()
     assert "→ or j next" in client.get(cell_url(most)).content.decode()
+
+
+def test_the_review_page_links_each_cell_to_its_page_with_its_overlay(client_for, doctor,
+                                                                       flagged):
+    page = client_for(doctor).get(
+        reverse("diagnostics:review", args=[flagged.image.specimen_id])).content.decode()
+    assert f'href="{cell_url(flagged)}" aria-label="Open {flagged.image.original_name} large"' in page
+    assert f'src="{flagged.heatmap_url()}"' in page
+    assert f'src="{flagged.image.thumbnail_url()}"' in page  # the light, cached preview

@@ -4,6 +4,8 @@ Writes are sent with an empty body: a role that may write gets as far as validat
 (400) and nothing is changed; one that may not gets 403, or 404 for a record it cannot see.
 """
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, reverse
 
@@ -45,6 +47,10 @@ PAGE_MATRIX = {
     ("get", "diagnostics:review", "specimen"): (302, 200, 404, 403, 403),
     ("get", "diagnostics:report", "specimen"): (302, 200, 404, 200, 200),
     ("get", "diagnostics:dashboard", None): (302, 403, 403, 403, 200),
+    ("get", "diagnostics:cell", "cell"): (302, 200, 404, 200, 200),
+    ("post", "diagnostics:reopen", "specimen"): (302, 302, 404, 403, 403),
+    ("get", "imaging:thumbnail_file", "image"): (302, 200, 404, 200, 200),
+    ("get", "patients:access_log", "patient"): (302, 403, 403, 403, 200),
 }
 
 
@@ -55,9 +61,12 @@ def users(doctor, other_doctor, lab_staff, administrator):
 
 
 @pytest.fixture
-def records(patient, specimen, flagged_result):
+def records(patient, specimen, flagged_result, sample_cell_paths):
+    # The image's bytes in storage, so its thumbnail can be made on first request.
+    default_storage.save(flagged_result.image.file.name,
+                         ContentFile(sample_cell_paths[0].read_bytes()))
     return {"patient": patient.pk, "specimen": specimen.pk, "image": flagged_result.image_id,
-            "result": flagged_result.pk}
+            "result": flagged_result.pk, "cell": (specimen.pk, flagged_result.pk)}
 
 
 def page_client(user):
@@ -70,7 +79,8 @@ def page_client(user):
 def observed_statuses(matrix, client_of, users, records):
     observed = {}
     for (method, name, kind), _ in matrix.items():
-        url = reverse(name, args=[records[kind]] if kind else [])
+        args = records[kind] if kind else []
+        url = reverse(name, args=args if isinstance(args, (list, tuple)) else [args])
         for role in ROLES:
             client = client_of(users[role])
             response = client.post(url, {}) if method == "post" else client.get(url)
@@ -96,7 +106,7 @@ def test_role_matrix(api_as, users, records):
                 | observed_statuses(PAGE_MATRIX, page_client, users, records))
     print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
           f"= {len(observed)} cases")
-    assert len(observed) == (20 + 8) * 5 == 140
+    assert len(observed) == (20 + 12) * 5 == 160
     mismatches = {case: (observed[case], status) for case, status in expected.items()
                   if observed[case] != status}
     assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder
+
 SIPAKMED_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sipakmed"
 CELLS_PER_CLUSTER = 2
 CLUSTERS_PER_CLASS = 2
@@ -42,3 +44,21 @@ def _first_cells_of_first_clusters(class_dir):
     full_clusters = [cells for cells in by_cluster.values() if len(cells) >= CELLS_PER_CLUSTER]
     return [path for cells in full_clusters[:CLUSTERS_PER_CLASS]
             for path in cells[:CELLS_PER_CLUSTER]]
+
+
+# A small fitted classifier, shared by the estimator's and the artefact's tests (fitted once
+# per module, as each module had it).
+SMALL_HEAD = LightGBMHead(n_estimators=20, num_leaves=4, min_child_samples=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_images(tiny_dataset_dir):
+    dataset = list_image_folder(tiny_dataset_dir)
+    return list(dataset.images()), dataset.labels
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_images):
+    images, labels = tiny_images
+    return HybridClassifier(head=SMALL_HEAD, image_size=64, views=["identity", "hflip"],
+                            pretrained=False).fit(images, labels)

@@ -3,23 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder, load_classifier
-from diagnostics.engine import WrongModelVersion, save_classifier
-
-SMALL_HEAD = LightGBMHead(n_estimators=20, num_leaves=4, min_child_samples=1)
-
-
-@pytest.fixture(scope="module")
-def tiny_images(tiny_dataset_dir):
-    dataset = list_image_folder(tiny_dataset_dir)
-    return list(dataset.images()), dataset.labels
-
-
-@pytest.fixture(scope="module")
-def fitted(tiny_images):
-    images, labels = tiny_images
-    return HybridClassifier(head=SMALL_HEAD, image_size=64, views=["identity", "hflip"],
-                            pretrained=False).fit(images, labels)
+from diagnostics.engine import HybridClassifier, WrongModelVersion, load_classifier
+from diagnostics.engine import save_classifier
+from tests.engine.conftest import SMALL_HEAD
 
 
 def test_save_and_load_give_identical_probabilities(fitted, tiny_images, tmp_path):

@@ -32,7 +32,6 @@ TARGET_P95_MS = 150
 PAGES = ("worklist", "specimen", "patient history")
 
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-REVIEW_LINK = re.compile(r'href="/specimens/(\d+)/review/"')
 SPECIMEN_LINK = re.compile(r'href="/specimens/(\d+)/"')
 PATIENT_LINK = re.compile(r'href="/patients/(\d+)/"')
 PAGE_LINK = re.compile(r'href="\?page=(\d+)')
@@ -94,7 +93,7 @@ class Doctor(FastHttpUser):
             url += f"?page={random.choice(pages)}"
         html = self.get_page(url, "worklist", "Awaiting my review")
         self.worklist_pages = sorted({int(number) for number in PAGE_LINK.findall(html)})
-        return [int(number) for number in REVIEW_LINK.findall(html)]
+        return [int(number) for number in SPECIMEN_LINK.findall(html)]
 
     def open_specimen(self, specimen_id):
         html = self.get_page(f"/specimens/{specimen_id}/", "specimen", "Images and results")

@@ -2,6 +2,7 @@
 and the signer's credentials. Rendered once, when the version is signed, and kept."""
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.dateparse import parse_date
 
 from accounts.people import display_name
 from accounts.roles import ALL_ROLES
@@ -14,10 +15,15 @@ def lab():
 
 def patient_age(specimen):
     """The patient's age in whole years on the collection date; None if either is unknown."""
-    born, collected = specimen.patient.date_of_birth, specimen.collected_on
+    # A specimen just created from strings holds them until reloaded.
+    born, collected = as_date(specimen.patient.date_of_birth), as_date(specimen.collected_on)
     if born is None or collected is None:
         return None
     return collected.year - born.year - ((collected.month, collected.day) < (born.month, born.day))
+
+
+def as_date(value):
+    return parse_date(value) if isinstance(value, str) else value
 
 
 def signer_credentials(user):

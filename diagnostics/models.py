@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.people import display_name
 from diagnostics.bethesda import (
     BethesdaFindings, ChoiceListField, Interpretation, Recommendation, labels, snomed_code,
 )
@@ -245,6 +246,10 @@ class SpecimenSignOff(BethesdaFindings):
     def report_text_intact(self):
         """Whether the stored text still matches the sha256 taken at signing."""
         return bool(self.report_text) and text_sha256(self.report_text) == self.report_sha256
+
+    def signer_name(self):
+        """The signer as printed: name and role as signed, else (migrated versions) the name."""
+        return self.signer_credentials or display_name(self.signed_by)
 
     def recommendation_labels(self):
         return labels(Recommendation, self.recommendations)

@@ -38,5 +38,7 @@ def render_report_text(report):
     specimen = report.specimen
     return render_to_string("diagnostics/report_version.txt", {
         **lab(), "report": report, "specimen": specimen, "patient": specimen.patient,
+        "date_of_birth": as_date(specimen.patient.date_of_birth),
+        "collected_on": as_date(specimen.collected_on),
         "age": patient_age(specimen), "time_zone": settings.TIME_ZONE,
     }).strip() + "\n"

@@ -52,7 +52,8 @@ def review_context(request, specimen, sign_off_form=None):
     sign_off = review.closing_sign_off(specimen)  # None while open, re-opened included
     classified = review.classified_cells_flagged_first(specimen)
     page = page_or_404(request, classified, CELLS_PER_REVIEW_PAGE)
-    form_class = AmendmentForm if sign_off else SignOffForm
+    if sign_off_form is None and sign_off:  # an amendment starts from the signed version
+        sign_off_form = AmendmentForm(specimen=specimen, initial=amendable_values(sign_off))
     return {
         "specimen": specimen,
         "sign_off": sign_off,
@@ -60,12 +61,18 @@ def review_context(request, specimen, sign_off_form=None):
         "page": page,
         "cells": [(result, CellReviewForm(result)) for result in page],
         "blockers": [] if sign_off else review.sign_off_blockers(specimen),
-        "sign_off_form": sign_off_form or form_class(specimen=specimen),
+        "sign_off_form": sign_off_form or SignOffForm(specimen=specimen),
         "ai_section": computer_assisted_section(specimen),
         "reopen_form": ReopeningForm(),
         "reopening": None if sign_off else review.current_reopening(
             specimen, review.current_sign_off(specimen)),
     }
+
+
+def amendable_values(sign_off):
+    """The signed version's report fields, the starting point of an amendment."""
+    return {name: getattr(sign_off, name) for name in AmendmentForm.Meta.fields
+            if name not in ("amendment_reason", "comment")}
 
 
 @require_POST

@@ -84,12 +84,14 @@ def test_the_service_refuses_an_inconsistent_report(doctor, specimen, cells):
     assert not SpecimenSignOff.objects.exists()
 
 
-def test_an_unsatisfactory_report_has_no_interpretation(doctor, specimen, cells):
+def test_an_unsatisfactory_report_has_no_interpretation(client_for, doctor, specimen, cells):
     report = review.sign_off_specimen(
         specimen, doctor, adequacy="unsatisfactory", unsatisfactory_kind="rejected",
         unsatisfactory_reason="unlabelled", recommendations=["repeat_2_4_months"])
     assert report.headline() == "Unsatisfactory for evaluation"
     assert "Unlabelled or mislabelled specimen" in report.report_text
+    history = client_for(doctor).get(specimen.patient.get_absolute_url()).content.decode()
+    assert "Unsatisfactory for evaluation" in history
 
 
 def test_the_form_shows_consistency_errors_next_to_the_fields(client_for, doctor, specimen, cells):

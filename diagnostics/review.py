@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.people import display_name
 from diagnostics.models import CellResult, CellReview, SpecimenReopening, SpecimenSignOff
 
 Status = CellResult.Status
@@ -73,7 +74,7 @@ def refuse_if_signed_off(specimen):
     if sign_off is not None:
         raise SpecimenClosed(
             f"Specimen {specimen} is signed off (version {sign_off.version}, by "
-            f"{sign_off.signed_by} on {sign_off.signed_at:%Y-%m-%d %H:%M}): its reviews are "
+            f"{display_name(sign_off.signed_by)} on {sign_off.signed_at:%Y-%m-%d %H:%M}): its reviews are "
             f"read-only and it takes no new images. To add images or reviews, a doctor who may "
             f"sign off must re-open it with a reason; to change only the interpretation, amend "
             f"the sign-off."

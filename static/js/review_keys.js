@@ -95,4 +95,19 @@ document.addEventListener("DOMContentLoaded", function () {
     var outcome = row.querySelector("[role=status], [role=alert]");
     if (outcome && row.contains(event.target)) { announce(outcome.textContent); }
   });
+  // An answer that is not the row (the session ended and the login page came back, or the
+  // server refused): go where the server sent us, or say so, never draw it into the table.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var asked = event.detail.requestConfig && event.detail.requestConfig.path;
+    if (xhr.responseURL && asked && new URL(xhr.responseURL).pathname !==
+        new URL(asked, window.location.href).pathname) {
+      event.detail.shouldSwap = false;
+      window.location.assign(xhr.responseURL);
+    }
+  });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    announce("Not recorded (" + event.detail.xhr.status + "): reload the page and try again.");
+    window.alert("Not recorded (" + event.detail.xhr.status + "): reload the page and try again.");
+  });
 });

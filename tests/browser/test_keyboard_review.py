@@ -130,3 +130,16 @@ def test_accept_all_flagged_after_a_confirmation_with_the_count(new_page, log_in
     screenshot(page, "keyboard-review-02-accepted-all-flagged")
     assert CellReview.objects.filter(accepted=True, reviewer=doctor).count() == FLAGGED
     assert not refused, "\n".join(refused)
+
+
+def test_a_review_after_the_session_ended_goes_to_the_login_page(new_page, log_in, doctor,
+                                                                 specimen, ten_flagged):
+    page = new_page()
+    log_in(page, doctor)
+    open_page(page, f"/specimens/{specimen.pk}/review/")
+    page.context.clear_cookies(name="sessionid")  # the session is over (idle timeout)
+    page.keyboard.press("j")
+    page.keyboard.press("a")
+    page.wait_for_url("**/accounts/login/**")  # not the login form drawn into the table
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert not CellReview.objects.exists()

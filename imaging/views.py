@@ -1,4 +1,5 @@
 from datetime import timedelta
+from pathlib import PurePosixPath
 
 from auditlog.models import LogEntry
 from django.conf import settings
@@ -144,8 +145,10 @@ def heatmap_file(request, image_id, result_id):
     image = get_image_for_user(request.user, image_id)
     result = get_object_or_404(image.results.exclude(heatmap=""), pk=result_id)
     log_patient_read(request, result)
+    # WebP since issue 18, PNG before: the stored name's suffix gives the type.
+    suffix = PurePosixPath(result.heatmap.name).suffix
     response = FileResponse(result.heatmap.open("rb"),
-                            filename=f"{image.original_name}.gradcam.png")
+                            filename=f"{image.original_name}.gradcam{suffix}")
     return cached_if_current(request, response, result.heatmap_version)
 
 

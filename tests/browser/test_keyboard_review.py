@@ -9,7 +9,8 @@ from django.core.files.storage import default_storage
 from playwright.sync_api import expect
 
 from diagnostics.models import CellReview
-from tests.browser.test_accessibility import CLASS_MIXES, open_page
+from tests.browser.test_accessibility import (CLASS_MIXES, assert_no_blocking_violations,
+                                              open_page)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FLAGGED = 10
@@ -99,6 +100,15 @@ def test_ten_flagged_cells_reviewed_by_keyboard_alone(new_page, log_in, screensh
     record_timing("keyboard_review_seconds_per_cell", sum(seconds) / len(seconds))
     record_timing("keyboard_review_seconds_slowest", max(seconds))
     assert not refused, "\n".join(refused)
+    assert_no_blocking_violations(page, "review page, reviewed")
+
+    overridden = next(cell for cell in ten_flagged if expected[cell.pk] != cell.predicted_class)
+    open_page(page, specimen.get_absolute_url())  # the gallery shows the reviewed classes
+    card = page.locator(f'.cell-card[data-result="{overridden.pk}"]')
+    expect(card).to_contain_text(f"{expected[overridden.pk]} (model: {overridden.predicted_class}")
+    expect(card).to_contain_text("reviewed by Ada Lovelace")
+    screenshot(page, "keyboard-review-02-gallery-reviewed")
+    assert_no_blocking_violations(page, "specimen page, reviewed")
 
 
 def test_accept_all_flagged_after_a_confirmation_with_the_count(new_page, log_in, screenshot,
@@ -127,7 +137,7 @@ def test_accept_all_flagged_after_a_confirmation_with_the_count(new_page, log_in
     expect(page.locator("#review-progress")).to_contain_text("Every flagged cell is reviewed.")
     expect(page.get_by_role("button", name="Sign off")).to_be_enabled()
     assert page.evaluate("() => window.notReloaded") is True
-    screenshot(page, "keyboard-review-02-accepted-all-flagged")
+    screenshot(page, "keyboard-review-03-accepted-all-flagged")
     assert CellReview.objects.filter(accepted=True, reviewer=doctor).count() == FLAGGED
     assert not refused, "\n".join(refused)
 

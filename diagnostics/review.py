@@ -74,8 +74,8 @@ def refuse_if_signed_off(specimen):
     if sign_off is not None:
         raise SpecimenClosed(
             f"Specimen {specimen} is signed off (version {sign_off.version}, by "
-            f"{display_name(sign_off.signed_by)} on {sign_off.signed_at:%Y-%m-%d %H:%M}): its reviews are "
-            f"read-only and it takes no new images. To add images or reviews, a doctor who may "
+            f"{display_name(sign_off.signed_by)} on {sign_off.signed_at:%Y-%m-%d %H:%M}): its "
+            f"reviews are read-only and it takes no new images. To add images or reviews, a doctor who may "
             f"sign off must re-open it with a reason; to change only the interpretation, amend "
             f"the sign-off."
         )
@@ -133,10 +133,9 @@ def accept_all_flagged(specimen, reviewer):
         lock_specimen(specimen)
         refuse_if_signed_off(specimen)
         now = timezone.now()
-        reviews = [CellReview(result=result, reviewer=reviewer, reviewed_class=result.predicted_class,
-                              accepted=True, reviewed_at=now)
-                   for result in unreviewed_flagged_results(specimen).select_related(None)
-                   .select_related("image")]
+        reviews = [CellReview(result=result, reviewer=reviewer, accepted=True, reviewed_at=now,
+                              reviewed_class=result.predicted_class)
+                   for result in unreviewed_flagged_results(specimen)]
         try:
             with transaction.atomic():
                 CellReview.objects.bulk_create(reviews)

@@ -13,7 +13,7 @@ from accounts.audit import log_patient_read
 from celinsight.pagination import page_or_404
 from diagnostics import review
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
-from diagnostics.models import CellResult
+from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellResult
 from diagnostics.triage import TRIAGE_RULE
 from diagnostics.worklists import (
     CountingPaginator, awaiting_review, batches_of, with_cell_counts,
@@ -112,8 +112,9 @@ def review_cell(request, specimen_id, result_id):
 def record_cell_review(request, result, form):
     """Record the form's review; the outcome as the reviewer should read it."""
     if not form.is_valid():
-        return {"level": "error", "text": f"{result.image}: choose one of the model's classes"
-                                          f"{'' if 'reviewed_class' in form.errors else ' and a shorter note'}."}
+        problem = ("choose one of the model's classes" if "reviewed_class" in form.errors
+                   else f"keep the note under {FREE_TEXT_MAX_LENGTH} characters")
+        return {"level": "error", "text": f"{result.image}: {problem}."}
     try:
         cell_review = review.review_cell(result, request.user, form.cleaned_data["reviewed_class"],
                                          note=form.note_or_none())

@@ -73,7 +73,7 @@ def test_a_review_without_a_note_field_keeps_the_note(client_for, doctor, flagge
 def test_a_note_longer_than_free_text_allows_is_refused(client_for, doctor, flagged):
     response = client_for(doctor).post(review_url(flagged[0]), {
         "action": "accept", "note": "x" * 2001}, **HTMX)
-    assert "shorter note" in response.content.decode()
+    assert "keep the note under 2000 characters" in response.content.decode()
     assert not CellReview.objects.exists()
 
 

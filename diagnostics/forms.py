@@ -9,7 +9,8 @@ class CellReviewForm(forms.Form):
 
     reviewed_class = forms.ChoiceField(label="Class")
     note = forms.CharField(label="Note", required=False, max_length=FREE_TEXT_MAX_LENGTH,
-                           widget=forms.Textarea(attrs={"rows": 1, "class": "cell-note"}))
+                           widget=forms.Textarea(attrs={"rows": 1, "class": "cell-note",
+                                                        "placeholder": "Note (optional)"}))
 
     def __init__(self, result, *args, **kwargs):
         # One form per cell on the review page: each control needs its own id for its label.

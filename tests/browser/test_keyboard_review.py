@@ -101,6 +101,9 @@ def test_ten_flagged_cells_reviewed_by_keyboard_alone(new_page, log_in, screensh
     assert {pk: review.reviewed_class for pk, review in reviews.items()} == expected
     assert reviews[ten_flagged[0].pk].note.startswith("perinuclear halo")
     assert {review.reviewer for review in reviews.values()} == {doctor}
+    reload_started = time.monotonic()  # what each review cost before: the page again
+    open_page(page, f"/specimens/{specimen.pk}/review/")
+    record_timing("review_page_reload_seconds", time.monotonic() - reload_started)
     record_timing("keyboard_review_seconds_per_cell", sum(seconds) / len(seconds))
     record_timing("keyboard_review_seconds_slowest", max(seconds))
     assert not refused, "\n".join(refused)

@@ -153,6 +153,9 @@ ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous object permissions
 GUARDIAN_RAISE_403 = False
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
+# The specimen page's gallery polls every 3 s for Grad-CAM overlays: a poll is logged as a
+# read of the specimen only when its user has no read of it logged in this many minutes.
+AUDIT_POLL_READ_MINUTES = env_int("CELINSIGHT_AUDIT_POLL_READ_MINUTES", 10)
 
 # Two-factor login (django-otp, TOTP): a user with a confirmed device enters a code after
 # the password. With this switch on, the admin site only admits staff who did.
@@ -172,7 +175,9 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_HTTPONLY = True  # no script reads the token: htmx only sends GETs
+# No script reads the token: htmx's POSTs (cell reviews) send the form's token field, or
+# the page's token in an hx-headers attribute.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -20,14 +20,17 @@ class Bar:
     width: float
     height: float
     abnormal: bool = False
+    reviewed: int = 0  # of ``count``, the cells a reviewer put in this class
+    overridden: int = 0  # of those, the ones a reviewer moved here from the model's class
 
     @property
     def label_x(self):
         return round(self.x + self.width / 2, 1)
 
 
-def bars(labelled_counts, abnormal=()):
-    """Bars for (label, count) pairs, side by side across the plot, scaled to the largest."""
+def bars(labelled_counts, abnormal=(), reviewed=(), overridden=()):
+    """Bars for (label, count) pairs, side by side across the plot, scaled to the largest;
+    ``reviewed`` and ``overridden`` (per bar, where given) say how many a reviewer set."""
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / max(len(labelled_counts), 1)
     tallest = max((count for _, count in labelled_counts), default=0) or 1
@@ -36,7 +39,9 @@ def bars(labelled_counts, abnormal=()):
         height = plot_height * count / tallest
         drawn.append(Bar(label, count, x=round(LEFT + index * slot + slot * 0.05, 1),
                          y=round(TOP + plot_height - height, 1), width=round(slot * 0.9, 1),
-                         height=round(height, 1), abnormal=label in abnormal))
+                         height=round(height, 1), abnormal=label in abnormal,
+                         reviewed=reviewed[index] if reviewed else 0,
+                         overridden=overridden[index] if overridden else 0))
     return drawn
 
 
@@ -52,7 +57,8 @@ def confidence_bins(confidences):
 
 def chart_drawing(charts):
     """The bars of both charts, from presentation.specimen_charts' data."""
-    class_bars = bars(list(zip(charts["classes"], charts["counts"])), charts["abnormal_classes"])
+    class_bars = bars(list(zip(charts["classes"], charts["counts"])), charts["abnormal_classes"],
+                      charts.get("reviewed", ()), charts.get("overridden", ()))
     return {"class_bars": class_bars,
             "confidence_bars": bars(confidence_bins(charts["confidences"])),
             "class_max": max(charts["counts"], default=0),

@@ -5,21 +5,39 @@ from diagnostics.bethesda import (
 )
 from diagnostics.bethesda_rules import BethesdaConsistencyMixin
 from diagnostics.computer_assisted import suggested_general_category
-from diagnostics.models import SpecimenReopening, SpecimenSignOff
+from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellReview, SpecimenReopening, SpecimenSignOff
 from diagnostics.report_text import patient_age
 
 
 class CellReviewForm(forms.Form):
+    """A cell's class (accepted or overridden) and the reviewer's note. A form without the
+    note field leaves the cell's note as it is (the API, older clients)."""
+
     reviewed_class = forms.ChoiceField(label="Class")
+    note = forms.CharField(label="Note", required=False, max_length=FREE_TEXT_MAX_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 1, "class": "cell-note",
+                                                        "placeholder": "Note (optional)"}))
 
     def __init__(self, result, *args, **kwargs):
-        # One form per cell on the review page: each select needs its own id for its label.
+        # One form per cell on the review page: each control needs its own id for its label.
         kwargs.setdefault("auto_id", f"id_result{result.pk}_%s")
         super().__init__(*args, **kwargs)
         self.fields["reviewed_class"].choices = [(name, name) for name in result.probabilities]
+        cell_review = reviewed(result)
         self.fields["reviewed_class"].initial = (
-            result.review.reviewed_class if hasattr(result, "review") else result.predicted_class
-        )
+            cell_review.reviewed_class if cell_review else result.predicted_class)
+        self.fields["note"].initial = cell_review.note if cell_review else ""
+
+    def note_or_none(self):
+        """The note typed, or None when the form did not send a note field at all."""
+        return self.cleaned_data["note"] if "note" in self.data else None
+
+
+def reviewed(result):
+    try:
+        return result.review
+    except CellReview.DoesNotExist:
+        return None
 
 
 INTERPRETATION_GROUPS = [

@@ -145,6 +145,7 @@ class CellReview(models.Model):
     reviewed_class = models.CharField(max_length=100, help_text="The class the reviewer assigned.")
     accepted = models.BooleanField(help_text="The reviewer agreed with the model's class.")
     reviewed_at = models.DateTimeField(default=timezone.now)
+    note = free_text(blank=True, help_text="What the reviewer saw in this cell, in their words.")
 
     class Meta:
         ordering = ["reviewed_at", "pk"]

@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from diagnostics.chart_drawing import chart_drawing
-from diagnostics.models import CellResult
+from diagnostics.models import CellResult, CellReview
 from diagnostics.services import needs_heatmap
 from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
 
@@ -46,8 +46,8 @@ def specimen_progress(specimen):
 def specimen_results(images):
     """The specimen page's summary of its classified cells: the charts, all of them ranked
     most suspicious first (the page shows GALLERY_SIZE at a time) and the counts, from images
-    with their results prefetched."""
-    classified = latest_classified_results(images)
+    with their results prefetched. Reviewed cells count under their reviewed class."""
+    classified = with_reviews(latest_classified_results(images))
     charts = specimen_charts(classified)
     return {
         "charts": charts,
@@ -55,7 +55,22 @@ def specimen_results(images):
         "gallery": ranked_gallery(classified),
         "classified_count": len(classified),
         "referred_count": sum(result.refer_to_cytologist for result in classified),
+        "referred_to_review": sum(result.refer_to_cytologist and not result.cell_review
+                                  for result in classified),
+        "reviewed_count": sum(bool(result.cell_review) for result in classified),
     }
+
+
+def with_reviews(results):
+    """The results, each with ``cell_review`` (its CellReview, or None) and ``shown_class``
+    (the reviewer's class where reviewed, else the model's): one query for all of them."""
+    reviews = {review.result_id: review for review in CellReview.objects.filter(
+        result__in=[result.pk for result in results]).select_related("reviewer")}
+    for result in results:
+        result.cell_review = reviews.get(result.pk)
+        result.shown_class = (result.cell_review.reviewed_class if result.cell_review
+                              else result.predicted_class)
+    return results
 
 
 def latest_classified_results(images):
@@ -67,13 +82,23 @@ def latest_classified_results(images):
 def specimen_charts(results):
     """Data for the class-distribution and confidence charts (drawn by chart_drawing).
 
-    Classes follow the model's column order, so classes no cell got still show as zero.
+    Classes follow the model's column order, so classes no cell got still show as zero. A
+    cell counts under its ``shown_class`` where it has one (the reviewer's, see
+    with_reviews), else the model's; ``reviewed`` counts the cells per class a reviewer
+    put there (accepted or overridden), ``overridden`` those a reviewer moved there.
     """
     classes = list(dict.fromkeys(name for result in results for name in result.probabilities))
-    counts = {name: 0 for name in classes}
+    counts, reviewed, overridden = ({name: 0 for name in classes} for _ in range(3))
     for result in results:
-        counts[result.predicted_class] += 1
+        shown = getattr(result, "shown_class", result.predicted_class)
+        counts[shown] += 1
+        cell_review = getattr(result, "cell_review", None)
+        if cell_review:
+            reviewed[shown] += 1
+            overridden[shown] += not cell_review.accepted
     return {"classes": classes, "counts": [counts[name] for name in classes],
+            "reviewed": [reviewed[name] for name in classes],
+            "overridden": [overridden[name] for name in classes],
             "abnormal_classes": list(ABNORMAL_CLASSES),
             "confidences": [round(result.confidence, 4) for result in results]}
 

@@ -6,10 +6,14 @@ mind is an amendment: a new sign-off version with a reason, the earlier versions
 material needs the specimen re-opened first (with a reason); the next sign-off is then an
 amendment giving that reason.
 """
+from auditlog.diff import model_instance_diff
+from auditlog.models import LogEntry
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.people import display_name
 from diagnostics.bethesda import INTERPRETATION_CATEGORY
 from diagnostics.bethesda_rules import consistency_errors
 from diagnostics.computer_assisted import computer_assisted_section
@@ -18,6 +22,13 @@ from diagnostics.report_text import patient_age, render_report_text, signer_cred
 
 Status = CellResult.Status
 SIGN_OFF_PERMISSION = "diagnostics.sign_off_specimen"
+# Cytotechnologists screen cells but do not sign off (the permission comes with their role).
+SCREEN_PERMISSION = "cases.screen_case"
+
+
+def may_review_cells(user):
+    """Whether ``user`` may accept or override cells: doctors who sign off, and screeners."""
+    return user.has_perm(SIGN_OFF_PERMISSION) or user.has_perm(SCREEN_PERMISSION)
 
 
 class ReviewRefused(Exception):
@@ -67,8 +78,8 @@ def refuse_if_signed_off(specimen):
     if sign_off is not None:
         raise SpecimenClosed(
             f"Specimen {specimen} is signed off (version {sign_off.version}, by "
-            f"{sign_off.signed_by} on {sign_off.signed_at:%Y-%m-%d %H:%M}): its reviews are "
-            f"read-only and it takes no new images. To add images or reviews, a doctor who may "
+            f"{display_name(sign_off.signed_by)} on {sign_off.signed_at:%Y-%m-%d %H:%M}): its "
+            f"reviews are read-only and it takes no new images. To add images or reviews, a doctor who may "
             f"sign off must re-open it with a reason; to change only the interpretation, amend "
             f"the sign-off."
         )
@@ -100,21 +111,52 @@ def reopen_specimen(specimen, doctor, reason):
     return reopening
 
 
-def review_cell(result, reviewer, reviewed_class):
-    """Record the reviewer's class for a cell: the model's class accepted, or an override."""
+def review_cell(result, reviewer, reviewed_class, note=None):
+    """Record the reviewer's class for a cell: the model's class accepted, or an override,
+    with the reviewer's note (None keeps the note the cell has)."""
     if reviewed_class not in result.probabilities:
         raise ReviewRefused(f"{reviewed_class!r} is not one of the model's classes.")
     refuse_if_signed_off(result.image.specimen)
-    review, _ = CellReview.objects.update_or_create(
-        result=result,
-        defaults={
-            "reviewer": reviewer,
-            "reviewed_class": reviewed_class,
-            "accepted": reviewed_class == result.predicted_class,
-            "reviewed_at": timezone.now(),
-        },
-    )
+    fields = {"reviewer": reviewer, "reviewed_class": reviewed_class,
+              "accepted": reviewed_class == result.predicted_class, "reviewed_at": timezone.now()}
+    if note is not None:
+        fields["note"] = refuse_if_invalid(CellReview(note=note.strip())).note
+    review, _ = CellReview.objects.update_or_create(result=result, defaults=fields)
     return review
+
+
+def unreviewed_flagged_results(specimen):
+    return flagged_results(specimen).filter(review__isnull=True)
+
+
+def accept_all_flagged(specimen, reviewer):
+    """Accept the model's class of every flagged cell of the specimen nobody has reviewed
+    yet, in one go; return the reviews. Each gets the audit entry a single review gets,
+    naming the reviewer (bulk_create sends no signals, so the entries are written here)."""
+    with transaction.atomic():
+        lock_specimen(specimen)
+        refuse_if_signed_off(specimen)
+        now = timezone.now()
+        reviews = [CellReview(result=result, reviewer=reviewer, accepted=True, reviewed_at=now,
+                              reviewed_class=result.predicted_class)
+                   for result in unreviewed_flagged_results(specimen)]
+        try:
+            with transaction.atomic():
+                CellReview.objects.bulk_create(reviews)
+        except IntegrityError:  # a cell was reviewed by someone else a moment ago
+            raise ReviewRefused("Some of these cells were reviewed by someone else just now; "
+                                "reload the page and accept the rest.") from None
+        for cell_review in reviews:
+            log_review_created(cell_review, reviewer)
+    return reviews
+
+
+def log_review_created(cell_review, reviewer):
+    """The creation entry django-auditlog writes when a review is saved on its own."""
+    changes = model_instance_diff(None, cell_review,
+                                  use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES)
+    LogEntry.objects.log_create(cell_review, action=LogEntry.Action.CREATE, changes=changes,
+                                actor=reviewer)
 
 
 def sign_off_blockers(specimen):
@@ -138,7 +180,8 @@ def sign_off_blockers(specimen):
 def refuse_if_invalid(record):
     """Model validation (free-text lengths, choices) for callers that skip the forms."""
     try:
-        record.clean_fields(exclude=["specimen", "signed_by", "reopened_by"])
+        record.clean_fields(exclude=["specimen", "signed_by", "reopened_by", "result", "reviewer",
+                                     "reviewed_class", "accepted"])
     except ValidationError as error:
         raise ReviewRefused(" ".join(
             f"{name.replace('_', ' ').capitalize()}: {' '.join(messages)}"

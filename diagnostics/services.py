@@ -8,6 +8,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import PurePosixPath
 
 from auditlog.models import LogEntry
 from django.conf import settings
@@ -19,12 +20,13 @@ from django.utils import timezone
 from PIL import Image
 
 from diagnostics.classifier import classifier_for
-from diagnostics.models import CellResult
+from diagnostics.models import CellResult, heatmap_path
 from diagnostics.triage import ABNORMAL_CLASSES, update_triage_scores_of
 
 logger = logging.getLogger(__name__)
 Status = CellResult.Status
 IMAGE_READ_THREADS = 2
+HEATMAP_WEBP_QUALITY = 80
 
 
 def create_queued_results(images, model_version):
@@ -285,8 +287,7 @@ def store_overlays(classifier, results):
     stored = 0
     for (result, _), overlay in zip(chosen, overlays):
         try:
-            result.heatmap.save(f"{result.pk}.png", ContentFile(png_bytes(overlay)), save=False)
-            result.save(update_fields=["heatmap"])
+            store_heatmap(result, overlay)
             stored += 1
         except Exception:
             logger.exception("The heat map of result %s could not be stored", result.pk)
@@ -295,9 +296,19 @@ def store_overlays(classifier, results):
     return stored
 
 
-def png_bytes(image):
+def store_heatmap(result, overlay):
+    """Save the overlay as WebP beside where the PNGs went (heatmap_path's folder): about a
+    tenth of the PNG's bytes for a blended photograph. Heat maps stored as PNG before stay
+    as they are. Saved through the storage, since heatmap_path names every file .png."""
+    name = str(PurePosixPath(heatmap_path(result, "")).with_suffix(".webp"))
+    result.heatmap.name = result.heatmap.storage.save(
+        name, ContentFile(webp_bytes(overlay)), max_length=result.heatmap.field.max_length)
+    result.save(update_fields=["heatmap"])
+
+
+def webp_bytes(image):
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="WEBP", quality=HEATMAP_WEBP_QUALITY)
     return buffer.getvalue()
 
 

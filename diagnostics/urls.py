@@ -10,6 +10,8 @@ urlpatterns = [
     path("specimens/<int:specimen_id>/review/", views.specimen_review, name="review"),
     path("specimens/<int:specimen_id>/results/<int:result_id>/review/", views.review_cell,
          name="review_cell"),
+    path("specimens/<int:specimen_id>/accept-flagged/", views.accept_all_flagged,
+         name="accept_all_flagged"),
     path("specimens/<int:specimen_id>/cells/<int:result_id>/", cells.cell_detail, name="cell"),
     path("specimens/<int:specimen_id>/sign-off/", views.sign_off, name="sign_off"),
     path("specimens/<int:specimen_id>/amend/", views.amend, name="amend"),

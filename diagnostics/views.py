@@ -1,5 +1,9 @@
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -10,7 +14,7 @@ from celinsight.pagination import page_or_404
 from diagnostics import review
 from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
-from diagnostics.models import CellResult
+from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellResult
 from diagnostics.triage import TRIAGE_RULE
 from diagnostics.worklists import (
     CountingPaginator, awaiting_review, batches_of, with_cell_counts,
@@ -40,7 +44,21 @@ def batch_progress(request, batch_id):
     return render(request, "diagnostics/_batch_row.html", {"batch": batch})
 
 
-@permission_required(SIGN_OFF, raise_exception=True)
+def cell_reviewer_required(view):
+    """403 unless the user may review cells (review.may_review_cells): doctors, screeners."""
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        if not review.may_review_cells(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+    return checked
+
+
+def from_htmx(request):
+    return request.headers.get("HX-Request") == "true"
+
+
+@cell_reviewer_required
 def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     log_patient_read(request, specimen)
@@ -50,22 +68,21 @@ def specimen_review(request, specimen_id):
 def review_context(request, specimen, sign_off_form=None):
     """The review page's context; `sign_off_form` is a bound report form with its errors."""
     sign_off = review.closing_sign_off(specimen)  # None while open, re-opened included
-    classified = review.classified_cells_flagged_first(specimen)
-    page = page_or_404(request, classified, CELLS_PER_REVIEW_PAGE)
     if sign_off_form is None and sign_off:  # an amendment starts from the signed version
         sign_off_form = AmendmentForm(specimen=specimen, initial=amendable_values(sign_off))
     return {
         "specimen": specimen,
         "sign_off": sign_off,
         "sign_offs": specimen.sign_offs.newest_first(),
-        "page": page,
-        "cells": [(result, CellReviewForm(result)) for result in page],
+        **cell_list_context(specimen, sign_off, page_or_404(
+            request, review.classified_cells_flagged_first(specimen), CELLS_PER_REVIEW_PAGE)),
         "blockers": [] if sign_off else review.sign_off_blockers(specimen),
         "sign_off_form": sign_off_form or SignOffForm(specimen=specimen),
         "ai_section": computer_assisted_section(specimen),
         "reopen_form": ReopeningForm(),
         "reopening": None if sign_off else review.current_reopening(
             specimen, review.current_sign_off(specimen)),
+        "may_sign_off": request.user.has_perm(SIGN_OFF),
     }
 
 
@@ -75,26 +92,98 @@ def amendable_values(sign_off):
             if name not in ("amendment_reason", "comment")}
 
 
+def cell_list_context(specimen, sign_off, page):
+    """A page of the specimen's cells with their review forms, as _cell_list.html shows them."""
+    cells = [(result, CellReviewForm(result)) for result in page]
+    return {"specimen": specimen, "sign_off": sign_off, "page": page, "page_number": page.number,
+            "cells": cells,
+            "class_keys": list(dict.fromkeys(name for result, _ in cells
+                                             for name in result.probabilities))[:9],
+            "flagged_to_review": review.unreviewed_flagged_results(specimen).count()}
+
+
 @require_POST
-@permission_required(SIGN_OFF, raise_exception=True)
+@cell_reviewer_required
 def review_cell(request, specimen_id, result_id):
+    """Accept (the "accept" button) or set a cell's class, with the reviewer's note. From
+    htmx, the answer is the cell's row, re-drawn; without JavaScript, back to the page."""
     specimen = get_specimen_for_user(request.user, specimen_id)
     result = get_object_or_404(
         CellResult.objects.select_related("image__specimen"),
         pk=result_id, image__specimen=specimen, status=CellResult.Status.DONE,
     )
-    form = CellReviewForm(result, request.POST)
-    if not form.is_valid():
-        messages.error(request, f"{result.image}: choose one of the model's classes.")
-        return review_page(specimen, request.POST.get("page"))
-    try:
-        cell_review = review.review_cell(result, request.user, form.cleaned_data["reviewed_class"])
-    except review.ReviewRefused as refusal:
-        messages.error(request, str(refusal))
-    else:
-        verdict = "accepted" if cell_review.accepted else f"overridden to {cell_review.reviewed_class}"
-        messages.success(request, f"{result.image}: {verdict}.")
+    data = request.POST.copy()
+    if data.get("action") == "accept":
+        data["reviewed_class"] = result.predicted_class
+    outcome = record_cell_review(request, result, CellReviewForm(result, data))
+    if from_htmx(request):
+        return cell_row(request, specimen, result.pk, outcome)
+    messages.add_message(request, messages.ERROR if outcome["level"] == "error"
+                         else messages.SUCCESS, outcome["text"])
     return review_page(specimen, request.POST.get("page"))
+
+
+def record_cell_review(request, result, form):
+    """Record the form's review; the outcome as the reviewer should read it."""
+    if not form.is_valid():
+        problem = ("choose one of the model's classes" if "reviewed_class" in form.errors
+                   else f"keep the note under {FREE_TEXT_MAX_LENGTH} characters")
+        return {"level": "error", "text": f"{result.image}: {problem}."}
+    try:
+        cell_review = review.review_cell(result, request.user, form.cleaned_data["reviewed_class"],
+                                         note=form.note_or_none())
+    except review.ReviewRefused as refusal:
+        return {"level": "error", "text": str(refusal)}
+    verdict = "accepted" if cell_review.accepted else f"overridden to {cell_review.reviewed_class}"
+    return {"level": "success", "text": f"{result.image}: {verdict}."}
+
+
+def cell_row(request, specimen, result_id, outcome):
+    """The cell's review row and the count of flagged cells left (out of band); when that
+    count reaches 0 the page's sign-off form is fetched again (signOffChanged)."""
+    result = CellResult.objects.select_related("image", "review__reviewer").get(pk=result_id)
+    sign_off = review.closing_sign_off(specimen)
+    left = review.unreviewed_flagged_results(specimen).count()
+    response = render(request, "diagnostics/_cell_row_response.html", {
+        "specimen": specimen, "result": result, "form": CellReviewForm(result),
+        "outcome": outcome, "sign_off": sign_off, "flagged_to_review": left,
+        "page_number": request.POST.get("page", "")})
+    if left == 0 and outcome["level"] == "success":
+        response["HX-Trigger-After-Settle"] = "signOffChanged"
+    return response
+
+
+@cell_reviewer_required
+def accept_all_flagged(request, specimen_id):
+    """GET: the confirmation (how many cells); POST: accept them all as predicted."""
+    specimen = get_specimen_for_user(request.user, specimen_id)
+    log_patient_read(request, specimen)
+    page_number = request.POST.get("page") or request.GET.get("page")
+    if request.method != "POST":
+        count = review.unreviewed_flagged_results(specimen).count()
+        return render(request, "diagnostics/accept_all_flagged.html",
+                      {"specimen": specimen, "count": count, "page_number": page_number})
+    try:
+        accepted = review.accept_all_flagged(specimen, request.user)
+    except review.ReviewRefused as refusal:
+        outcome = {"level": "error", "text": str(refusal)}
+    else:
+        outcome = {"level": "success", "text": f"{len(accepted)} flagged cell"
+                                               f"{'' if len(accepted) == 1 else 's'} accepted "
+                                               f"as predicted."}
+    if not from_htmx(request):
+        messages.add_message(request, messages.ERROR if outcome["level"] == "error"
+                             else messages.SUCCESS, outcome["text"])
+        return review_page(specimen, page_number)
+    sign_off = review.closing_sign_off(specimen)
+    response = render(request, "diagnostics/_cell_list.html", {
+        **cell_list_context(specimen, sign_off, Paginator(
+            review.classified_cells_flagged_first(specimen), CELLS_PER_REVIEW_PAGE
+        ).get_page(page_number)),
+        "outcome": outcome})
+    if outcome["level"] == "success":
+        response["HX-Trigger-After-Settle"] = "signOffChanged"
+    return response
 
 
 def review_page(specimen, page_number):

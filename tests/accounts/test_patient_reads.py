@@ -67,6 +67,7 @@ def patient_reads(records):
         ("imaging:thumbnail_file", [image.pk], "doctor", image),
         ("imaging:heatmap_file", [image.pk, result.pk], "doctor", result),
         ("diagnostics:review", [specimen.pk], "doctor", specimen),
+        ("diagnostics:accept_all_flagged", [specimen.pk], "doctor", specimen),  # confirmation
         ("diagnostics:cell", [specimen.pk, result.pk], "doctor", result),
         ("diagnostics:report", [specimen.pk], "doctor", specimen),
         ("api:patient", [patient.pk], "doctor", patient),

@@ -49,6 +49,7 @@ PAGE_MATRIX = {
     ("get", "diagnostics:dashboard", None): (302, 403, 403, 403, 200),
     ("get", "diagnostics:cell", "cell"): (302, 200, 404, 200, 200),
     ("post", "diagnostics:reopen", "specimen"): (302, 302, 404, 403, 403),
+    ("post", "diagnostics:accept_all_flagged", "specimen"): (302, 302, 404, 403, 403),
     ("get", "imaging:thumbnail_file", "image"): (302, 200, 404, 200, 200),
     ("get", "patients:access_log", "patient"): (302, 403, 403, 403, 200),
 }
@@ -106,7 +107,7 @@ def test_role_matrix(api_as, users, records):
                 | observed_statuses(PAGE_MATRIX, page_client, users, records))
     print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
           f"= {len(observed)} cases")
-    assert len(observed) == (20 + 12) * 5 == 160
+    assert len(observed) == (20 + 13) * 5 == 165
     mismatches = {case: (observed[case], status) for case, status in expected.items()
                   if observed[case] != status}
     assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

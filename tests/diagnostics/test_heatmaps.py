@@ -66,9 +66,10 @@ def test_an_abnormal_cell_gets_a_heatmap_and_a_confident_normal_one_does_not(
     abnormal, normal = results["Dyskeratotic"], results["Superficial-Intermediate"]
     assert abnormal.predicted_class in ABNORMAL_CLASSES
     assert normal.predicted_class not in ABNORMAL_CLASSES and not normal.refer_to_cytologist
-    assert abnormal.heatmap.name == f"heatmaps/{specimen.pk}/{abnormal.pk}.png"
+    assert abnormal.heatmap.name == f"heatmaps/{specimen.pk}/{abnormal.pk}.webp"
     with abnormal.heatmap.open("rb") as stored:
-        assert Image.open(stored).mode == "RGB"
+        overlay = Image.open(stored)
+        assert (overlay.format, overlay.mode) == ("WEBP", "RGB")
     assert not normal.heatmap
 
 
@@ -105,8 +106,8 @@ def test_heatmaps_are_served_only_to_users_who_may_see_the_specimen(
     result = classify_cells(DYSKERATOTIC)["Dyskeratotic"]
     url = reverse("imaging:heatmap_file", args=[result.image_id, result.pk])
     response = client_for(doctor).get(url)
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert (response.status_code, response["Content-Type"]) == (200, "image/webp")
+    assert b"".join(response.streaming_content)[8:12] == b"WEBP"  # RIFF....WEBP
     assert client_for(other_doctor).get(url).status_code == 404
 
 
@@ -142,3 +143,17 @@ def test_a_repeated_heatmap_task_does_no_work_twice(explained_model, classify_ce
     result = classify_cells(DYSKERATOTIC)["Dyskeratotic"]
     assert result.heatmap
     assert services.store_heatmaps_of([result.pk]) == 0
+
+
+def test_a_heatmap_stored_as_png_before_webp_is_still_served_as_png(client_for, doctor,
+                                                                    specimen, make_result):
+    import io
+
+    from django.core.files.base import ContentFile
+
+    result = make_result(specimen, {"Dyskeratotic": 0.9, "Parabasal": 0.1}, refer=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (230, 40, 20)).save(buffer, format="PNG")
+    result.heatmap.save(f"{result.pk}.png", ContentFile(buffer.getvalue()))
+    response = client_for(doctor).get(result.heatmap_url())
+    assert (response.status_code, response["Content-Type"]) == (200, "image/png")

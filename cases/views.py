@@ -33,7 +33,7 @@ def show_queue(request, name):
     page = page_or_404(request, cases_of(request.user), CASES_PER_PAGE)
     counted = with_cell_counts(case.specimen for case in page.object_list)
     return render(request, "cases/queue.html", {
-        "title": title, "empty": empty, "page": page, "rows": zip(page.object_list, counted),
+        "title": title, "empty": empty, "page": page, "rows": list(zip(page.object_list, counted)),
         "which": name})
 
 

@@ -4,6 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from diagnostics import bethesda
+from diagnostics.bethesda import BETHESDA_FIELDS
 from diagnostics.models import (
     FREE_TEXT_MAX_LENGTH, CellResult, CellReview, SpecimenReopening, SpecimenSignOff,
 )
@@ -83,17 +85,54 @@ class ResultSerializer(serializers.ModelSerializer):
 
 
 class SignOffSerializer(serializers.ModelSerializer):
+    """One signed Bethesda report version, its codes and exact text as signed."""
+
     signed_by = serializers.CharField(source="signed_by.username", read_only=True)
+    interpretation_snomed = serializers.CharField(source="interpretation_code", read_only=True)
+    adequacy_snomed = serializers.CharField(source="adequacy_code", read_only=True)
 
     class Meta:
         model = SpecimenSignOff
-        fields = ["id", "specimen", "version", "interpretation", "comment", "amendment_reason",
-                  "signed_by", "signed_at"]
-        read_only_fields = ["id", "specimen", "version", "signed_by", "signed_at"]
+        fields = ["id", "specimen", "version", *BETHESDA_FIELDS, "interpretation_snomed",
+                  "adequacy_snomed", "recommendations", "recommendation_note",
+                  "educational_note", "comment", "amendment_reason", "signed_by",
+                  "signer_credentials", "signed_at", "ai_used", "ai_model_versions",
+                  "cells_analysed", "cells_flagged", "cells_referred", "morphology_counts",
+                  "most_suspicious_cells", "codes", "report_text", "report_sha256"]
+        read_only_fields = fields
+
+
+def choice_list(choices_class, help_text):
+    return serializers.ListField(child=serializers.ChoiceField(choices=choices_class.choices),
+                                 required=False, help_text=help_text)
 
 
 class SignOffRequestSerializer(serializers.Serializer):
-    interpretation = serializers.ChoiceField(choices=SpecimenSignOff.Interpretation.choices)
+    """The Bethesda report to sign (the schema; the report form validates, rules included)."""
+
+    specimen_type = serializers.ChoiceField(choices=bethesda.SpecimenType.choices, required=False)
+    adequacy = serializers.ChoiceField(choices=bethesda.Adequacy.choices)
+    transformation_zone = serializers.ChoiceField(
+        choices=bethesda.TransformationZone.choices, required=False)
+    quality_indicators = choice_list(bethesda.QualityIndicator, "Satisfactory specimens only.")
+    unsatisfactory_kind = serializers.ChoiceField(
+        choices=bethesda.UnsatisfactoryKind.choices, required=False)
+    unsatisfactory_reason = serializers.ChoiceField(
+        choices=bethesda.UnsatisfactoryReason.choices, required=False)
+    general_category = serializers.ChoiceField(
+        choices=bethesda.GeneralCategory.choices, required=False,
+        help_text="Derived from the interpretation when left out.")
+    interpretation = serializers.ChoiceField(
+        choices=bethesda.CHOOSABLE_INTERPRETATIONS, required=False,
+        help_text="Required for a satisfactory specimen; none for an unsatisfactory one.")
+    organisms = choice_list(bethesda.Organism, "Under NILM only.")
+    other_findings = choice_list(bethesda.NonNeoplasticFinding, "Under NILM only.")
+    hpv_result = serializers.ChoiceField(choices=bethesda.HpvResult.choices, required=False)
+    recommendations = choice_list(bethesda.Recommendation, "Standard suggestions.")
+    recommendation_note = serializers.CharField(required=False, allow_blank=True,
+                                                max_length=FREE_TEXT_MAX_LENGTH)
+    educational_note = serializers.CharField(required=False, allow_blank=True,
+                                             max_length=FREE_TEXT_MAX_LENGTH)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=FREE_TEXT_MAX_LENGTH)
 
 

@@ -7,6 +7,7 @@ goes through the same forms and service functions as the pages.
 from collections.abc import Mapping
 
 from django.contrib.auth import logout
+from django.forms import MultipleChoiceField
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics, status
@@ -55,10 +56,10 @@ JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a numb
               bool: "true or false", type(None): "null"}
 
 
-def request_fields(request):
+def request_fields(request, list_fields=()):
     """The request's fields. A JSON body that is not an object, or a field whose value is an
-    object or an array, is refused (400) before a form, which expects single values, would
-    fail on it."""
+    object or an array (but for `list_fields`, which take an array), is refused (400) before a
+    form, which expects single values, would fail on it."""
     if not isinstance(request.data, Mapping):
         kind = JSON_KINDS.get(type(request.data), "not an object")
         raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
@@ -66,7 +67,8 @@ def request_fields(request):
             f"e.g. {{\"field\": value}}."]})
     nested = {name: ["Send a single value (a string, number or true/false), not "
                      f"{'an object' if isinstance(value, Mapping) else 'an array'}."]
-              for name, value in request.data.items() if isinstance(value, (Mapping, list))}
+              for name, value in request.data.items() if isinstance(value, (Mapping, list))
+              and not (name in list_fields and isinstance(value, list))}
     if nested:
         raise ValidationError(nested)
     return request.data
@@ -99,7 +101,13 @@ def record_for_specimen(request, specimen_id, form_class, record):
     """Validate the form and record a sign-off or amendment of a specimen the user may see,
     as diagnostics.views.record_sign_off does for the pages."""
     specimen = get_specimen_for_user(request.user, specimen_id)
-    form = valid_form(form_class(request_fields(request)))
+    if getattr(form_class, "takes_specimen", False):  # the Bethesda report forms
+        list_fields = [name for name, field in form_class.base_fields.items()
+                       if isinstance(field, MultipleChoiceField)]
+        form = form_class(request_fields(request, list_fields), specimen=specimen)
+    else:
+        form = form_class(request_fields(request))
+    form = valid_form(form)
     return record_or_conflict(record, specimen, request.user, **form.cleaned_data)
 
 
@@ -288,7 +296,8 @@ class CellReviewCreate(CountRefusedRequests, APIView):
 
 
 class SpecimenSignOffs(CountRefusedRequests, generics.ListAPIView):
-    """A specimen's sign-off versions, newest first; doctors sign off (POST)."""
+    """A specimen's signed Bethesda report versions, newest first, each with its codes and
+    exact text; doctors sign off (POST)."""
 
     serializer_class = serializers.SignOffSerializer
     required_permissions = {"POST": review.SIGN_OFF_PERMISSION}

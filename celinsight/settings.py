@@ -205,6 +205,10 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# The laboratory named on every printed report (header of the Bethesda report).
+CELINSIGHT_LAB_NAME = env_str("CELINSIGHT_LAB_NAME", "CelInsight Demo Cytology Laboratory")
+CELINSIGHT_LAB_ADDRESS = env_str("CELINSIGHT_LAB_ADDRESS", "1 Example Street, Demo City")
+
 # --- Static files and stored images ------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,6 +1,12 @@
 from django import forms
 
+from diagnostics.bethesda import (
+    BETHESDA_FIELDS, GLANDULAR, SQUAMOUS, GeneralCategory, HpvResult, Interpretation,
+)
+from diagnostics.bethesda_rules import BethesdaConsistencyMixin
+from diagnostics.computer_assisted import suggested_general_category
 from diagnostics.models import SpecimenReopening, SpecimenSignOff
+from diagnostics.report_text import patient_age
 
 
 class CellReviewForm(forms.Form):
@@ -16,21 +22,70 @@ class CellReviewForm(forms.Form):
         )
 
 
-class SignOffForm(forms.ModelForm):
+INTERPRETATION_GROUPS = [
+    ("", "— choose —"),
+    ("Negative", [(Interpretation.NILM.value, Interpretation.NILM.label)]),
+    ("Epithelial cell abnormality: squamous cell", [(v.value, v.label) for v in SQUAMOUS]),
+    ("Epithelial cell abnormality: glandular cell", [(v.value, v.label) for v in GLANDULAR]),
+    ("Other", [(Interpretation.ENDOMETRIAL_CELLS.value, Interpretation.ENDOMETRIAL_CELLS.label)]),
+]
+
+
+class SignOffForm(BethesdaConsistencyMixin, forms.ModelForm):
+    """The Bethesda report a signer fills in; each consistency error shows next to its field.
+    Pass `specimen` for the patient's age and the AI's suggested general category."""
+
+    takes_specimen = True
+    fieldsets = [
+        ("Specimen", ["specimen_type", "adequacy", "transformation_zone", "quality_indicators",
+                      "unsatisfactory_kind", "unsatisfactory_reason"]),
+        ("Interpretation/result", ["general_category", "interpretation", "organisms",
+                                   "other_findings"]),
+        ("Adjunctive testing", ["hpv_result"]),
+        ("Recommendations and notes", ["recommendations", "recommendation_note",
+                                       "educational_note", "comment"]),
+    ]
+
     class Meta:
         model = SpecimenSignOff
-        fields = ["interpretation", "comment"]
-        widgets = {"interpretation": forms.RadioSelect, "comment": forms.Textarea(attrs={"rows": 3})}
+        fields = [*BETHESDA_FIELDS, "recommendations", "recommendation_note", "educational_note",
+                  "comment"]
+        radios = ["specimen_type", "adequacy", "transformation_zone", "unsatisfactory_kind",
+                  "general_category", "hpv_result"]
+        widgets = {
+            **{name: forms.RadioSelect for name in radios},
+            "comment": forms.Textarea(attrs={"rows": 3}),
+            "recommendation_note": forms.Textarea(attrs={"rows": 2}),
+            "educational_note": forms.Textarea(attrs={"rows": 2}),
+        }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, specimen=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # No pre-selected "---------" radio: the doctor must pick an interpretation.
-        self.fields["interpretation"].choices = SpecimenSignOff.Interpretation.choices
+        for name in self.Meta.radios:  # no pre-selected "---------" radio
+            self.fields[name].choices = self.fields[name].choices[1:]
+        self.fields["interpretation"].choices = INTERPRETATION_GROUPS
+        self.fields["adequacy"].required = True
+        self.fields["hpv_result"].initial = HpvResult.NOT_DONE
+        self.suggested_category = None
+        if specimen is not None:
+            self.patient_age = patient_age(specimen)
+            self.suggested_category = suggested_general_category(specimen)
+            if self.suggested_category:
+                self.fields["general_category"].initial = self.suggested_category
+                self.fields["general_category"].help_text = (
+                    f"Suggested by the AI from the classified cells: "
+                    f"{GeneralCategory(self.suggested_category).label}. A suggestion only: "
+                    f"the interpretation is yours.")
+
+    def grouped_fields(self):
+        return [(legend, [self[name] for name in names]) for legend, names in self.fieldsets]
 
 
 class AmendmentForm(SignOffForm):
+    fieldsets = [*SignOffForm.fieldsets, ("Amendment", ["amendment_reason"])]
+
     class Meta(SignOffForm.Meta):
-        fields = ["interpretation", "comment", "amendment_reason"]
+        fields = [*SignOffForm.Meta.fields, "amendment_reason"]
         widgets = {**SignOffForm.Meta.widgets, "amendment_reason": forms.Textarea(attrs={"rows": 2})}
         labels = {"amendment_reason": "Reason for the amendment"}
 

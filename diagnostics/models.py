@@ -7,6 +7,11 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.people import display_name
+from diagnostics.bethesda import (
+    BethesdaFindings, ChoiceListField, Interpretation, Recommendation, labels, snomed_code,
+)
+
 
 # Free text a user types (comments, reasons): enough for a paragraph, not for a 2 MB report.
 FREE_TEXT_MAX_LENGTH = 2000
@@ -155,21 +160,49 @@ class SignOffQuerySet(models.QuerySet):
         return self.select_related("signed_by").order_by("-version")
 
 
-class SpecimenSignOff(models.Model):
-    """One version of a specimen's signed interpretation. Amendments add a version; none is edited."""
+class SignedVersionImmutable(Exception):
+    """A signed report version was about to be changed; amendments add a version instead."""
 
-    class Interpretation(models.TextChoices):
-        NEGATIVE = "negative", "Negative"
-        BENIGN_CHANGE = "benign_change", "Benign change"
-        ABNORMAL_REFER = "abnormal_refer", "Abnormal: refer"
+
+class SpecimenSignOff(BethesdaFindings):
+    """One signed version of a specimen's Bethesda report. Amendments add a version; none is
+    edited: save() refuses an existing version, and `report_text` keeps the exact text the
+    signer signed (with its sha256), so any version can be shown again as it was."""
+
+    Interpretation = Interpretation  # the Bethesda interpretations (diagnostics.bethesda)
 
     specimen = models.ForeignKey("imaging.Specimen", on_delete=models.PROTECT, related_name="sign_offs")
     version = models.PositiveIntegerField(default=1)
-    interpretation = models.CharField(max_length=20, choices=Interpretation.choices)
     comment = free_text(blank=True)
+    recommendations = ChoiceListField("recommendations", choices_class=Recommendation)
+    recommendation_note = free_text(verbose_name="recommendations (free text)", blank=True)
+    educational_note = free_text(verbose_name="educational note", blank=True)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    signed_at = models.DateTimeField(auto_now_add=True)
+    signer_credentials = models.CharField(
+        max_length=300, blank=True, editable=False,
+        help_text="The signer's name and role as printed on this version.")
+    signed_at = models.DateTimeField(default=timezone.now, editable=False)
     amendment_reason = free_text(blank=True, help_text="Why an earlier version was amended.")
+    # The computer-assisted section, as it stood when this version was signed.
+    ai_used = models.BooleanField("computer-assisted", default=False, editable=False)
+    ai_model_versions = models.JSONField(default=list, blank=True, editable=False)
+    cells_analysed = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cells_flagged = models.PositiveIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="Cells the model put in an abnormal morphology class.")
+    cells_referred = models.PositiveIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="Cells the model flagged “refer to cytologist” (low confidence).")
+    morphology_counts = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Model version → {morphology class: cells}; SIPaKMeD classes, not Bethesda.")
+    most_suspicious_cells = models.JSONField(default=list, blank=True, editable=False)
+    codes = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="LOINC of the report and SNOMED CT of each value, as signed.")
+    report_text = models.TextField(blank=True, editable=False,
+                                   help_text="The exact text of this version as signed.")
+    report_sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = SignOffQuerySet.as_manager()
 
@@ -185,9 +218,21 @@ class SpecimenSignOff(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.specimen} · v{self.version} · {self.get_interpretation_display()}"
+        return f"{self.specimen} · v{self.version} · {self.headline()}"
+
+    def headline(self):
+        """The result in one line: the interpretation, else the adequacy (unsatisfactory)."""
+        if self.interpretation:
+            return self.get_interpretation_display()
+        return self.get_adequacy_display() or "Not recorded"
 
     def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise SignedVersionImmutable(
+                f"Version {self.version} of {self.specimen_id}'s report is signed and cannot "
+                f"change; amend it instead (a new version).")
+        if self.report_text and not self.report_sha256:
+            self.report_sha256 = text_sha256(self.report_text)
         super().save(*args, **kwargs)
         # Signed off: off its doctors' worklists (a derived flag, kept out of the audit trail).
         Specimen = self._meta.get_field("specimen").related_model  # no query for the specimen
@@ -196,6 +241,35 @@ class SpecimenSignOff(models.Model):
     @property
     def is_amendment(self):
         return self.version > 1
+
+    @property
+    def report_text_intact(self):
+        """Whether the stored text still matches the sha256 taken at signing."""
+        return bool(self.report_text) and text_sha256(self.report_text) == self.report_sha256
+
+    def signer_name(self):
+        """The signer as printed: name and role as signed, else (migrated versions) the name."""
+        return self.signer_credentials or display_name(self.signed_by)
+
+    def recommendation_labels(self):
+        return labels(Recommendation, self.recommendations)
+
+    def interpretation_code(self):
+        return snomed_code("interpretation", self.interpretation)
+
+    def adequacy_code(self):
+        return snomed_code("adequacy", self.adequacy)
+
+
+# The former three categories' names, for code written before the Bethesda report (the bench's
+# synthetic data): each is the value its sign-offs migrated to (0010_migrate_sign_offs).
+Interpretation.NEGATIVE = Interpretation.NILM
+Interpretation.BENIGN_CHANGE = Interpretation.NILM
+Interpretation.ABNORMAL_REFER = Interpretation.SEE_COMMENT
+
+
+def text_sha256(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class SpecimenReopening(models.Model):

@@ -1,4 +1,5 @@
-"""The printable report of one specimen: what the model found and what the doctors signed.
+"""The printable Bethesda report of one specimen: what the signer reported, with what the
+model found as computer-assisted findings and the history of signed versions.
 
 Anyone who may open the specimen may print its report; others get a 404 from
 get_specimen_for_user, as for every other page of the specimen.
@@ -9,9 +10,11 @@ from django.utils import timezone
 
 from accounts.access import get_specimen_for_user
 from accounts.audit import log_patient_read
+from diagnostics.bethesda import report_loinc
+from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.models import CellResult, CellReview
+from diagnostics.report_text import lab, patient_age
 from diagnostics.review import flagged_results
-from diagnostics.triage import TRIAGE_RULE
 
 
 def class_counts(specimen):
@@ -38,15 +41,22 @@ def overrides(specimen):
 
 def specimen_report_context(specimen):
     counts = class_counts(specimen)
+    sign_offs = list(specimen.sign_offs.newest_first())
+    current = sign_offs[0] if sign_offs else None
     return {
+        **lab(),
         "specimen": specimen,
         "patient": specimen.patient,
+        "age": patient_age(specimen),
+        "report": current,
+        # Signed: the computer-assisted section as frozen on the version; else as it is now.
+        "ai_section": current if current else computer_assisted_section(specimen),
+        "report_loinc": report_loinc(current.specimen_type if current else ""),
         "class_counts": counts,
         "cell_count": sum(count for _, rows in counts for _, count in rows),
         "flagged": list(flagged_results(specimen)),
         "overrides": list(overrides(specimen)),
-        "sign_offs": list(specimen.sign_offs.newest_first()),
-        "triage_rule": TRIAGE_RULE,
+        "sign_offs": sign_offs,
         "printed_at": timezone.now(),
     }
 

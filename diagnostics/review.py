@@ -1,4 +1,4 @@
-"""A doctor reviews a specimen's flagged cells and signs off its interpretation.
+"""A doctor reviews a specimen's flagged cells and signs its Bethesda report.
 
 Once a specimen is signed off it is closed: its reviews and sign-off are read-only and it
 takes no new images, so a report never counts cells its signature did not see. A change of
@@ -10,7 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from diagnostics.bethesda import INTERPRETATION_CATEGORY
+from diagnostics.bethesda_rules import consistency_errors
+from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.models import CellResult, CellReview, SpecimenReopening, SpecimenSignOff
+from diagnostics.report_text import patient_age, render_report_text, signer_credentials
 
 Status = CellResult.Status
 SIGN_OFF_PERMISSION = "diagnostics.sign_off_specimen"
@@ -142,18 +146,40 @@ def refuse_if_invalid(record):
     return record
 
 
-def create_sign_off(specimen, doctor, version, **fields):
-    sign_off = refuse_if_invalid(
-        SpecimenSignOff(specimen=specimen, version=version, signed_by=doctor, **fields))
+def create_sign_off(specimen, signer, version, **report_fields):
+    """Sign report version `version`: the signer's Bethesda fields, checked for consistency,
+    with the computer-assisted section, codes and exact text frozen as they are now."""
+    report = refuse_if_invalid(
+        SpecimenSignOff(specimen=specimen, version=version, signed_by=signer, **report_fields))
+    refuse_if_inconsistent(report, specimen)
+    report.general_category = report.general_category or INTERPRETATION_CATEGORY.get(
+        report.interpretation, "")
+    for name, value in computer_assisted_section(specimen).items():
+        setattr(report, name, value)
+    report.signer_credentials = signer_credentials(signer)
+    report.signed_at = timezone.now()
+    report.codes = report.coded_values()
+    report.report_text = render_report_text(report)
     try:
         with transaction.atomic():
-            sign_off.save(force_insert=True)
-            return sign_off
+            report.save(force_insert=True)
+            return report
     except IntegrityError:  # another doctor signed the same version a moment ago
         raise ReviewRefused(
             f"Specimen {specimen} was signed off by someone else just now; reload the page "
             f"and amend if you disagree."
         ) from None
+
+
+def refuse_if_inconsistent(report, specimen):
+    """The Bethesda rules, for callers that skip the forms (the forms show each error next to
+    its field)."""
+    if not report.adequacy:
+        raise ReviewRefused("A report states the specimen's adequacy: satisfactory or "
+                            "unsatisfactory for evaluation.")
+    errors = consistency_errors(report.bethesda_values(), age=patient_age(specimen))
+    if errors:
+        raise ReviewRefused(" ".join(errors.values()))
 
 
 def refuse_if_blocked(specimen):
@@ -162,26 +188,25 @@ def refuse_if_blocked(specimen):
         raise ReviewRefused(" ".join(blockers))
 
 
-def sign_off_specimen(specimen, doctor, interpretation, comment=""):
-    """Record the sign-off of a specimen whose flagged cells are all reviewed: version 1, or,
-    for a re-opened specimen, an amendment giving the re-opening's reason."""
+def sign_off_specimen(specimen, signer, **report_fields):
+    """Sign the report of a specimen whose flagged cells are all reviewed: version 1, or, for
+    a re-opened specimen, an amendment giving the re-opening's reason. `report_fields` are
+    SpecimenSignOff's Bethesda fields (adequacy, interpretation, ...), comment and notes."""
     with transaction.atomic():
         lock_specimen(specimen)  # no upload slips in between the checks and the signature
         refuse_if_signed_off(specimen)
         refuse_if_blocked(specimen)
         previous = current_sign_off(specimen)
         if previous is None:
-            return create_sign_off(specimen, doctor, 1, interpretation=interpretation,
-                                   comment=comment)
+            return create_sign_off(specimen, signer, 1, **report_fields)
         reopening = current_reopening(specimen, previous)
-        return create_sign_off(
-            specimen, doctor, previous.version + 1, interpretation=interpretation,
-            comment=comment, amendment_reason=reopening.reason)
+        return create_sign_off(specimen, signer, previous.version + 1,
+                               **{**report_fields, "amendment_reason": reopening.reason})
 
 
-def amend_sign_off(specimen, doctor, interpretation, amendment_reason, comment=""):
-    """Add sign-off version N+1; version N and earlier stay as they were. A re-opened
-    specimen's new cells must be reviewed first, as for a sign-off."""
+def amend_sign_off(specimen, signer, amendment_reason, **report_fields):
+    """Add report version N+1; version N and earlier stay as they were, text included. A
+    re-opened specimen's new cells must be reviewed first, as for a sign-off."""
     if not amendment_reason.strip():
         raise ReviewRefused("An amendment needs a reason: say why the interpretation changes.")
     with transaction.atomic():
@@ -191,7 +216,5 @@ def amend_sign_off(specimen, doctor, interpretation, amendment_reason, comment="
             raise ReviewRefused(f"Specimen {specimen} is not signed off yet; sign it off instead.")
         if current_reopening(specimen, previous) is not None:
             refuse_if_blocked(specimen)
-        return create_sign_off(
-            specimen, doctor, previous.version + 1, interpretation=interpretation,
-            comment=comment, amendment_reason=amendment_reason.strip(),
-        )
+        return create_sign_off(specimen, signer, previous.version + 1,
+                               amendment_reason=amendment_reason.strip(), **report_fields)

@@ -8,6 +8,7 @@ from accounts.access import get_specimen_for_user
 from accounts.audit import log_patient_read
 from celinsight.pagination import page_or_404
 from diagnostics import review
+from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
 from diagnostics.models import CellResult
 from diagnostics.triage import TRIAGE_RULE
@@ -43,22 +44,35 @@ def batch_progress(request, batch_id):
 def specimen_review(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     log_patient_read(request, specimen)
+    return render(request, "diagnostics/review.html", review_context(request, specimen))
+
+
+def review_context(request, specimen, sign_off_form=None):
+    """The review page's context; `sign_off_form` is a bound report form with its errors."""
     sign_off = review.closing_sign_off(specimen)  # None while open, re-opened included
     classified = review.classified_cells_flagged_first(specimen)
     page = page_or_404(request, classified, CELLS_PER_REVIEW_PAGE)
-    context = {
+    if sign_off_form is None and sign_off:  # an amendment starts from the signed version
+        sign_off_form = AmendmentForm(specimen=specimen, initial=amendable_values(sign_off))
+    return {
         "specimen": specimen,
         "sign_off": sign_off,
         "sign_offs": specimen.sign_offs.newest_first(),
         "page": page,
         "cells": [(result, CellReviewForm(result)) for result in page],
         "blockers": [] if sign_off else review.sign_off_blockers(specimen),
-        "sign_off_form": AmendmentForm() if sign_off else SignOffForm(),
+        "sign_off_form": sign_off_form or SignOffForm(specimen=specimen),
+        "ai_section": computer_assisted_section(specimen),
         "reopen_form": ReopeningForm(),
         "reopening": None if sign_off else review.current_reopening(
             specimen, review.current_sign_off(specimen)),
     }
-    return render(request, "diagnostics/review.html", context)
+
+
+def amendable_values(sign_off):
+    """The signed version's report fields, the starting point of an amendment."""
+    return {name: getattr(sign_off, name) for name in AmendmentForm.Meta.fields
+            if name not in ("amendment_reason", "comment")}
 
 
 @require_POST
@@ -96,8 +110,8 @@ def review_page(specimen, page_number):
 def sign_off(request, specimen_id):
     return record_sign_off(
         request, specimen_id, SignOffForm, review.sign_off_specimen,
-        invalid="Choose an interpretation before signing off.",
-        done=lambda signed: f"signed off: {signed.get_interpretation_display()}.")
+        invalid="The report is not signed: correct the fields marked below.",
+        done=lambda signed: f"signed off: {signed.headline()}.")
 
 
 @require_POST
@@ -105,18 +119,20 @@ def sign_off(request, specimen_id):
 def amend(request, specimen_id):
     return record_sign_off(
         request, specimen_id, AmendmentForm, review.amend_sign_off,
-        invalid="An amendment needs an interpretation and a reason for the change.",
+        invalid="The amendment is not signed: correct the fields marked below (an amendment needs a reason).",
         done=lambda amended: (f"amended: version {amended.version}, "
-                              f"{amended.get_interpretation_display()}."))
+                              f"{amended.headline()}."))
 
 
 def record_sign_off(request, specimen_id, form_class, record, invalid, done):
-    """Validate the form, record the sign-off (or amendment) and report the outcome."""
+    """Validate the report form, record the sign-off (or amendment) and report the outcome;
+    an invalid form comes back on the review page with each error next to its field."""
     specimen = get_specimen_for_user(request.user, specimen_id)
-    form = form_class(request.POST)
+    form = form_class(request.POST, specimen=specimen)
     if not form.is_valid():
         messages.error(request, invalid)
-        return redirect("diagnostics:review", specimen.pk)
+        context = review_context(request, specimen, sign_off_form=form)
+        return render(request, "diagnostics/review.html", context, status=400)
     try:
         signed = record(specimen, request.user, **form.cleaned_data)
     except review.ReviewRefused as refusal:

@@ -10,15 +10,15 @@ def test_lab_staff_cannot_sign_off(api_as, lab_staff, specimen, flagged_result):
     assert client.post(reverse("api:review", args=[flagged_result.pk]),
                        {"reviewed_class": "Parabasal"}).status_code == 403
     assert client.post(reverse("api:sign_offs", args=[specimen.pk]),
-                       {"interpretation": "negative"}).status_code == 403
+                       {"adequacy": "satisfactory", "interpretation": "nilm"}).status_code == 403
     assert client.post(reverse("api:amendments", args=[specimen.pk]),
-                       {"interpretation": "negative", "amendment_reason": "x"}).status_code == 403
+                       {"adequacy": "satisfactory", "interpretation": "nilm", "amendment_reason": "x"}).status_code == 403
     assert not CellReview.objects.exists() and not SpecimenSignOff.objects.exists()
 
 
 def test_administrators_cannot_sign_off(api_as, administrator, specimen, flagged_result):
     response = api_as(administrator).post(reverse("api:sign_offs", args=[specimen.pk]),
-                                          {"interpretation": "negative"})
+                                          {"adequacy": "satisfactory", "interpretation": "nilm"})
     assert response.status_code == 403
 
 
@@ -35,9 +35,9 @@ def object_requests(specimen, flagged_result, patient):
         ("get", reverse("api:result", args=[flagged_result.pk]), None),
         ("post", reverse("api:review", args=[flagged_result.pk]), {"reviewed_class": "Parabasal"}),
         ("get", reverse("api:sign_offs", args=[specimen.pk]), None),
-        ("post", reverse("api:sign_offs", args=[specimen.pk]), {"interpretation": "negative"}),
+        ("post", reverse("api:sign_offs", args=[specimen.pk]), {"adequacy": "satisfactory", "interpretation": "nilm"}),
         ("post", reverse("api:amendments", args=[specimen.pk]),
-         {"interpretation": "negative", "amendment_reason": "x"}),
+         {"adequacy": "satisfactory", "interpretation": "nilm", "amendment_reason": "x"}),
     ]
 
 

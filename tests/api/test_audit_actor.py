@@ -41,7 +41,7 @@ def test_reviews_and_sign_offs_with_a_token_are_audited_with_its_user(
     client.post(reverse("api:review", args=[flagged_result.pk]),
                 {"reviewed_class": "Dyskeratotic"}, **CLIENT)  # changes the review
     client.post(reverse("api:sign_offs", args=[specimen.pk]),
-                {"interpretation": "abnormal_refer"}, **CLIENT)
+                {"adequacy": "satisfactory", "interpretation": "hsil"}, **CLIENT)
 
     review = CellReview.objects.get(result=flagged_result)
     sign_off = SpecimenSignOff.objects.get(specimen=specimen)

@@ -93,12 +93,12 @@ def test_doctor_reviews_signs_off_and_amends(api_as, doctor, specimen, flagged_r
     assert CellReview.objects.get(result=flagged_result).reviewed_class == "Parabasal"
 
     signed = client.post(reverse("api:sign_offs", args=[specimen.pk]),
-                         {"interpretation": "abnormal_refer", "comment": "see cell 1"}, format="json")
+                         {"adequacy": "satisfactory", "interpretation": "hsil", "comment": "see cell 1"}, format="json")
     assert signed.status_code == 201, signed.json()
     assert signed.json()["version"] == 1 and signed.json()["signed_by"] == doctor.username
 
     amended = client.post(reverse("api:amendments", args=[specimen.pk]), {
-        "interpretation": "benign_change", "amendment_reason": "second look",
+        "adequacy": "satisfactory", "interpretation": "asc_us", "amendment_reason": "second look",
     }, format="json")
     assert amended.status_code == 201, amended.json()
 
@@ -109,7 +109,7 @@ def test_doctor_reviews_signs_off_and_amends(api_as, doctor, specimen, flagged_r
 
 def test_sign_off_waits_for_flagged_cells_to_be_reviewed(api_as, doctor, specimen, flagged_result):
     response = api_as(doctor).post(reverse("api:sign_offs", args=[specimen.pk]),
-                                   {"interpretation": "negative"}, format="json")
+                                   {"adequacy": "satisfactory", "interpretation": "nilm"}, format="json")
     assert response.status_code == 409
     assert "not reviewed yet" in response.json()["detail"]
     assert not SpecimenSignOff.objects.exists()
@@ -118,7 +118,7 @@ def test_sign_off_waits_for_flagged_cells_to_be_reviewed(api_as, doctor, specime
 def test_a_signed_off_specimens_reviews_are_read_only(api_as, doctor, specimen, flagged_result):
     client = api_as(doctor)
     client.post(reverse("api:review", args=[flagged_result.pk]), {"reviewed_class": "Dyskeratotic"})
-    client.post(reverse("api:sign_offs", args=[specimen.pk]), {"interpretation": "abnormal_refer"})
+    client.post(reverse("api:sign_offs", args=[specimen.pk]), {"adequacy": "satisfactory", "interpretation": "hsil"})
     response = client.post(reverse("api:review", args=[flagged_result.pk]),
                            {"reviewed_class": "Parabasal"})
     assert response.status_code == 409
@@ -135,9 +135,9 @@ def test_a_class_the_model_does_not_know_is_refused(api_as, doctor, flagged_resu
 def test_an_amendment_needs_a_reason(api_as, doctor, specimen, flagged_result):
     client = api_as(doctor)
     client.post(reverse("api:review", args=[flagged_result.pk]), {"reviewed_class": "Dyskeratotic"})
-    client.post(reverse("api:sign_offs", args=[specimen.pk]), {"interpretation": "abnormal_refer"})
+    client.post(reverse("api:sign_offs", args=[specimen.pk]), {"adequacy": "satisfactory", "interpretation": "hsil"})
     response = client.post(reverse("api:amendments", args=[specimen.pk]),
-                           {"interpretation": "negative"}, format="json")
+                           {"adequacy": "satisfactory", "interpretation": "nilm"}, format="json")
     assert response.status_code == 400
     assert "amendment_reason" in response.json()
 

@@ -26,8 +26,8 @@ def hidden(lab_staff, make_result, sample_cell_paths):
 def requests_naming(ids, visible_image):
     """(method, route, its arguments, body) of each route naming one record."""
     review = {"reviewed_class": "Parabasal"}
-    sign_off = {"interpretation": "negative"}
-    amendment = {"interpretation": "negative", "amendment_reason": "x"}
+    sign_off = {"adequacy": "satisfactory", "interpretation": "nilm"}
+    amendment = {"adequacy": "satisfactory", "interpretation": "nilm", "amendment_reason": "x"}
     return [
         ("get", "api:patient", [ids["patient"]], None),
         ("get", "api:specimen", [ids["specimen"]], None),

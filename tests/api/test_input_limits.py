@@ -12,13 +12,15 @@ from diagnostics.models import FREE_TEXT_MAX_LENGTH, SpecimenSignOff
 from imaging.models import ImageAsset, Specimen, UploadBatch
 from tests.conftest import SAMPLE_CELLS_DIR, zip_of
 
+NILM = {"adequacy": "satisfactory", "interpretation": "nilm"}
+
 RLO_NAME = "x\u202eexe.png"  # displays as "xgnp.exe"
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
 @pytest.fixture
 def signed_off(specimen, doctor):
-    return SpecimenSignOff.objects.create(specimen=specimen, interpretation="negative",
+    return SpecimenSignOff.objects.create(specimen=specimen, interpretation="nilm",
                                           signed_by=doctor)
 
 
@@ -30,7 +32,7 @@ def png(size):
 
 def test_a_2mb_amendment_reason_is_refused_in_the_api(api_as, doctor, specimen, signed_off):
     response = api_as(doctor).post(reverse("api:amendments", args=[specimen.pk]), {
-        "interpretation": "benign_change", "amendment_reason": "x" * 2_000_000}, format="json")
+        "adequacy": "satisfactory", "interpretation": "asc_us", "amendment_reason": "x" * 2_000_000}, format="json")
     assert response.status_code == 400
     assert f"at most {FREE_TEXT_MAX_LENGTH} characters" in response.json()["amendment_reason"][0]
     assert SpecimenSignOff.objects.count() == 1
@@ -39,18 +41,18 @@ def test_a_2mb_amendment_reason_is_refused_in_the_api(api_as, doctor, specimen, 
 def test_a_too_long_amendment_reason_or_comment_is_refused_on_the_page(
         client_for, doctor, specimen, signed_off):
     response = client_for(doctor).post(reverse("diagnostics:amend", args=[specimen.pk]), {
-        "interpretation": "benign_change", "amendment_reason": "x" * (FREE_TEXT_MAX_LENGTH + 1),
+        "adequacy": "satisfactory", "interpretation": "asc_us", "amendment_reason": "x" * (FREE_TEXT_MAX_LENGTH + 1),
         "comment": "ok"}, follow=True)
-    assert "needs an interpretation and a reason" in response.content.decode()
+    assert "The amendment is not signed" in response.content.decode()
     assert SpecimenSignOff.objects.count() == 1
 
 
 def test_the_services_refuse_too_long_text_too(doctor, specimen, signed_off):
     with pytest.raises(review.ReviewRefused, match="at most 2000 characters"):
-        review.amend_sign_off(specimen, doctor, "negative", "x" * 2001)
+        review.amend_sign_off(specimen, doctor, "x" * 2001, **NILM)
     with pytest.raises(review.ReviewRefused, match="at most 2000 characters"):
         review.reopen_specimen(specimen, doctor, "x" * 2001)
-    review.amend_sign_off(specimen, doctor, "negative", "x" * 2000, comment="y" * 2000)
+    review.amend_sign_off(specimen, doctor, "x" * 2000, comment="y" * 2000, **NILM)
 
 
 @pytest.mark.parametrize("patient_id", [True, False, 1.0, "1.5", [1], ""])
@@ -115,7 +117,7 @@ def test_the_demo_cells_are_above_the_minimum_side(settings):
 
 
 def test_an_oversized_json_body_gets_a_json_400(api_as, doctor, specimen, signed_off, settings):
-    body = {"interpretation": "negative", "amendment_reason": "x" * (
+    body = {"adequacy": "satisfactory", "interpretation": "nilm", "amendment_reason": "x" * (
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}
     response = api_as(doctor).post(reverse("api:amendments", args=[specimen.pk]), body,
                                    format="json")

@@ -29,7 +29,7 @@ def api_as(db):
 def signed_off(specimen, doctor, make_result):
     """A specimen with one confident cell, signed off (version 1)."""
     make_result(specimen, {"Parabasal": 0.97, "Dyskeratotic": 0.03})
-    SpecimenSignOff.objects.create(specimen=specimen, interpretation="negative", signed_by=doctor)
+    SpecimenSignOff.objects.create(specimen=specimen, interpretation="nilm", signed_by=doctor)
     return specimen
 
 
@@ -116,12 +116,12 @@ def test_after_reopening_the_next_sign_off_is_an_amendment_with_the_reason(
         refer_to_cytologist=True)
     doctor_api = api_as(doctor)
     sign_offs = reverse("api:sign_offs", args=[signed_off.pk])
-    blocked = doctor_api.post(sign_offs, {"interpretation": "abnormal_refer"}, format="json")
+    blocked = doctor_api.post(sign_offs, {"adequacy": "satisfactory", "interpretation": "hsil"}, format="json")
     assert blocked.status_code == 409 and "not reviewed yet" in blocked.json()["detail"]
     new_cell = ImageAsset.objects.filter(upload_batch__isnull=False).get().results.get()
     assert doctor_api.post(reverse("api:review", args=[new_cell.pk]),
                            {"reviewed_class": "Dyskeratotic"}, format="json").status_code == 200
-    signed = doctor_api.post(sign_offs, {"interpretation": "abnormal_refer"}, format="json")
+    signed = doctor_api.post(sign_offs, {"adequacy": "satisfactory", "interpretation": "hsil"}, format="json")
     assert signed.status_code == 201, signed.json()
     assert signed.json()["version"] == 2
     assert signed.json()["amendment_reason"] == "Second slide from the same smear"

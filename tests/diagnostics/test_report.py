@@ -19,9 +19,9 @@ def test_report_shows_patient_specimen_counts_flags_overrides_and_sign_offs(
     flagged = make_result(specimen, UNSURE, refer=True)
     CellReview.objects.create(result=flagged, reviewer=doctor,
                               reviewed_class="Superficial-Intermediate", accepted=False)
-    SpecimenSignOff.objects.create(specimen=specimen, signed_by=doctor, interpretation="negative")
+    SpecimenSignOff.objects.create(specimen=specimen, signed_by=doctor, interpretation="nilm")
     SpecimenSignOff.objects.create(specimen=specimen, signed_by=doctor, version=2,
-                                   interpretation="benign_change", amendment_reason="inflammation")
+                                   interpretation="asc_us", amendment_reason="inflammation")
     response = client_for(doctor).get(report_url(specimen))
     page = response.content.decode()
     assert response.status_code == 200
@@ -31,7 +31,7 @@ def test_report_shows_patient_specimen_counts_flags_overrides_and_sign_offs(
     assert "<td>Dyskeratotic</td><td>1</td>" in page
     assert "flagged “refer to cytologist” (1)" in page and flagged.image.original_name in page
     assert "Reviewer overrides (1)" in page
-    assert "Benign change" in page and "inflammation" in page and "Negative" in page
+    assert "(ASC-US)" in page and "inflammation" in page and "(NILM)" in page
     assert "amendment, version 2" in page
 
 

@@ -22,14 +22,18 @@ def review(client, result, reviewed_class):
     return client.post(url, {"reviewed_class": reviewed_class}, follow=True)
 
 
-def sign_off(client, specimen, interpretation="abnormal_refer", comment=""):
+def report(interpretation, **fields):
+    return {"adequacy": "satisfactory", "interpretation": interpretation, **fields}
+
+
+def sign_off(client, specimen, interpretation="hsil", comment=""):
     url = reverse("diagnostics:sign_off", args=[specimen.pk])
-    return client.post(url, {"interpretation": interpretation, "comment": comment}, follow=True)
+    return client.post(url, report(interpretation, comment=comment), follow=True)
 
 
-def amend(client, specimen, interpretation, reason):
+def amend(client, specimen, interpretation, reason, **fields):
     url = reverse("diagnostics:amend", args=[specimen.pk])
-    return client.post(url, {"interpretation": interpretation, "amendment_reason": reason}, follow=True)
+    return client.post(url, report(interpretation, amendment_reason=reason, **fields), follow=True)
 
 
 def test_doctor_sees_flagged_cells_first_on_the_review_page(
@@ -92,7 +96,7 @@ def test_sign_off_is_blocked_until_flagged_cells_are_reviewed(client_for, doctor
     sign_off(client, specimen, comment="HSIL pattern")
     signed = SpecimenSignOff.objects.get()
     assert (signed.version, signed.interpretation, signed.signed_by, signed.comment) == (
-        1, "abnormal_refer", doctor, "HSIL pattern")
+        1, "hsil", doctor, "HSIL pattern")
 
 
 def test_sign_off_is_blocked_while_images_are_being_classified(
@@ -113,28 +117,28 @@ def test_reviews_are_read_only_after_sign_off(client_for, doctor, specimen, flag
 
 def test_a_second_sign_off_is_refused(client_for, doctor, specimen, confident):
     client = client_for(doctor)
-    sign_off(client, specimen, "negative")
-    response = sign_off(client, specimen, "benign_change")
+    sign_off(client, specimen, "nilm")
+    response = sign_off(client, specimen, "asc_us")
     assert "amend the sign-off" in response.content.decode()
-    assert list(SpecimenSignOff.objects.values_list("interpretation", flat=True)) == ["negative"]
+    assert list(SpecimenSignOff.objects.values_list("interpretation", flat=True)) == ["nilm"]
 
 
 def test_amendment_creates_version_2_and_keeps_version_1(client_for, doctor, specimen, confident):
     client = client_for(doctor)
-    sign_off(client, specimen, "negative")
-    amend(client, specimen, "benign_change", "Reactive changes seen on second look")
+    sign_off(client, specimen, "nilm")
+    amend(client, specimen, "asc_us", "Atypical cells seen on second look")
     first, second = SpecimenSignOff.objects.order_by("version")
-    assert (first.version, first.interpretation, first.amendment_reason) == (1, "negative", "")
-    assert (second.version, second.interpretation) == (2, "benign_change")
-    assert second.amendment_reason == "Reactive changes seen on second look"
+    assert (first.version, first.interpretation, first.amendment_reason) == (1, "nilm", "")
+    assert (second.version, second.interpretation) == (2, "asc_us")
+    assert second.amendment_reason == "Atypical cells seen on second look"
     page = client.get(specimen.get_absolute_url()).content.decode()
-    assert "Benign change" in page and "Negative" in page
+    assert "(ASC-US)" in page and "(NILM)" in page
 
 
 def test_amendment_needs_a_reason(client_for, doctor, specimen, confident):
     client = client_for(doctor)
-    sign_off(client, specimen, "negative")
-    amend(client, specimen, "benign_change", "  ")
+    sign_off(client, specimen, "nilm")
+    amend(client, specimen, "asc_us", "  ")
     assert SpecimenSignOff.objects.count() == 1
 
 

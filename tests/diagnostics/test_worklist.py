@@ -49,7 +49,7 @@ def test_it_shows_cell_and_flagged_counts(client_for, doctor, patient, make_resu
 def test_signed_off_and_unclassified_specimens_are_not_listed(
         client_for, doctor, patient, specimen, make_result):
     signed = scored_specimen(patient, "SIGNED", 0.9, make_result)
-    SpecimenSignOff.objects.create(specimen=signed, interpretation="negative", signed_by=doctor)
+    SpecimenSignOff.objects.create(specimen=signed, interpretation="nilm", signed_by=doctor)
     scored_specimen(patient, "OPEN", 0.2, make_result)
     make_result(specimen, {}, status="queued")  # ACC-1: nothing classified yet
     assert accessions(client_for(doctor).get(WORKLIST)) == ["OPEN"]
@@ -59,7 +59,7 @@ def test_a_specimen_leaves_the_worklist_when_signed_off_and_stays_off(
         client_for, doctor, patient, make_result):
     specimen = scored_specimen(patient, "ACC-9", 0.9, make_result)
     assert accessions(client_for(doctor).get(WORKLIST)) == ["ACC-9"]
-    SpecimenSignOff.objects.create(specimen=specimen, interpretation="negative", signed_by=doctor)
+    SpecimenSignOff.objects.create(specimen=specimen, interpretation="nilm", signed_by=doctor)
     assert accessions(client_for(doctor).get(WORKLIST)) == []
     make_result(specimen, abnormal(0.8))  # a late cell classified after the sign-off
     update_triage_score(specimen)
@@ -70,7 +70,7 @@ def test_the_migration_marks_existing_specimens_awaiting_sign_off(
         doctor, patient, specimen, make_result):
     open_specimen = scored_specimen(patient, "OPEN", 0.5, make_result)
     signed = scored_specimen(patient, "SIGNED", 0.5, make_result)
-    SpecimenSignOff.objects.create(specimen=signed, interpretation="negative", signed_by=doctor)
+    SpecimenSignOff.objects.create(specimen=signed, interpretation="nilm", signed_by=doctor)
     make_result(specimen, {}, status="queued")
     Specimen.objects.update(awaiting_sign_off=False)  # as before the field existed
 

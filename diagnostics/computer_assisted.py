@@ -1,0 +1,63 @@
+"""What the AI contributes to a Bethesda report: counts, the most suspicious cells and a
+suggested general category. It pre-fills and informs; it never signs.
+
+The model's classes (SIPaKMeD's) are cell morphology, not Bethesda categories: they are
+reported as morphology findings, and only the general category is suggested from them.
+"""
+from django.db.models import Count, Q
+
+from diagnostics.bethesda import GeneralCategory
+from diagnostics.models import CellResult
+from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
+
+MOST_SUSPICIOUS = 5
+
+
+def computer_assisted_section(specimen):
+    """The report's computer-assisted fields from the specimen's classified cells now; frozen
+    on a report version when it is signed."""
+    done = CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)
+    rows = (done.values_list("model_version", "predicted_class").annotate(count=Count("pk"))
+            .order_by("model_version", "-count", "predicted_class"))
+    counts = {}
+    for model_version, predicted_class, count in rows:
+        counts.setdefault(model_version, {})[predicted_class] = count
+    analysed = sum(sum(by_class.values()) for by_class in counts.values())
+    flagged = sum(count for by_class in counts.values()
+                  for name, count in by_class.items() if name in ABNORMAL_CLASSES)
+    return {
+        "ai_used": analysed > 0,
+        "ai_model_versions": list(counts),
+        "cells_analysed": analysed,
+        "cells_flagged": flagged,
+        "cells_referred": done.filter(refer_to_cytologist=True).count(),
+        "morphology_counts": counts,
+        "most_suspicious_cells": most_suspicious_cells(done),
+    }
+
+
+def most_suspicious_cells(done_results, limit=MOST_SUSPICIOUS):
+    """The cells with the largest abnormal probability mass, with any reviewer's class."""
+    results = done_results.select_related("image", "review")
+    ranked = sorted(results, key=lambda result: abnormal_probability(result.probabilities),
+                    reverse=True)[:limit]
+    return [{
+        "result": result.pk,
+        "image": result.image.original_name,
+        "model_version": result.model_version,
+        "predicted_class": result.predicted_class,
+        "abnormal_probability": round(abnormal_probability(result.probabilities), 4),
+        "reviewed_class": result.review.reviewed_class if hasattr(result, "review") else "",
+    } for result in ranked]
+
+
+def suggested_general_category(specimen):
+    """NILM when no classified cell is in an abnormal morphology class (the reviewer's class
+    where reviewed, else the model's), else epithelial cell abnormality; None when the AI
+    classified nothing. A suggestion shown to the signer, never the interpretation."""
+    done = CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)
+    if not done.exists():
+        return None
+    abnormal = done.filter(Q(review__isnull=True, predicted_class__in=ABNORMAL_CLASSES)
+                           | Q(review__reviewed_class__in=ABNORMAL_CLASSES))
+    return GeneralCategory.EPITHELIAL_ABNORMALITY if abnormal.exists() else GeneralCategory.NILM

@@ -3,8 +3,9 @@ from django.contrib.auth.models import User
 
 from accounts.roles import CLINICIAN
 from cases.dates import not_in_future
-from cases.models import Case, Lab, Requisition
-from cases.vocabulary import Adequacy, Interpretation
+from cases.models import Lab, Requisition, ScreeningFindings
+from diagnostics.bethesda import CHOOSABLE_INTERPRETATIONS
+from diagnostics.bethesda_rules import BethesdaConsistencyMixin
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -41,17 +42,30 @@ class RequisitionForm(forms.ModelForm):
         return not_in_future(self.cleaned_data["last_menstrual_period"], "last menstrual period")
 
 
-class ScreeningForm(forms.ModelForm):
-    """The cytotechnologist's findings; the button pressed says where the case goes."""
+class ScreeningForm(BethesdaConsistencyMixin, forms.ModelForm):
+    """The cytotechnologist's findings in Bethesda terms, checked by the report's consistency
+    rules; the button pressed says where the case goes."""
 
-    adequacy = forms.ChoiceField(choices=Adequacy.choices, widget=forms.RadioSelect)
-    provisional_interpretation = forms.ChoiceField(choices=Interpretation.choices,
-                                                   widget=forms.RadioSelect)
+    FINDINGS = ["adequacy", "transformation_zone", "quality_indicators", "unsatisfactory_kind",
+                "unsatisfactory_reason", "interpretation", "organisms", "other_findings"]
 
     class Meta:
-        model = Case
-        fields = ["adequacy", "provisional_interpretation", "screening_comment"]
-        widgets = {"screening_comment": forms.Textarea(attrs={"rows": 3})}
+        model = ScreeningFindings
+        fields = ["adequacy", "transformation_zone", "quality_indicators", "unsatisfactory_kind",
+                  "unsatisfactory_reason", "interpretation", "organisms", "other_findings",
+                  "comment"]
+        labels = {"interpretation": "Provisional interpretation"}
+        widgets = {"adequacy": forms.RadioSelect, "comment": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, patient_age=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient_age = patient_age
+        self.fields["adequacy"].required = True
+        self.fields["adequacy"].choices = self.fields["adequacy"].choices[1:]  # no blank
+        self.fields["interpretation"].choices = [("", "—"), *CHOOSABLE_INTERPRETATIONS]
+
+    def findings(self):
+        return {name: self.cleaned_data[name] for name in self.FINDINGS}
 
 
 class AssignForm(forms.Form):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.roles import CLINICIAN
-from cases.vocabulary import Adequacy, Interpretation
+from diagnostics.bethesda import BethesdaFindings, HpvResult, SpecimenType
 
 
 class Lab(models.Model):
@@ -30,15 +30,8 @@ class Lab(models.Model):
 class Requisition(models.Model):
     """What the ordering clinician sent with the specimen."""
 
-    class SpecimenType(models.TextChoices):
-        CONVENTIONAL = "conventional", "Conventional smear"
-        LIQUID_BASED = "liquid_based", "Liquid-based preparation"
-
-    class HpvResult(models.TextChoices):
-        NOT_TESTED = "not_tested", "Not tested"
-        NEGATIVE = "negative", "Negative"
-        POSITIVE = "positive", "Positive"
-        POSITIVE_16_18 = "positive_16_18", "Positive, type 16/18"
+    SpecimenType = SpecimenType  # the Bethesda vocabulary (diagnostics.bethesda)
+    HpvResult = HpvResult
 
     class RiskFlag(models.TextChoices):
         IMMUNOSUPPRESSED = "immunosuppressed", "Immunosuppressed"
@@ -57,7 +50,7 @@ class Requisition(models.Model):
     last_menstrual_period = models.DateField(null=True, blank=True)
     previous_abnormal_result = models.BooleanField(default=False)
     hpv_result = models.CharField("HPV result", max_length=20, choices=HpvResult.choices,
-                                  default=HpvResult.NOT_TESTED)
+                                  default=HpvResult.NOT_DONE)
     post_menopausal = models.BooleanField(default=False)
     pregnant = models.BooleanField(default=False)
     hysterectomy = models.BooleanField(default=False)
@@ -92,12 +85,6 @@ class Case(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     pathologist = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
-    # The cytotechnologist's findings.
-    adequacy = models.CharField(max_length=40, choices=Adequacy.choices, blank=True)
-    provisional_interpretation = models.CharField(max_length=40, choices=Interpretation.choices,
-                                                  blank=True)
-    screening_comment = models.TextField("screener's comment", max_length=2000, blank=True)
-    screened_at = models.DateTimeField(null=True, blank=True)
     released_by_screener = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -113,6 +100,23 @@ class Case(models.Model):
     @property
     def screening_started(self):
         return self.screener_id is not None or self.stage != self.Stage.AWAITING_SCREENING
+
+
+class ScreeningFindings(BethesdaFindings):
+    """The cytotechnologist's findings in Bethesda terms (the interpretation provisional):
+    what the pathologist starts from, and what a Disagreement compares."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="findings")
+    screener = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="+")
+    comment = models.TextField("screener's comment", max_length=2000, blank=True)
+    screened_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "screening findings"
+
+    def __str__(self):
+        return f"Screening of {self.case}"
 
 
 class HandOver(models.Model):

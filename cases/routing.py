@@ -6,30 +6,33 @@ pathologist's interpretation differs from the screener's.
 """
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
-from cases.models import Case, Disagreement, HandOver
-from cases.vocabulary import RELEASABLE, Adequacy
+from cases.models import Case, Disagreement, HandOver, ScreeningFindings
+from diagnostics.bethesda import EPITHELIAL_ABNORMALITIES, Adequacy, Interpretation
 from diagnostics.models import CellResult
 from diagnostics.review import ReviewRefused, sign_off_specimen
 from diagnostics.triage import ABNORMAL_CLASSES
 
 RELEASE = "release"
 TO_PATHOLOGIST = "pathologist"
+# The findings a released report carries over from the screener (the rest is the requisition's).
+RELEASED_FIELDS = ["adequacy", "transformation_zone", "quality_indicators", "interpretation",
+                   "organisms"]
 
-# The old sign-off words in the screener's vocabulary, until the Bethesda sign-off replaces them.
-SIGN_OFF_AS_INTERPRETATION = {"negative": "nilm", "benign_change": "nilm_reactive"}
 
-
-def route(adequacy, interpretation, ai_flagged_abnormal, lab_allows_release):
+def route(findings, ai_flagged_abnormal, lab_allows_release):
     """RELEASE when the screener may sign the case out alone, else TO_PATHOLOGIST.
 
-    Only a satisfactory specimen called plain NILM, with no cell the AI flagged as abnormal,
-    in a lab that lets cytotechnologists release NILM, is released; anything else (an
+    ``findings`` maps BethesdaFindings field names to the screener's values. Only a
+    satisfactory specimen called NILM, with no other non-neoplastic finding (reactive
+    changes and the like: organisms may be reported), no cell the AI flagged as abnormal,
+    in a lab that lets cytotechnologists release NILM, is released. Anything else (an
     epithelial abnormality, reactive change, endometrial cells, an unsatisfactory specimen,
     AI-flagged cells) goes to a pathologist.
     """
-    releasable = (adequacy == Adequacy.SATISFACTORY and interpretation == RELEASABLE
+    releasable = (findings.get("adequacy") == Adequacy.SATISFACTORY
+                  and findings.get("interpretation") == Interpretation.NILM
+                  and not findings.get("other_findings")
                   and not ai_flagged_abnormal and lab_allows_release)
     return RELEASE if releasable else TO_PATHOLOGIST
 
@@ -44,27 +47,26 @@ def ai_flagged_abnormal(specimen):
     ).exists()
 
 
-def finish_screening(case, screener, adequacy, interpretation, comment, release):
-    """Record the screener's findings; release the case (sign it off as negative) when they
-    ask to and ``route`` allows it, else send it to the pathologists' queue. Returns the
-    route taken; ReviewRefused says why a release is not allowed."""
+def finish_screening(case, screener, findings, comment, release):
+    """Record the screener's findings (BethesdaFindings values); release the case (sign its
+    report) when they ask to and ``route`` allows it, else send it to the pathologists'
+    queue. Returns the route taken; ReviewRefused says why a release is not allowed."""
     if case.stage != Case.Stage.IN_SCREENING or case.screener_id != screener.pk:
         raise ReviewRefused(f"Case {case.specimen} is not in screening with you; claim it first.")
-    allowed = route(adequacy, interpretation, ai_flagged_abnormal(case.specimen),
+    allowed = route(findings, ai_flagged_abnormal(case.specimen),
                     case.lab.cytotechnologist_may_release_nilm)
     if release and allowed != RELEASE:
         raise ReviewRefused(
             "This case cannot be released by a cytotechnologist: only a satisfactory NILM "
-            "case with no AI-flagged abnormal cell can, where the lab allows it. Send it to "
-            "a pathologist.")
+            "case with no other non-neoplastic finding and no AI-flagged abnormal cell can, "
+            "where the lab allows it. Send it to a pathologist.")
     with transaction.atomic():
-        case.adequacy, case.provisional_interpretation = adequacy, interpretation
-        case.screening_comment, case.screened_at = comment, timezone.now()
+        ScreeningFindings.objects.update_or_create(
+            case=case, defaults={**findings, "screener": screener, "comment": comment})
         if release:
             case.released_by_screener = True
             case.save()
-            sign_off_specimen(case.specimen, screener, interpretation="negative",
-                              comment=released_comment(comment))  # closes the case: below
+            sign_off_specimen(case.specimen, screener, **released_report(case, findings, comment))
         else:
             case.stage = Case.Stage.AWAITING_PATHOLOGIST
             case.save()
@@ -73,9 +75,15 @@ def finish_screening(case, screener, adequacy, interpretation, comment, release)
     return RELEASE if release else TO_PATHOLOGIST
 
 
-def released_comment(comment):
+def released_report(case, findings, comment):
+    """The Bethesda fields of the report a cytotechnologist signs when releasing a case."""
     note = "Screened and released by a cytotechnologist (NILM, no AI-flagged abnormal cell)."
-    return f"{comment}\n\n{note}".strip() if comment else note
+    fields = {name: findings[name] for name in RELEASED_FIELDS if name in findings}
+    requisition = getattr(case.specimen, "requisition", None)
+    if requisition is not None:
+        fields |= {"specimen_type": requisition.specimen_type,
+                   "hpv_result": requisition.hpv_result}
+    return {**fields, "comment": f"{comment}\n\n{note}".strip() if comment else note}
 
 
 def record_sign_out(sender, instance, created, **kwargs):
@@ -89,24 +97,24 @@ def record_sign_out(sender, instance, created, **kwargs):
     case.save(update_fields=["stage"])
     HandOver.objects.create(case=case, stage=case.stage, from_user=previous,
                             by=instance.signed_by, note=f"Signed off (version {instance.version}).")
-    record_disagreement(case, instance.signed_by,
-                        SIGN_OFF_AS_INTERPRETATION.get(instance.interpretation,
-                                                       instance.interpretation))
+    record_disagreement(case, instance.signed_by, instance.interpretation)
 
 
 def agree(screened, signed):
-    """The same interpretation; the old "Abnormal: refer" agrees with any abnormality."""
-    if signed == "abnormal_refer":
-        return screened not in SIGN_OFF_AS_INTERPRETATION.values()
+    """The same interpretation; a report migrated as "see comment" agrees with any
+    epithelial abnormality."""
+    if signed == Interpretation.SEE_COMMENT:
+        return screened in EPITHELIAL_ABNORMALITIES
     return screened == signed
 
 
 def record_disagreement(case, pathologist, pathologist_interpretation):
     """A Disagreement when a screened case is signed out as something else; None otherwise."""
-    screened = case.provisional_interpretation
-    if (not screened or case.released_by_screener or case.screener is None
-            or agree(screened, pathologist_interpretation)):
+    findings = ScreeningFindings.objects.filter(case=case).first()
+    if findings is None or case.released_by_screener:
+        return None
+    if agree(findings.interpretation, pathologist_interpretation):
         return None
     return Disagreement.objects.create(
-        case=case, screener=case.screener, screener_interpretation=screened,
+        case=case, screener=findings.screener, screener_interpretation=findings.interpretation,
         pathologist=pathologist, pathologist_interpretation=pathologist_interpretation)

@@ -10,8 +10,9 @@ from accounts.audit import log_patient_read
 from cases import queue
 from cases.corrections import CORRECTABLE, correct_fields, delete_upload
 from cases.forms import AssignForm, ReasonForm, ScreeningForm, correction_form
+from cases.models import ScreeningFindings
 from cases.routing import RELEASE, ai_flagged_abnormal, finish_screening, route
-from cases.vocabulary import Adequacy, Interpretation
+from diagnostics.bethesda import Adequacy, Interpretation
 from celinsight.pagination import page_or_404
 from diagnostics.review import ReviewRefused
 from diagnostics.worklists import with_cell_counts
@@ -101,15 +102,14 @@ def screen(request, case_id):
     """The cytotechnologist's findings, and where the case goes next."""
     case = get_case_for_user(request.user, case_id)
     log_patient_read(request, case.specimen)
-    form = ScreeningForm(request.POST or None, instance=case)
+    form = ScreeningForm(request.POST or None, patient_age=age_at_collection(case.specimen),
+                         instance=ScreeningFindings.objects.filter(case=case).first())
     flagged = ai_flagged_abnormal(case.specimen)
     if request.method == "POST" and form.is_valid():
         release = "release" in request.POST
         routed = refused_or_done(
             request, lambda: finish_screening(
-                case, request.user, form.cleaned_data["adequacy"],
-                form.cleaned_data["provisional_interpretation"],
-                form.cleaned_data["screening_comment"], release),
+                case, request.user, form.findings(), form.cleaned_data["comment"], release),
             f"Case {case.specimen} " + ("released as NILM and signed out." if release
                                         else "sent to the pathologists' queue."))
         if routed:
@@ -117,11 +117,18 @@ def screen(request, case_id):
     context = {
         "case": case, "specimen": case.specimen, "form": form, "ai_flagged": flagged,
         "holds_it": case.stage == case.Stage.IN_SCREENING and case.screener_id == request.user.pk,
-        "may_release": route(Adequacy.SATISFACTORY, Interpretation.NILM, flagged,
+        "may_release": route({"adequacy": Adequacy.SATISFACTORY,
+                              "interpretation": Interpretation.NILM}, flagged,
                              case.lab.cytotechnologist_may_release_nilm) == RELEASE,
         "cells": with_cell_counts([case.specimen])[0],
     }
     return render(request, "cases/screen.html", context)
+
+
+def age_at_collection(specimen):
+    """The patient's age in whole years on the collection date (the endometrial-cells rule)."""
+    born, collected = specimen.patient.date_of_birth, specimen.collected_on
+    return collected.year - born.year - ((collected.month, collected.day) < (born.month, born.day))
 
 
 def correctable_record(user, kind, record_id):

@@ -29,7 +29,7 @@ def test_upload_classify_review(client, lab_staff, doctor, other_doctor, sample_
     response = client.post(reverse("imaging:specimen_create", args=[patient_id]),
                            {"accession_number": "E2E-S1", "collected_on": "2026-11-20",
                             "lab": lab.pk, "ordering_clinician": clinician.pk,
-                            "specimen_type": "conventional", "hpv_result": "not_tested"})
+                            "specimen_type": "conventional", "hpv_result": "not_done"})
     specimen_url = response["Location"]
 
     upload_url = specimen_url + "upload/"

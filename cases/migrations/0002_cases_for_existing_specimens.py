@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("cases", "0001_initial"),
         ("accounts", "0006_screening_roles"),
-        ("diagnostics", "0008_free_text_limits"),
+        ("diagnostics", "0010_migrate_sign_offs"),
     ]
 
     operations = [migrations.RunPython(open_cases, migrations.RunPython.noop)]

@@ -15,11 +15,12 @@ def case_panel(specimen, user):
         return {}
     stage = case.Stage
     awaiting = case.stage == stage.AWAITING_SCREENING
+    shown = {"case": case, "requisition": getattr(specimen, "requisition", None),
+             "findings": getattr(case, "findings", None)}
     if not case.lab.members.filter(pk=user.pk).exists():  # may read it, not work on it
-        return {"case": case, "requisition": getattr(specimen, "requisition", None)}
+        return shown
     return {
-        "case": case,
-        "requisition": getattr(specimen, "requisition", None),
+        **shown,
         "may_claim": (awaiting and user.has_perm(queue.SCREEN_CASE)) or (
             case.stage == stage.AWAITING_PATHOLOGIST and user.has_perm(queue.SIGN_OFF)),
         "may_screen": case.stage == stage.IN_SCREENING and case.screener_id == user.pk,

@@ -40,7 +40,7 @@ def accessioned(lab_staff, clinician):
         specimen = Specimen(patient=patient, accession_number=f"C{lab.pk}-{number}",
                             collected_on=collected_on)
         requisition = Requisition(ordering_clinician=ordering_clinician or clinician,
-                                  specimen_type=Requisition.SpecimenType.LIQUID_BASED)
+                                  specimen_type="liquid_based")
         case = accession(specimen, requisition, lab, lab_staff)
         if triage_score is not None:
             Specimen.objects.filter(pk=specimen.pk).update(triage_score=triage_score)

@@ -5,7 +5,7 @@ from cases.models import Case, HandOver
 from tests.cases.conftest import today_plus
 
 FORM = {"accession_number": "acc-77", "collected_on": "2026-11-02",
-        "specimen_type": "conventional", "hpv_result": "positive",
+        "specimen_type": "conventional", "hpv_result": "positive_16",
         "last_menstrual_period": "2026-10-20", "previous_abnormal_result": "on",
         "other_risk_flags": ["immunosuppressed", "iud"]}
 
@@ -23,7 +23,7 @@ def test_accessioning_records_the_requisition_and_queues_the_case(
     specimen = patient.specimens.get()
     assert response["Location"] == specimen.get_absolute_url()
     requisition = specimen.requisition
-    assert (requisition.ordering_clinician, requisition.hpv_result) == (clinician, "positive")
+    assert (requisition.ordering_clinician, requisition.hpv_result) == (clinician, "positive_16")
     assert requisition.previous_abnormal_result and not requisition.pregnant
     assert requisition.other_risk_flags == ["immunosuppressed", "iud"]
     assert (specimen.case.lab, specimen.case.stage) == (lab, Case.Stage.AWAITING_SCREENING)

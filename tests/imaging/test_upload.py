@@ -82,7 +82,7 @@ def test_lab_staff_creates_a_specimen(client_for, lab_staff, patient, lab, clini
         reverse("imaging:specimen_create", args=[patient.pk]),
         {"accession_number": "acc-9", "collected_on": "2026-11-02", "lab": lab.pk,
          "ordering_clinician": clinician.pk, "specimen_type": "liquid_based",
-         "hpv_result": "not_tested"},
+         "hpv_result": "not_done"},
     )
     specimen = patient.specimens.get()
     assert response["Location"] == specimen.get_absolute_url()

@@ -28,8 +28,8 @@ DEMO_USERS = [
 ]
 DEMO_PATIENTS = [
     # MRN, name, date of birth, ordering clinician, HPV result, sample images
-    ("DEMO-0001", "Maria Example", datetime.date(1981, 3, 14), "clinician", "positive", slice(0, 12)),
-    ("DEMO-0002", "Ana Sample", datetime.date(1975, 9, 2), "clinician", "not_tested", slice(12, 22)),
+    ("DEMO-0001", "Maria Example", datetime.date(1981, 3, 14), "clinician", "positive_16", slice(0, 12)),
+    ("DEMO-0002", "Ana Sample", datetime.date(1975, 9, 2), "clinician", "not_done", slice(12, 22)),
     ("DEMO-0003", "Eva Specimen", datetime.date(1990, 12, 30), "clinician2", "negative", slice(22, 30)),
 ]
 
@@ -82,7 +82,7 @@ class Command(BaseCommand):
             requisition = Requisition(
                 ordering_clinician=User.objects.get(username=clinician), hpv_result=hpv,
                 specimen_type=Requisition.SpecimenType.LIQUID_BASED,
-                previous_abnormal_result=hpv == "positive")
+                previous_abnormal_result=hpv.startswith("positive"))
             accession(specimen, requisition, lab, lab_user)  # in the demo lab's screening queue
             uploads = [SimpleUploadedFile(path.name, path.read_bytes()) for path in sample_files[files]]
             batch = store_upload(specimen, lab_user, uploads)

@@ -34,8 +34,10 @@ def correct_fields(record, new_values, reason, user):
         raise ReviewRefused("A correction needs a reason: say what was wrong.")
     changed = {name: value for name, value in new_values.items()
                if getattr(record, name) != value}
+    patient = record if isinstance(record, Patient) else record.specimen.patient \
+        if isinstance(record, Requisition) else record.patient
     corrections = [
-        Correction(model_name=record._meta.model_name, object_id=str(record.pk), field=name,
+        Correction(patient=patient, model_name=record._meta.model_name, object_id=str(record.pk), field=name,
                    old_value=as_text(getattr(record, name)), new_value=as_text(value),
                    reason=reason, by=user)
         for name, value in changed.items()]
@@ -72,7 +74,7 @@ def delete_upload(image, reason, user):
     stored = [image.file] + [result.heatmap for result in results if result.heatmap]
     with transaction.atomic():
         Correction.objects.create(
-            model_name="imageasset", object_id=str(image.pk), field="upload",
+            patient=specimen.patient, model_name="imageasset", object_id=str(image.pk), field="upload",
             old_value=f"{image.original_name} (sha256 {image.sha256})", new_value="deleted",
             reason=reason, by=user)
         for result in results:

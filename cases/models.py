@@ -144,6 +144,9 @@ class Correction(models.Model):
     """A corrected field of a requisition, patient or specimen (or a deleted upload): the
     value it had, the value it has, and why."""
 
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE,
+                                related_name="corrections",
+                                help_text="Whose record was corrected (a GDPR erasure takes these).")
     model_name = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40)
     field = models.CharField(max_length=60)

@@ -70,8 +70,9 @@ def claim(request, case_id):
     case = get_case_for_user(request.user, case_id)
     claimed = refused_or_done(request, lambda: queue.claim(case, request.user),
                               f"You claimed case {case.specimen}.")
-    return redirect("cases:screen", case.pk) if claimed and claimed.screener == request.user \
-        and claimed.stage == claimed.Stage.IN_SCREENING else redirect(case.specimen)
+    if claimed is not None and claimed.stage == claimed.Stage.IN_SCREENING:
+        return redirect("cases:screen", case.pk)  # a screener's next step
+    return redirect(case.specimen)  # a pathologist's: the gallery, then review and sign-off
 
 
 @require_POST

@@ -65,7 +65,7 @@ def clients(doctor, other_doctor, lab_staff, administrator):
 def ids(patient, specimen, doctor, other_doctor, lab_staff, make_result):
     """Argument name → ids to try: real ones, 0, huge, and a record the doctor may not see."""
     result = make_result(specimen, {"Dyskeratotic": 0.7, "Parabasal": 0.3}, refer=True)
-    SpecimenSignOff.objects.create(specimen=specimen, interpretation="negative",
+    SpecimenSignOff.objects.create(specimen=specimen, interpretation="nilm",
                                    signed_by=doctor)
     batch = UploadBatch.objects.create(specimen=specimen, uploaded_by=lab_staff)
     hidden_patient = Patient.objects.create(mrn="MRN-HIDDEN", full_name="Hidden",

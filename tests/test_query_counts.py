@@ -26,7 +26,7 @@ def load(size, sign_off_versions):
     SpecimenSignOff.objects.filter(specimen=specimen).delete()
     for version in range(1, sign_off_versions + 1):
         SpecimenSignOff.objects.create(
-            specimen=specimen, version=version, interpretation="negative", signed_by=doctor,
+            specimen=specimen, version=version, interpretation="nilm", signed_by=doctor,
             amendment_reason="" if version == 1 else "Second look.")
     return patient, specimen
 

@@ -58,7 +58,7 @@ def records(specimen, make_result, sample_cell_paths, doctor, lab):
     result.heatmap.save("overlay.png", ContentFile(sample_cell_paths[1].read_bytes()))
     review = CellReview.objects.create(result=result, reviewer=doctor,
                                        reviewed_class="Dyskeratotic", accepted=True)
-    sign_off = SpecimenSignOff.objects.create(specimen=specimen, interpretation="abnormal_refer",
+    sign_off = SpecimenSignOff.objects.create(specimen=specimen, interpretation="see_comment",
                                               signed_by=doctor)
     return {"patient": specimen.patient, "specimen": specimen, "image": image, "result": result,
             "review": review, "sign_off": sign_off, "case": case}

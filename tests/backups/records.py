@@ -20,5 +20,6 @@ def make_clinical_records(specimen, lab_staff, doctor, uploads):
         result.save()
     results[0].heatmap.save("heatmap.png", ContentFile(b"\x89PNG heat map bytes"))
     review.review_cell(results[1], doctor, "Metaplastic")
-    review.sign_off_specimen(specimen, doctor, interpretation="negative", comment="Looks fine.")
+    review.sign_off_specimen(specimen, doctor, adequacy="satisfactory", interpretation="nilm",
+                            comment="Looks fine.")
     return results

@@ -49,7 +49,7 @@ def bench(doctor, specimen, lab_staff, make_result, sample_cell_paths):
                 flagged = result
         update_triage_score(target)
     SpecimenSignOff.objects.create(specimen=signed, signed_by=doctor, version=1,
-                                   interpretation=SpecimenSignOff.Interpretation.NEGATIVE,
+                                   interpretation=SpecimenSignOff.Interpretation.NILM,
                                    comment="Adequate sample; no abnormal cells confirmed.")
     return {
         "worklist": "/worklist/",

@@ -48,16 +48,20 @@ def test_lab_staff_upload_and_a_doctor_signs_off(uploaded_by_lab_staff, new_page
     accept_every_flagged_cell(page)
     override_first_cell(page)
     screenshot(page, "05-doctor-review")
-    page.get_by_label("Negative").check()
+    fill_in_an_lsil_report(page)
     page.get_by_role("button", name="Sign off").click()
-    expect(page.locator(".message.success")).to_contain_text("signed off: Negative")
+    expect(page.locator(".message.success")).to_contain_text("signed off: Low-grade squamous")
     seconds = time.monotonic() - uploaded_by_lab_staff
     screenshot(page, "06-doctor-signed-off")
     record_timing("upload_to_sign_off_seconds", seconds)
     page.goto(specimen.patient.get_absolute_url())
-    expect(page.get_by_text("Negative").first).to_be_visible()
+    expect(page.get_by_text("(LSIL)").first).to_be_visible()
     screenshot(page, "07-doctor-patient-history")
     page.goto(f"/specimens/{specimen.pk}/report/")
+    for section in ["Specimen adequacy", "General categorisation", "Interpretation/result",
+                    "Adjunctive testing (HPV)", "Computer-assisted interpretation",
+                    "Recommendations and educational notes", "Report history"]:
+        expect(page.get_by_text(section, exact=True).first).to_be_visible()
     page.emulate_media(media="print")
     screenshot(page, "08-doctor-printable-report")
 
@@ -79,6 +83,17 @@ def test_a_second_doctor_cannot_open_the_specimen(new_page, screenshot, log_in, 
     page.goto("/worklist/")
     expect(page.get_by_text(specimen.accession_number)).to_have_count(0)
     screenshot(page, "09-other-doctor-worklist")
+
+
+def fill_in_an_lsil_report(page):
+    """The Bethesda form: LSIL with HPV 16 detected and a colposcopy recommended."""
+    form = page.locator("form.bethesda-report")
+    form.get_by_label("Liquid-based preparation", exact=True).check()
+    form.get_by_label("Satisfactory for evaluation", exact=True).check()
+    form.get_by_label("Epithelial cell abnormality", exact=True).check()
+    form.get_by_label("Interpretation/result").select_option("lsil")
+    form.get_by_label("HPV 16 detected", exact=True).check()
+    form.get_by_label("Colposcopy", exact=True).check()
 
 
 def accept_every_flagged_cell(page):

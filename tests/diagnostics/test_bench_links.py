@@ -6,7 +6,7 @@ from django.urls import reverse
 from diagnostics.models import CellReview, SpecimenReopening, SpecimenSignOff
 from diagnostics.triage import update_triage_score
 
-NEGATIVE = SpecimenSignOff.Interpretation.NEGATIVE
+NEGATIVE = SpecimenSignOff.Interpretation.NILM
 
 
 @pytest.fixture

@@ -84,12 +84,14 @@ def test_the_service_refuses_an_inconsistent_report(doctor, specimen, cells):
     assert not SpecimenSignOff.objects.exists()
 
 
-def test_an_unsatisfactory_report_has_no_interpretation(doctor, specimen, cells):
+def test_an_unsatisfactory_report_has_no_interpretation(client_for, doctor, specimen, cells):
     report = review.sign_off_specimen(
         specimen, doctor, adequacy="unsatisfactory", unsatisfactory_kind="rejected",
         unsatisfactory_reason="unlabelled", recommendations=["repeat_2_4_months"])
     assert report.headline() == "Unsatisfactory for evaluation"
     assert "Unlabelled or mislabelled specimen" in report.report_text
+    history = client_for(doctor).get(specimen.patient.get_absolute_url()).content.decode()
+    assert "Unsatisfactory for evaluation" in history
 
 
 def test_the_form_shows_consistency_errors_next_to_the_fields(client_for, doctor, specimen, cells):
@@ -132,3 +134,18 @@ def test_the_printed_report_has_every_section_and_no_triage_sentence(
 
 def test_the_printed_report_numbers_its_pages():
     assert 'counter(page) " of " counter(pages)' in open(finders.find("css/app.css")).read()
+
+
+def test_the_api_signs_a_report_with_lists_and_refuses_an_inconsistent_one(
+        doctor, specimen, cells):
+    client, url = api_as(doctor), reverse("api:sign_offs", args=[specimen.pk])
+    refused = client.post(url, {**LSIL, "organisms": ["candida"]}, format="json")
+    assert refused.status_code == 400 and "organisms" in refused.json()
+    nested = client.post(url, {**LSIL, "adequacy": ["satisfactory"]}, format="json")
+    assert nested.status_code == 400 and "adequacy" in nested.json()
+    signed = client.post(url, LSIL, format="json")
+    assert signed.status_code == 201, signed.json()
+    body = signed.json()
+    assert (body["interpretation"], body["recommendations"], body["hpv_result"]) == (
+        "lsil", ["colposcopy"], "positive_16")
+    assert body["codes"]["report"]["code"] == "47527-7"

@@ -30,7 +30,7 @@ def clinical_record(patient, specimen, doctor):
     )
     result.heatmap.save("heatmap.png", ContentFile(b"heatmap-bytes"))
     CellReview.objects.create(result=result, reviewer=doctor, reviewed_class="Dyskeratotic", accepted=True)
-    SpecimenSignOff.objects.create(specimen=specimen, interpretation="abnormal_refer", signed_by=doctor)
+    SpecimenSignOff.objects.create(specimen=specimen, interpretation="see_comment", signed_by=doctor)
     return {"image": image, "result": result, "files": [image.file.name, result.heatmap.name]}
 
 
@@ -55,7 +55,7 @@ def test_export_holds_every_record_and_file(client_for, administrator, patient, 
     assert data["images"][0]["fields"]["original_name"] == "cell1.png"
     assert data["results"][0]["fields"]["predicted_class"] == "Dyskeratotic"
     assert data["reviews"][0]["fields"]["reviewer"] == ["dr_assigned"]
-    assert data["sign_offs"][0]["fields"]["interpretation"] == "abnormal_refer"
+    assert data["sign_offs"][0]["fields"]["interpretation"] == "see_comment"
     assert any(entry["model"] == "patients.patient" and entry["action"] == "create"
                for entry in data["audit_log"])
     image_name, heatmap_name = clinical_record["files"]

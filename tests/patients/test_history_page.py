@@ -50,10 +50,10 @@ def test_history_shows_the_current_signed_interpretation_and_who_signed(
     doctor.first_name, doctor.last_name = "Ada", "Lovelace"
     doctor.save()
     specimen = add_specimen(patient, "ACC-SIGNED", "2026-03-01", [(NORMAL, False)])
-    sign(specimen, doctor, "negative")
-    sign(specimen, doctor, "abnormal_refer", version=2, reason="second look at cell 1")
+    sign(specimen, doctor, "nilm")
+    sign(specimen, doctor, "see_comment", version=2, reason="second look at cell 1")
     page = history_page(client_for(doctor), patient)
-    assert "Abnormal: refer" in page
+    assert "Epithelial cell abnormality, see comment" in page
     assert "Ada Lovelace" in page
     assert "amended 1×, version 2" in page
     assert "Amended because: second look at cell 1" in page
@@ -110,8 +110,8 @@ def test_history_takes_the_same_number_of_queries_for_many_specimens(
             patient, f"ACC-{number}", datetime.date(2026, 1, 1) + datetime.timedelta(days=number),
             [(ABNORMAL, True), (NORMAL, False)], triage_score=number / 10,
         )
-        sign(specimen, doctor, "negative")
-        sign(specimen, doctor, "benign_change", version=2, reason="amended")
+        sign(specimen, doctor, "nilm")
+        sign(specimen, doctor, "asc_us", version=2, reason="amended")
 
     add_signed_specimen(1)
     client.get(patient.get_absolute_url())  # warm the session and permission caches

@@ -66,8 +66,15 @@ def claim(case, user):
         raise ReviewRefused(already_taken(case))
 
 
+def may_assign(user, case):
+    """Supervisors assign any case of their labs; a screener hands over the case they hold."""
+    holds_it = case.stage == Stage.IN_SCREENING and case.screener_id == user.pk
+    return holds_it or user.has_perm(ASSIGN_CASE)
+
+
 def assign(case, screener, by):
-    """A supervisor gives a case awaiting or in screening to a named screener of its lab."""
+    """A supervisor gives a case awaiting or in screening to a named screener of its lab, or
+    the screener holding it hands it over to one."""
     if not screeners_of(case.lab).filter(pk=screener.pk).exists():
         raise ReviewRefused(f"{screener} does not screen for {case.lab}; choose one of its screeners.")
     with transaction.atomic():
@@ -75,7 +82,8 @@ def assign(case, screener, by):
         if case.stage not in (Stage.AWAITING_SCREENING, Stage.IN_SCREENING):
             raise ReviewRefused(f"Case {case.specimen} is past screening "
                                 f"({case.get_stage_display().lower()}); it cannot be assigned.")
-        return hand_over(case, screener, by, Stage.IN_SCREENING, f"Assigned by {by}.")
+        note = f"Handed over by {by}." if case.screener_id == by.pk else f"Assigned by {by}."
+        return hand_over(case, screener, by, Stage.IN_SCREENING, note)
 
 
 def release_to_queue(case, user):

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -76,9 +77,12 @@ def claim(request, case_id):
 
 
 @require_POST
-@permission_required(ASSIGN_CASE, raise_exception=True)
+@permission_required(SCREEN_CASE, raise_exception=True)
 def assign(request, case_id):
+    """A supervisor assigns the case to a screener, or its screener hands it over to another."""
     case = get_case_for_user(request.user, case_id)
+    if not queue.may_assign(request.user, case):
+        raise PermissionDenied
     form = AssignForm(request.POST, screeners=queue.screeners_of(case.lab))
     if not form.is_valid():
         messages.error(request, "Choose a screener of the case's lab.")

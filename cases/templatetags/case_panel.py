@@ -25,8 +25,8 @@ def case_panel(specimen, user):
             case.stage == stage.AWAITING_PATHOLOGIST and user.has_perm(queue.SIGN_OFF)),
         "may_screen": case.stage == stage.IN_SCREENING and case.screener_id == user.pk,
         "assign_form": AssignForm(screeners=queue.screeners_of(case.lab))
-        if user.has_perm(queue.ASSIGN_CASE) and case.stage in (stage.AWAITING_SCREENING,
-                                                               stage.IN_SCREENING) else None,
+        if queue.may_assign(user, case) and case.stage in (stage.AWAITING_SCREENING,
+                                                           stage.IN_SCREENING) else None,
         "may_correct": user.has_perm("cases.add_correction"),
         "deletable_images": specimen.images.all()
         if user.has_perm("imaging.delete_imageasset") and not case.screening_started else (),

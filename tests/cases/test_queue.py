@@ -116,3 +116,20 @@ def test_a_cytotechnologist_cannot_take_a_case_awaiting_a_pathologist(
     case.refresh_from_db()
     assert case.stage == Case.Stage.AWAITING_PATHOLOGIST
     assert client_for(cytotechnologist).get(reverse("cases:pathologist_queue")).status_code == 403
+
+
+def test_the_screener_hands_a_case_over_to_a_colleague(
+        client_for, case, cytotechnologist, other_cytotechnologist):
+    client = client_for(cytotechnologist)
+    client.post(reverse("cases:claim", args=[case.pk]))
+    client.post(reverse("cases:assign", args=[case.pk]), {"screener": other_cytotechnologist.pk})
+    case.refresh_from_db()
+    assert case.screener == other_cytotechnologist
+    hand_over = case.hand_overs.last()
+    assert (hand_over.from_user, hand_over.to_user, hand_over.by, hand_over.note) == (
+        cytotechnologist, other_cytotechnologist, cytotechnologist,
+        "Handed over by ct_north.")
+    # Handed over, it is no longer theirs to hand over again.
+    response = client.post(reverse("cases:assign", args=[case.pk]),
+                           {"screener": cytotechnologist.pk})
+    assert response.status_code == 403

@@ -60,9 +60,12 @@ class Requisition(models.Model):
     def __str__(self):
         return f"Requisition for {self.specimen_id}"
 
-    def risk_flag_labels(self):
+    def clinical_history(self):
+        """The clinical history as short phrases: the flags set, then the other risk flags."""
+        flags = ["previous_abnormal_result", "post_menopausal", "pregnant", "hysterectomy"]
         labels = dict(self.RiskFlag.choices)
-        return [labels.get(flag, flag) for flag in self.other_risk_flags]
+        return ([self._meta.get_field(name).verbose_name for name in flags if getattr(self, name)]
+                + [labels.get(flag, flag) for flag in self.other_risk_flags])
 
 
 class Case(models.Model):

@@ -26,6 +26,8 @@ def test_accessioning_records_the_requisition_and_queues_the_case(
     assert (requisition.ordering_clinician, requisition.hpv_result) == (clinician, "positive_16")
     assert requisition.previous_abnormal_result and not requisition.pregnant
     assert requisition.other_risk_flags == ["immunosuppressed", "iud"]
+    assert requisition.clinical_history() == [
+        "previous abnormal result", "Immunosuppressed", "Intrauterine device"]
     assert (specimen.case.lab, specimen.case.stage) == (lab, Case.Stage.AWAITING_SCREENING)
     assert HandOver.objects.get(case=specimen.case).by == lab_staff
 

@@ -9,6 +9,7 @@ from cases.accessioning import accession
 from cases.models import Case, Requisition
 from diagnostics.models import SpecimenSignOff
 from imaging.models import Specimen
+from tests.browser.test_accessibility import assert_no_blocking_violations
 
 CELLS = 3
 NORMAL = {"Superficial-Intermediate": 0.95, "Parabasal": 0.05}
@@ -22,6 +23,7 @@ def members(lab, lab_staff, cytotechnologist):
 
 def accession_in_browser(page, patient, clinician):
     page.goto(f"/patients/{patient.pk}/specimens/new/")
+    assert_no_blocking_violations(page, "accessioning")
     page.get_by_label("Accession number").fill("CASE-B1")
     page.get_by_label("Collection date").fill("2026-11-20")
     page.get_by_label("Ordering clinician").select_option(label=clinician.username)
@@ -44,18 +46,21 @@ def test_accessioned_case_is_screened_and_sent_to_a_pathologist(
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#progress")).to_contain_text(f"{CELLS} done", timeout=120_000)
     screenshot(page, "case-01-lab-accessioned")
+    assert_no_blocking_violations(page, "specimen with its case panel")
 
     screener = new_page()
     log_in(screener, cytotechnologist)
     screener.goto("/cases/queue/")
     expect(screener.get_by_role("link", name="CASE-B1")).to_be_visible()
     screenshot(screener, "case-02-screening-queue")
+    assert_no_blocking_violations(screener, "screening queue")
     screener.get_by_role("button", name="Claim CASE-B1").click()
     expect(screener.get_by_role("heading", name="Screen specimen CASE-B1")).to_be_visible()
     screener.get_by_label("Satisfactory for evaluation", exact=True).check()
     screener.get_by_label("Provisional interpretation").select_option("lsil")
     screener.get_by_label("Screener's comment").fill("Koilocytes in several fields.")
     screenshot(screener, "case-03-screening")
+    assert_no_blocking_violations(screener, "screening")
     screener.get_by_role("button", name="Send to pathologist").click()
     expect(screener.locator(".message.success")).to_contain_text("sent to the pathologists' queue")
 

@@ -6,22 +6,41 @@ its existence is not disclosed. Each such 404 is a line in the security log (an 
 probe leaves a trace), for pages and API alike.
 """
 from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from guardian.shortcuts import assign_perm, get_objects_for_user, get_users_with_perms, remove_perm
 
 from accounts.request_context import current_request
-from accounts.roles import DOCTOR
+from accounts.roles import PATHOLOGIST
 from accounts.security_log import log_security_event
+from cases.models import Case
 from diagnostics.models import CellResult
 from imaging.models import ImageAsset, Specimen
 from patients.models import Patient
 
 VIEW_PATIENT = "patients.view_patient"
+SCREEN_CASE = "cases.screen_case"
 
 
 def patients_visible_to(user):
-    """Patients the user may open: all of them with the global permission, else assigned ones."""
-    return get_objects_for_user(user, VIEW_PATIENT, klass=Patient, accept_global_perms=True)
+    """Patients the user may open: all of them with the global permission; else those granted
+    to them (clinicians' own patients, assigned pathologists) and, for screeners
+    (cytotechnologists, pathologists), the patients with a case in one of their labs."""
+    granted = get_objects_for_user(user, VIEW_PATIENT, klass=Patient, accept_global_perms=True)
+    if user.has_perm(VIEW_PATIENT) or not user.has_perm(SCREEN_CASE):
+        return granted
+    in_my_labs = Case.objects.filter(specimen__patient=OuterRef("pk"), lab__members=user)
+    return Patient.objects.filter(Q(pk__in=granted.values("pk")) | Exists(in_my_labs))
+
+
+def cases_in_labs_of(user):
+    """The cases of the labs the user belongs to: their queues and the cases they may act on."""
+    return Case.objects.filter(lab__in=user.labs.values("pk"))
+
+
+def get_case_for_user(user, case_id):
+    return get_visible_or_404(user, cases_in_labs_of(user).select_related("specimen__patient", "lab"),
+                              "case", case_id)
 
 
 def get_patient_for_user(user, patient_id):
@@ -62,7 +81,7 @@ def get_visible_or_404(user, visible, record, record_id):
 
 
 def doctors():
-    group = Group.objects.get(name=DOCTOR)
+    group = Group.objects.get(name=PATHOLOGIST)
     return group.user_set.filter(is_active=True).order_by("username")
 
 
@@ -70,7 +89,12 @@ def assigned_doctors(patient):
     users = get_users_with_perms(
         patient, only_with_perms_in=["view_patient"], with_group_users=False
     )
-    return users.filter(groups__name=DOCTOR).order_by("username")
+    return users.filter(groups__name=PATHOLOGIST).order_by("username")
+
+
+def share_patient_with(user, patient):
+    """Let the user read the patient's record (the ordering clinician of one of its specimens)."""
+    assign_perm(VIEW_PATIENT, user, patient)
 
 
 def assign_doctor(patient, doctor):

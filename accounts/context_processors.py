@@ -1,4 +1,5 @@
-from accounts.roles import ADMINISTRATOR, DOCTOR, LAB_STAFF
+from accounts.roles import (ADMINISTRATOR, CLINICIAN, CYTOTECHNOLOGIST, LAB_STAFF,
+                            PATHOLOGIST)
 
 
 def roles(request):
@@ -7,7 +8,10 @@ def roles(request):
         return {}
     names = set(user.groups.values_list("name", flat=True))
     return {
-        "is_doctor": DOCTOR in names,
+        "is_doctor": PATHOLOGIST in names,  # kept for templates written before the rename
+        "is_pathologist": PATHOLOGIST in names,
+        "is_cytotechnologist": CYTOTECHNOLOGIST in names,
+        "is_clinician": CLINICIAN in names,
         "is_lab_staff": LAB_STAFF in names,
         "is_administrator": ADMINISTRATOR in names or user.is_superuser,
     }

@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions", "django.contrib.messages", "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "guardian", "axes", "auditlog", "csp", "django_otp", "django_otp.plugins.otp_totp",
-    "accounts", "patients", "imaging", "diagnostics",
+    "accounts", "patients", "imaging", "diagnostics", "cases",
     "rest_framework", "rest_framework.authtoken", "corsheaders", "drf_spectacular",
     "drf_spectacular_sidecar", "api", "backups",
 ]

@@ -14,4 +14,5 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("", include("imaging.urls")),
     path("", include("diagnostics.urls")),
+    path("", include("cases.urls")),
 ]

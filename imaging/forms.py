@@ -1,5 +1,6 @@
 from django import forms
 
+from cases.dates import not_in_future
 from imaging.models import Specimen
 
 
@@ -11,6 +12,9 @@ class SpecimenForm(forms.ModelForm):
 
     def clean_accession_number(self):
         return self.cleaned_data["accession_number"].strip().upper()
+
+    def clean_collected_on(self):
+        return not_in_future(self.cleaned_data["collected_on"], "collection date")
 
 
 class MultipleFileInput(forms.ClearableFileInput):

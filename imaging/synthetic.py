@@ -28,7 +28,7 @@ from django.utils import timezone
 from guardian.models import UserObjectPermission
 from PIL import Image
 
-from accounts.roles import DOCTOR, LAB_STAFF
+from accounts.roles import LAB_STAFF, PATHOLOGIST
 from diagnostics.models import CellResult, CellReview, SpecimenSignOff
 from diagnostics.triage import ABNORMAL_CLASSES, triage_score
 from imaging.models import ImageAsset, Specimen, UploadBatch
@@ -116,7 +116,7 @@ def synthetic_users(doctor_count, password=None):
     Without a password they cannot log in (tests and load tools log them in directly).
     """
     password_hash = make_password(password)
-    doctor_group, lab_group = Group.objects.get(name=DOCTOR), Group.objects.get(name=LAB_STAFF)
+    doctor_group, lab_group = Group.objects.get(name=PATHOLOGIST), Group.objects.get(name=LAB_STAFF)
 
     def user(username, group):
         account, created = User.objects.get_or_create(

@@ -8,7 +8,7 @@ results are written in one transaction, and the bytes of any file it leaves out 
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
 
-from diagnostics.review import lock_specimen, refuse_if_signed_off
+from diagnostics.review import ReviewRefused, lock_specimen, refuse_if_signed_off
 from diagnostics.tasks import queue_for_classification
 from imaging.archives import expand_uploads
 from imaging.models import ImageAsset, UploadBatch
@@ -121,11 +121,30 @@ def save_batch(batch, images):
     ImageAsset.objects.filter(pk__in=[image.pk for image in stored]).update(upload_batch=batch)
 
 
+class ConsentMissing(ReviewRefused):
+    """The patient has not consented, and the specimen's lab requires consent for screening."""
+
+
+def refuse_without_consent(specimen):
+    patient = specimen.patient
+    if patient.consent_given:
+        return
+    case = getattr(specimen, "case", None)  # a specimen from before cases: consent required
+    if case is not None and not case.lab.consent_required_for_screening:
+        return
+    raise ConsentMissing(
+        f"No images were stored: {patient} has not consented to the analysis of their "
+        f"specimens. Record the patient's consent (a correction of the patient, with a "
+        f"reason), then upload again.")
+
+
 def store_upload(specimen, user, uploads):
     """Check and store every file of an upload; return the UploadBatch report.
 
-    A signed-off specimen takes nothing until it is re-opened: diagnostics.review.SpecimenClosed.
+    A signed-off specimen takes nothing until it is re-opened: diagnostics.review.SpecimenClosed;
+    a patient without consent nothing at all, where their lab requires it: ConsentMissing.
     """
+    refuse_without_consent(specimen)
     refuse_if_signed_off(specimen)
     batch = UploadBatch(specimen=specimen, uploaded_by=user)
     images = save_bytes_of_checked_files(specimen, user, uploads, batch)

@@ -16,7 +16,9 @@ from accounts.audit import log_patient_read
 from celinsight.pagination import page_or_404
 from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_progress,
                                       specimen_results)
-from diagnostics.review import SpecimenClosed, closing_sign_off
+from cases.accessioning import accession
+from cases.forms import RequisitionForm
+from diagnostics.review import ReviewRefused, closing_sign_off
 from imaging.forms import SpecimenForm, UploadForm
 from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
 from imaging.uploads import store_upload
@@ -30,14 +32,19 @@ def specimen_create(request, patient_id):
     patient = get_patient_for_user(request.user, patient_id)
     log_patient_read(request, patient)
     form = SpecimenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    requisition_form = RequisitionForm(request.POST or None, user=request.user)
+    no_lab = not requisition_form.fields["lab"].queryset.exists()
+    if request.method == "POST" and form.is_valid() and requisition_form.is_valid():
         specimen = form.save(commit=False)
         specimen.patient = patient
-        specimen.created_by = request.user
-        specimen.save()
-        messages.success(request, f"Specimen {specimen} created. Upload its images below.")
+        case = accession(specimen, requisition_form.save(commit=False),
+                         requisition_form.cleaned_data["lab"], request.user)
+        messages.success(request, f"Specimen {specimen} accessioned: it is in the screening "
+                                  f"queue of {case.lab}. Upload its images below.")
         return redirect(specimen)
-    return render(request, "imaging/specimen_create.html", {"form": form, "patient": patient})
+    return render(request, "imaging/specimen_create.html",
+                  {"form": form, "requisition_form": requisition_form, "patient": patient,
+                   "no_lab": no_lab})
 
 
 def specimen_detail(request, specimen_id):
@@ -93,7 +100,7 @@ def specimen_upload(request, specimen_id):
         return redirect(specimen)
     try:
         batch = store_upload(specimen, request.user, form.cleaned_data["files"])
-    except SpecimenClosed as refusal:
+    except ReviewRefused as refusal:  # signed off, or no consent
         messages.error(request, str(refusal))
         return redirect(specimen)
     report_upload(request, batch)

@@ -1,5 +1,6 @@
 from django import forms
 
+from cases.dates import not_in_future
 from patients.models import Patient
 
 
@@ -11,3 +12,6 @@ class PatientForm(forms.ModelForm):
 
     def clean_mrn(self):
         return self.cleaned_data["mrn"].strip().upper()
+
+    def clean_date_of_birth(self):
+        return not_in_future(self.cleaned_data["date_of_birth"], "date of birth")

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from cases.models import Case, Correction, Disagreement, HandOver, Requisition, ScreeningFindings
 from diagnostics.models import CellResult, CellReview, SpecimenSignOff
 from imaging.models import ImageAsset, Specimen, UploadBatch
 from patients.models import Patient
@@ -38,9 +39,17 @@ def records_of(patient):
     specimens = Specimen.objects.filter(patient=patient)
     images = ImageAsset.objects.filter(specimen__patient=patient)
     results = CellResult.objects.filter(image__specimen__patient=patient)
+    cases = Case.objects.filter(specimen__patient=patient)
+    requisitions = Requisition.objects.filter(specimen__patient=patient)
     return {
         "reviews": CellReview.objects.filter(result__in=results),
         "sign_offs": SpecimenSignOff.objects.filter(specimen__in=specimens),
+        "corrections": Correction.objects.filter(patient=patient),
+        "disagreements": Disagreement.objects.filter(case__in=cases),
+        "screening_findings": ScreeningFindings.objects.filter(case__in=cases),
+        "hand_overs": HandOver.objects.filter(case__in=cases),
+        "cases": cases,
+        "requisitions": requisitions,
         "results": results,
         "images": images,
         "upload_batches": UploadBatch.objects.filter(specimen__in=specimens),

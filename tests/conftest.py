@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.access import assign_doctor
-from accounts.roles import ADMINISTRATOR, DOCTOR, LAB_STAFF
+from accounts.roles import ADMINISTRATOR, CLINICIAN, CYTOTECHNOLOGIST, LAB_STAFF, PATHOLOGIST
+from cases.models import Lab
 from celinsight.celery import app as celery_app
 from diagnostics.models import CellResult
 from imaging.models import ImageAsset, Specimen
@@ -70,8 +71,9 @@ def restore_roles():
         defaults={"name": gdpr.NAME})
     Group.objects.get(name=ADMINISTRATOR).permissions.add(gdpr_permission)
     doctor_views = import_module("accounts.migrations.0004_doctors_without_global_views")
-    Group.objects.get(name=DOCTOR).permissions.remove(
+    Group.objects.get(name="Doctor").permissions.remove(
         *(permission(name) for name in doctor_views.REVOKED_FROM_DOCTORS))
+    import_module("accounts.migrations.0006_screening_roles").grant_roles(Group, Permission)
 
 
 def permission(dotted_name):
@@ -81,12 +83,40 @@ def permission(dotted_name):
 
 @pytest.fixture
 def doctor(db):
-    return make_user("dr_assigned", DOCTOR)
+    """A pathologist, assigned to ``patient`` (an object permission) and in no lab."""
+    return make_user("dr_assigned", PATHOLOGIST)
 
 
 @pytest.fixture
 def other_doctor(db):
-    return make_user("dr_other", DOCTOR)
+    return make_user("dr_other", PATHOLOGIST)
+
+
+@pytest.fixture
+def lab(db):
+    return Lab.objects.create(name="North lab", address="1 North Road")
+
+
+@pytest.fixture
+def other_lab(db):
+    return Lab.objects.create(name="South lab", address="2 South Road")
+
+
+@pytest.fixture
+def cytotechnologist(lab):
+    user = make_user("ct_north", CYTOTECHNOLOGIST)
+    lab.members.add(user)
+    return user
+
+
+@pytest.fixture
+def clinician(db):
+    return make_user("clin_ordering", CLINICIAN)
+
+
+@pytest.fixture
+def other_clinician(db):
+    return make_user("clin_other", CLINICIAN)
 
 
 @pytest.fixture

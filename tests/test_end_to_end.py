@@ -16,9 +16,10 @@ def log_in(client, user):
 
 
 def test_upload_classify_review(client, lab_staff, doctor, other_doctor, sample_upload,
-                                truncated_png, celery_worker, wait_for):
+                                truncated_png, celery_worker, wait_for, lab, clinician):
     from accounts.access import assign_doctor
 
+    lab.members.add(lab_staff)
     log_in(client, lab_staff)
     client.post(reverse("patients:create"), {
         "mrn": "E2E-1", "full_name": "Eve End-to-End", "date_of_birth": "1979-07-07",
@@ -26,7 +27,9 @@ def test_upload_classify_review(client, lab_staff, doctor, other_doctor, sample_
     patient_url = client.get(reverse("patients:list")).content.decode()
     patient_id = int(re.search(r'href="/patients/(\d+)/"', patient_url).group(1))
     response = client.post(reverse("imaging:specimen_create", args=[patient_id]),
-                           {"accession_number": "E2E-S1", "collected_on": "2026-11-20"})
+                           {"accession_number": "E2E-S1", "collected_on": "2026-11-20",
+                            "lab": lab.pk, "ordering_clinician": clinician.pk,
+                            "specimen_type": "conventional", "hpv_result": "not_done"})
     specimen_url = response["Location"]
 
     upload_url = specimen_url + "upload/"

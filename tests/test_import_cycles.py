@@ -97,7 +97,7 @@ def test_the_engine_has_no_import_cycle():
     assert import_cycles(engine, "diagnostics.engine") == []
 
 
-@pytest.mark.parametrize("app", ["diagnostics", "imaging", "patients", "accounts", "api",
+@pytest.mark.parametrize("app", ["diagnostics", "imaging", "patients", "accounts", "api", "cases",
                                  "backups", "celinsight"])
 def test_no_app_has_an_import_cycle(app):
     assert import_cycles(REPO_ROOT / app, app) == []

@@ -11,13 +11,15 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.access import assign_doctor
+from cases.models import Case
 from diagnostics.models import SpecimenSignOff
 from imaging.models import Specimen, UploadBatch
 from patients.models import Patient
 from tests.conftest import SAMPLE_CELLS_DIR
 
 SAMPLE_CELL = sorted(SAMPLE_CELLS_DIR.glob("*.png"))[0]
-ROLES = ["anonymous", "doctor", "other_doctor", "lab_staff", "administrator"]
+ROLES = ["anonymous", "doctor", "other_doctor", "lab_staff", "cytotechnologist", "clinician",
+         "administrator"]
 HUGE = 4611686018427387904
 ODD_QUERIES = [
     {"page": str(HUGE), "q": "x" * 5000},
@@ -50,9 +52,10 @@ def page_routes(patterns=None, prefix=""):
 
 
 @pytest.fixture
-def clients(doctor, other_doctor, lab_staff, administrator):
+def clients(doctor, other_doctor, lab_staff, cytotechnologist, clinician, administrator):
     users = {"anonymous": None, "doctor": doctor, "other_doctor": other_doctor,
-             "lab_staff": lab_staff, "administrator": administrator}
+             "lab_staff": lab_staff, "cytotechnologist": cytotechnologist,
+             "clinician": clinician, "administrator": administrator}
     made = {}
     for role, user in users.items():
         made[role] = Client()
@@ -62,7 +65,7 @@ def clients(doctor, other_doctor, lab_staff, administrator):
 
 
 @pytest.fixture
-def ids(patient, specimen, doctor, other_doctor, lab_staff, make_result):
+def ids(patient, specimen, doctor, other_doctor, lab_staff, make_result, lab, other_lab):
     """Argument name → ids to try: real ones, 0, huge, and a record the doctor may not see."""
     result = make_result(specimen, {"Dyskeratotic": 0.7, "Parabasal": 0.3}, refer=True)
     SpecimenSignOff.objects.create(specimen=specimen, interpretation="nilm",
@@ -76,12 +79,18 @@ def ids(patient, specimen, doctor, other_doctor, lab_staff, make_result):
     hidden_result = make_result(hidden_specimen, {"Dyskeratotic": 1.0})
     for image in (result.image, hidden_result.image):  # make_result stores no bytes
         default_storage.save(image.file.name, ContentFile(SAMPLE_CELL.read_bytes()))
+    lab.members.add(doctor)
+    case = Case.objects.create(specimen=specimen, lab=lab)
+    hidden_case = Case.objects.create(specimen=hidden_specimen, lab=other_lab)
     real = {"patient_id": patient.pk, "specimen_id": specimen.pk, "image_id": result.image_id,
-            "result_id": result.pk, "batch_id": batch.pk}
+            "result_id": result.pk, "batch_id": batch.pk, "case_id": case.pk,
+            "record_id": patient.pk}
     hidden = {"patient_id": hidden_patient.pk, "specimen_id": hidden_specimen.pk,
               "image_id": hidden_result.image_id, "result_id": hidden_result.pk,
-              "batch_id": batch.pk + 1}
-    return {name: [real[name], 0, HUGE, hidden[name]] for name in real}
+              "batch_id": batch.pk + 1, "case_id": hidden_case.pk,
+              "record_id": hidden_specimen.pk}
+    return {**{name: [real[name], 0, HUGE, hidden[name]] for name in real},
+            "kind": ["patient", "nothing", "requisition", "specimen"]}
 
 
 def urls_of(name, arguments, ids):

@@ -5,11 +5,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from cases.models import Case, Lab
 from diagnostics.models import CellResult, SpecimenSignOff
 from imaging.synthetic import LAB_USERNAME, LoadSize, generate_synthetic_load
+from imaging.models import Specimen
 from patients.models import Patient
 
-SMALL = {"patients": 2, "specimens_per_patient": 1, "images_per_specimen": 3}
+SMALL = {"patients": 3, "specimens_per_patient": 1, "images_per_specimen": 3}
 LARGE = {"patients": 10, "specimens_per_patient": 5, "images_per_specimen": 15}
 
 
@@ -19,6 +21,7 @@ def load(size, sign_off_versions):
     generate_synthetic_load(LoadSize(doctors=1, seed=3, **size), confirmed=True)
     patient = Patient.objects.order_by("-mrn").first()
     specimen = patient.specimens.order_by("-collected_on").first()
+    open_cases(specimen)
     doctor = User.objects.get(username="syn-doctor-01")
     SpecimenSignOff.objects.filter(specimen=specimen).delete()
     for version in range(1, sign_off_versions + 1):
@@ -26,6 +29,19 @@ def load(size, sign_off_versions):
             specimen=specimen, version=version, interpretation="nilm", signed_by=doctor,
             amendment_reason="" if version == 1 else "Second look.")
     return patient, specimen
+
+
+def open_cases(subject):
+    """A case in one lab, the doctor's, for every specimen: the subject's in screening with
+    the doctor, the others in turn awaiting screening and awaiting a pathologist."""
+    lab, _ = Lab.objects.get_or_create(name="Synthetic lab")
+    lab.members.add(doctor())
+    Case.objects.create(specimen=subject, lab=lab, stage=Case.Stage.IN_SCREENING,
+                        screener=doctor())
+    stages = [Case.Stage.AWAITING_SCREENING, Case.Stage.AWAITING_PATHOLOGIST]
+    Case.objects.bulk_create(
+        Case(specimen=specimen, lab=lab, stage=stages[index % 2])
+        for index, specimen in enumerate(Specimen.objects.filter(case__isnull=True).order_by("pk")))
 
 
 def doctor():
@@ -41,6 +57,10 @@ PAGES = {
     "patient history": lambda patient, specimen: (doctor(), reverse("patients:detail", args=[patient.pk])),
     "specimen": lambda patient, specimen: (doctor(), reverse("imaging:specimen", args=[specimen.pk])),
     "worklist": lambda patient, specimen: (doctor(), reverse("diagnostics:worklist")),
+    "screening queue": lambda patient, specimen: (doctor(), reverse("cases:queue")),
+    "my cases": lambda patient, specimen: (doctor(), reverse("cases:mine")),
+    "pathologist queue": lambda patient, specimen: (doctor(), reverse("cases:pathologist_queue")),
+    "screening": lambda patient, specimen: (doctor(), reverse("cases:screen", args=[specimen.case.pk])),
     "batches": lambda patient, specimen: (lab_user(), reverse("diagnostics:batches")),
     "review": lambda patient, specimen: (doctor(), reverse("diagnostics:review", args=[specimen.pk])),
     "report": lambda patient, specimen: (doctor(), reverse("diagnostics:report", args=[specimen.pk])),

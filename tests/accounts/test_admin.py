@@ -3,7 +3,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.access import assigned_doctors
-from accounts.roles import DOCTOR, LAB_STAFF
+from accounts.roles import LAB_STAFF, PATHOLOGIST
 from imaging.models import Specimen
 from patients.models import Patient
 from tests.conftest import make_user
@@ -16,7 +16,7 @@ def test_administrator_changes_group_membership_in_admin(client_for, administrat
     data = {key: value for key, value in form.initial.items() if value is not None}
     data.update({
         "username": lab_staff.username,
-        "groups": [Group.objects.get(name=DOCTOR).pk],
+        "groups": [Group.objects.get(name=PATHOLOGIST).pk],
         "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
         "is_active": "on",
     })
@@ -25,7 +25,7 @@ def test_administrator_changes_group_membership_in_admin(client_for, administrat
     data.pop("password", None)
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert list(lab_staff.groups.values_list("name", flat=True)) == [DOCTOR]
+    assert list(lab_staff.groups.values_list("name", flat=True)) == [PATHOLOGIST]
     assert LAB_STAFF not in lab_staff.groups.values_list("name", flat=True)
 
 
@@ -84,7 +84,7 @@ def other_patients_records(db, lab_staff, make_result):
     return make_result(specimen, {"Parabasal": 1.0})
 
 
-@pytest.mark.parametrize("role", [DOCTOR, LAB_STAFF])
+@pytest.mark.parametrize("role", [PATHOLOGIST, LAB_STAFF])
 @pytest.mark.parametrize("changelist", ADMIN_LISTS)
 def test_staff_who_are_not_administrators_see_nothing_in_admin(client_for, other_patients_records,
                                                                role, changelist):

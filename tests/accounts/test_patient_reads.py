@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.access import assign_doctor
+from cases.models import Case
 from diagnostics.models import CellReview, SpecimenSignOff
 from tests.conftest import PASSWORD
 
@@ -37,11 +38,20 @@ NOT_PATIENT_READS = {
     "api:amendments": "a write (POST only; audited as a change)",
     "api:reopenings": "a write (POST only; audited as a change)",
     "api:review": "a write (POST only; audited as a change)",
+    "cases:queue": "a list of cases, not a record",
+    "cases:mine": "a list of cases, not a record",
+    "cases:pathologist_queue": "a list of cases, not a record",
+    "cases:claim": "a write (POST only; audited as a change and a hand-over)",
+    "cases:assign": "a write (POST only; audited as a change and a hand-over)",
+    "cases:return": "a write (POST only; audited as a change and a hand-over)",
+    "cases:delete_image": "a write (POST only; audited as a deletion and a correction)",
 }
 
 
 @pytest.fixture
-def records(specimen, make_result, sample_cell_paths, doctor):
+def records(specimen, make_result, sample_cell_paths, doctor, lab):
+    lab.members.add(doctor)
+    case = Case.objects.create(specimen=specimen, lab=lab)
     result = make_result(specimen, {"Dyskeratotic": 0.9, "Parabasal": 0.1}, refer=True)
     image = result.image
     image.file.save(image.original_name, ContentFile(sample_cell_paths[0].read_bytes()))
@@ -51,7 +61,7 @@ def records(specimen, make_result, sample_cell_paths, doctor):
     sign_off = SpecimenSignOff.objects.create(specimen=specimen, interpretation="see_comment",
                                               signed_by=doctor)
     return {"patient": specimen.patient, "specimen": specimen, "image": image, "result": result,
-            "review": review, "sign_off": sign_off}
+            "review": review, "sign_off": sign_off, "case": case}
 
 
 def patient_reads(records):
@@ -70,6 +80,8 @@ def patient_reads(records):
         ("diagnostics:accept_all_flagged", [specimen.pk], "doctor", specimen),  # confirmation
         ("diagnostics:cell", [specimen.pk, result.pk], "doctor", result),
         ("diagnostics:report", [specimen.pk], "doctor", specimen),
+        ("cases:screen", [records["case"].pk], "doctor", specimen),
+        ("cases:correct", ["patient", patient.pk], "lab_staff", patient),
         ("api:patient", [patient.pk], "doctor", patient),
         ("api:specimen", [specimen.pk], "doctor", specimen),
         ("api:specimen_images", [specimen.pk], "doctor", specimen),

@@ -10,64 +10,84 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 import api.urls
+from accounts.access import share_patient_with
+from cases.models import Case, Requisition
 
-ROLES = ["anonymous", "doctor", "other_doctor", "lab_staff", "administrator"]
+ROLES = ["anonymous", "doctor", "other_doctor", "lab_staff", "cytotechnologist", "clinician",
+         "administrator"]
 
 # (method, url name, argument kind) → expected status per role, in ROLES order.
 API_MATRIX = {
-    ("post", "api:token", None): (400, 400, 400, 400, 400),
-    ("post", "api:logout", None): (401, 204, 204, 204, 204),
-    ("get", "api:patients", None): (401, 200, 200, 200, 200),
-    ("post", "api:patients", None): (401, 403, 403, 400, 400),
-    ("get", "api:patient", "patient"): (401, 200, 404, 200, 200),
-    ("get", "api:specimens", None): (401, 200, 200, 200, 200),
-    ("post", "api:specimens", None): (401, 403, 403, 400, 403),
-    ("get", "api:specimen", "specimen"): (401, 200, 404, 200, 200),
-    ("get", "api:specimen_images", "specimen"): (401, 200, 404, 200, 200),
-    ("post", "api:specimen_images", "specimen"): (401, 403, 403, 400, 403),
-    ("get", "api:specimen_results", "specimen"): (401, 200, 404, 200, 200),
-    ("get", "api:sign_offs", "specimen"): (401, 200, 404, 200, 200),
-    ("post", "api:sign_offs", "specimen"): (401, 400, 404, 403, 403),
-    ("post", "api:amendments", "specimen"): (401, 400, 404, 403, 403),
-    ("post", "api:reopenings", "specimen"): (401, 400, 404, 403, 403),
-    ("get", "api:image", "image"): (401, 200, 404, 200, 200),
-    ("get", "api:result", "result"): (401, 200, 404, 200, 200),
-    ("post", "api:review", "result"): (401, 400, 404, 403, 403),
-    ("get", "api:schema", None): (401, 200, 200, 200, 200),
-    ("get", "api:docs", None): (401, 200, 200, 200, 200),
+    ("post", "api:token", None): (400, 400, 400, 400, 400, 400, 400),
+    ("post", "api:logout", None): (401, 204, 204, 204, 204, 204, 204),
+    ("get", "api:patients", None): (401, 200, 200, 200, 200, 200, 200),
+    ("post", "api:patients", None): (401, 403, 403, 400, 403, 403, 400),
+    ("get", "api:patient", "patient"): (401, 200, 404, 200, 200, 200, 200),
+    ("get", "api:specimens", None): (401, 200, 200, 200, 200, 200, 200),
+    ("post", "api:specimens", None): (401, 403, 403, 400, 403, 403, 403),
+    ("get", "api:specimen", "specimen"): (401, 200, 404, 200, 200, 200, 200),
+    ("get", "api:specimen_images", "specimen"): (401, 200, 404, 200, 200, 200, 200),
+    ("post", "api:specimen_images", "specimen"): (401, 403, 403, 400, 403, 403, 403),
+    ("get", "api:specimen_results", "specimen"): (401, 200, 404, 200, 200, 200, 200),
+    ("get", "api:sign_offs", "specimen"): (401, 200, 404, 200, 200, 200, 200),
+    ("post", "api:sign_offs", "specimen"): (401, 400, 404, 403, 403, 403, 403),
+    ("post", "api:amendments", "specimen"): (401, 400, 404, 403, 403, 403, 403),
+    ("post", "api:reopenings", "specimen"): (401, 400, 404, 403, 403, 403, 403),
+    ("get", "api:image", "image"): (401, 200, 404, 200, 200, 200, 200),
+    ("get", "api:result", "result"): (401, 200, 404, 200, 200, 200, 200),
+    ("post", "api:review", "result"): (401, 400, 404, 403, 403, 403, 403),
+    ("get", "api:schema", None): (401, 200, 200, 200, 200, 200, 200),
+    ("get", "api:docs", None): (401, 200, 200, 200, 200, 200, 200),
 }
 
 # Pages send anonymous visitors to the login page (302).
 PAGE_MATRIX = {
-    ("get", "patients:list", None): (302, 200, 200, 200, 200),
-    ("get", "patients:detail", "patient"): (302, 200, 404, 200, 200),
-    ("get", "imaging:specimen", "specimen"): (302, 200, 404, 200, 200),
-    ("get", "diagnostics:worklist", None): (302, 200, 200, 403, 403),
-    ("get", "diagnostics:batches", None): (302, 403, 403, 200, 403),
-    ("get", "diagnostics:review", "specimen"): (302, 200, 404, 403, 403),
-    ("get", "diagnostics:report", "specimen"): (302, 200, 404, 200, 200),
-    ("get", "diagnostics:dashboard", None): (302, 403, 403, 403, 200),
-    ("get", "diagnostics:cell", "cell"): (302, 200, 404, 200, 200),
-    ("post", "diagnostics:reopen", "specimen"): (302, 302, 404, 403, 403),
-    ("post", "diagnostics:accept_all_flagged", "specimen"): (302, 302, 404, 403, 403),
-    ("get", "imaging:thumbnail_file", "image"): (302, 200, 404, 200, 200),
-    ("get", "patients:access_log", "patient"): (302, 403, 403, 403, 200),
+    ("get", "patients:list", None): (302, 200, 200, 200, 200, 200, 200),
+    ("get", "patients:detail", "patient"): (302, 200, 404, 200, 200, 200, 200),
+    ("get", "imaging:specimen", "specimen"): (302, 200, 404, 200, 200, 200, 200),
+    ("get", "diagnostics:worklist", None): (302, 200, 200, 403, 403, 403, 403),
+    ("get", "diagnostics:batches", None): (302, 403, 403, 200, 403, 403, 403),
+    ("get", "diagnostics:review", "specimen"): (302, 200, 404, 403, 200, 403, 403),
+    ("get", "diagnostics:report", "specimen"): (302, 200, 404, 200, 200, 200, 200),
+    ("get", "diagnostics:dashboard", None): (302, 403, 403, 403, 403, 403, 200),
+    ("get", "diagnostics:cell", "cell"): (302, 200, 404, 200, 200, 200, 200),
+    ("post", "diagnostics:reopen", "specimen"): (302, 302, 404, 403, 403, 403, 403),
+    ("post", "diagnostics:accept_all_flagged", "specimen"): (302, 302, 404, 403, 302, 403, 403),
+    ("get", "imaging:thumbnail_file", "image"): (302, 200, 404, 200, 200, 200, 200),
+    ("get", "patients:access_log", "patient"): (302, 403, 403, 403, 403, 403, 200),
+    # The doctor is a pathologist of the case's lab; the other doctor a pathologist of none.
+    ("get", "cases:queue", None): (302, 200, 200, 403, 200, 403, 403),
+    ("get", "cases:mine", None): (302, 200, 200, 403, 200, 403, 403),
+    ("get", "cases:pathologist_queue", None): (302, 200, 200, 403, 403, 403, 403),
+    ("get", "cases:screen", "case"): (302, 200, 404, 403, 200, 403, 403),
+    ("get", "cases:correct", "correction"): (302, 403, 403, 200, 403, 403, 403),
+    ("post", "cases:assign", "case"): (302, 302, 404, 403, 403, 403, 403),
+    ("post", "cases:return", "case"): (302, 302, 404, 403, 302, 403, 403),
+    ("post", "cases:delete_image", "image"): (302, 403, 403, 302, 403, 403, 403),
+    ("post", "cases:claim", "case"): (302, 302, 404, 403, 302, 403, 403),  # last: it claims
 }
 
 
 @pytest.fixture
-def users(doctor, other_doctor, lab_staff, administrator):
+def users(doctor, other_doctor, lab_staff, cytotechnologist, clinician, administrator):
     return {"anonymous": None, "doctor": doctor, "other_doctor": other_doctor,
-            "lab_staff": lab_staff, "administrator": administrator}
+            "lab_staff": lab_staff, "cytotechnologist": cytotechnologist, "clinician": clinician,
+            "administrator": administrator}
 
 
 @pytest.fixture
-def records(patient, specimen, flagged_result, sample_cell_paths):
+def records(patient, specimen, flagged_result, sample_cell_paths, lab, doctor, clinician):
+    lab.members.add(doctor)
+    case = Case.objects.create(specimen=specimen, lab=lab)
+    Requisition.objects.create(specimen=specimen, ordering_clinician=clinician,
+                               specimen_type="conventional")
+    share_patient_with(clinician, patient)
     # The image's bytes in storage, so its thumbnail can be made on first request.
     default_storage.save(flagged_result.image.file.name,
                          ContentFile(sample_cell_paths[0].read_bytes()))
     return {"patient": patient.pk, "specimen": specimen.pk, "image": flagged_result.image_id,
-            "result": flagged_result.pk, "cell": (specimen.pk, flagged_result.pk)}
+            "result": flagged_result.pk, "cell": (specimen.pk, flagged_result.pk),
+            "case": case.pk, "correction": ("patient", patient.pk)}
 
 
 def page_client(user):
@@ -107,7 +127,7 @@ def test_role_matrix(api_as, users, records):
                 | observed_statuses(PAGE_MATRIX, page_client, users, records))
     print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
           f"= {len(observed)} cases")
-    assert len(observed) == (20 + 13) * 5 == 165
+    assert len(observed) == (len(API_MATRIX) + len(PAGE_MATRIX)) * len(ROLES) == 42 * 7
     mismatches = {case: (observed[case], status) for case, status in expected.items()
                   if observed[case] != status}
     assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

@@ -34,7 +34,7 @@ def test_signing_freezes_codes_ai_section_and_text(doctor, specimen, cells):
     assert report.morphology_counts == {"test-model": {"Koilocytotic": 1,
                                                        "Superficial-Intermediate": 1}}
     assert report.most_suspicious_cells[0]["result"] == cells[1].pk
-    assert "Doctor" in report.signer_credentials
+    assert "Pathologist" in report.signer_credentials  # the role "Doctor" was renamed
     for words in ["Low-grade squamous intraepithelial lesion (LSIL)", "HPV 16 detected",
                   "Colposcopy", "The final interpretation is the signer's", "Test Patient",
                   "born 1980-01-02 · 46 years", "collected 2026-11-01"]:

@@ -76,10 +76,13 @@ def test_upload_is_audited_with_the_actor(client_for, lab_staff, specimen, sampl
     assert entry.actor == lab_staff
 
 
-def test_lab_staff_creates_a_specimen(client_for, lab_staff, patient):
+def test_lab_staff_creates_a_specimen(client_for, lab_staff, patient, lab, clinician):
+    lab.members.add(lab_staff)
     response = client_for(lab_staff).post(
         reverse("imaging:specimen_create", args=[patient.pk]),
-        {"accession_number": "acc-9", "collected_on": "2026-11-02"},
+        {"accession_number": "acc-9", "collected_on": "2026-11-02", "lab": lab.pk,
+         "ordering_clinician": clinician.pk, "specimen_type": "liquid_based",
+         "hpv_result": "not_done"},
     )
     specimen = patient.specimens.get()
     assert response["Location"] == specimen.get_absolute_url()

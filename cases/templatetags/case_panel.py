@@ -1,0 +1,33 @@
+from django import template
+
+from cases import queue
+from cases.forms import AssignForm
+
+register = template.Library()
+
+
+@register.simple_tag
+def case_panel(specimen, user):
+    """What the specimen page's case panel shows the user: the case, its requisition and the
+    actions open to them (a fixed number of queries)."""
+    case = getattr(specimen, "case", None)
+    if case is None:
+        return {}
+    stage = case.Stage
+    awaiting = case.stage == stage.AWAITING_SCREENING
+    shown = {"case": case, "requisition": getattr(specimen, "requisition", None),
+             "findings": getattr(case, "findings", None)}
+    if not case.lab.members.filter(pk=user.pk).exists():  # may read it, not work on it
+        return shown
+    return {
+        **shown,
+        "may_claim": (awaiting and user.has_perm(queue.SCREEN_CASE)) or (
+            case.stage == stage.AWAITING_PATHOLOGIST and user.has_perm(queue.SIGN_OFF)),
+        "may_screen": case.stage == stage.IN_SCREENING and case.screener_id == user.pk,
+        "assign_form": AssignForm(screeners=queue.screeners_of(case.lab))
+        if queue.may_assign(user, case) and case.stage in (stage.AWAITING_SCREENING,
+                                                           stage.IN_SCREENING) else None,
+        "may_correct": user.has_perm("cases.add_correction"),
+        "deletable_images": specimen.images.all()
+        if user.has_perm("imaging.delete_imageasset") and not case.screening_started else (),
+    }

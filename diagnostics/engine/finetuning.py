@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .preprocessing import normalise
+from .preprocessing import normalise, square_pixel_array
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,7 @@ class FineTuning:
 
 def square_pixels(images, preprocessing):
     """Resize and pad PIL images once into a uint8 tensor (N, S, S, 3) for training."""
-    size = preprocessing.image_size
-    pixels = np.empty((len(images), size, size, 3), dtype=np.uint8)
-    for index, image in enumerate(images):
-        pixels[index] = np.asarray(preprocessing.prepare(image))
-    return torch.from_numpy(pixels)
+    return torch.from_numpy(square_pixel_array(images, preprocessing))
 
 
 def fine_tune(backbone, pixels, labels, preprocessing, settings=FineTuning(), progress=False):

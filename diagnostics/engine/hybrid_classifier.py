@@ -8,10 +8,10 @@ import torch
 from tqdm.auto import tqdm
 
 from .backbones import create_backbone
-from .calibration import apply_temperature
 from .estimator import Estimator
 from .finetuning import fine_tune, square_pixels
 from .heads import LightGBMHead
+from .predictions import HeadPredictions, per_view
 from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
 from .preprocessing import Preprocessing, normalise
 
@@ -28,7 +28,7 @@ VIEWS = {
 }
 
 
-class HybridClassifier(Estimator):
+class HybridClassifier(HeadPredictions, Estimator):
     """Classify PIL images of single cells with backbone features and a LightGBM head.
 
     >>> clf = HybridClassifier("efficientnet_lite0").fit(images, labels)
@@ -63,11 +63,6 @@ class HybridClassifier(Estimator):
         self.fine_tuning = fine_tuning
         self.clahe = clahe
 
-    @property
-    def version(self):
-        """Artefact version from ``metadata.json``; None for a model not saved or loaded."""
-        return getattr(self, "metadata_", {}).get("version")
-
     def extract_features(self, images, batch_size=None, progress=False, views=None):
         """Backbone features of PIL images, shape (n_views, n_images, n_features).
 
@@ -98,6 +93,8 @@ class HybridClassifier(Estimator):
         views = tuple(views or self.views)
         batch_size = batch_size or self.batch_size
         backbone = self._inference_backbone()
+        if isinstance(pixels, np.ndarray):
+            pixels = torch.from_numpy(pixels)
         per_batch = []
         with torch.inference_mode(), backbone_autocast(self.inference_precision):
             for start in range(0, len(pixels), batch_size):
@@ -129,57 +126,12 @@ class HybridClassifier(Estimator):
 
         Every view of every image is one training sample. A 2-D (n, d) array is one view.
         """
-        features = _per_view(features)
+        features = per_view(features)
         labels = np.tile(np.asarray(labels), len(features))
         self.head_ = copy.deepcopy(self.head) if self.head is not None else LightGBMHead()
         self.head_.fit(features.reshape(-1, features.shape[-1]), labels)
         self.classes_ = [str(label) for label in self.head_.classes_]
         return self
-
-    def predict_proba(self, images):
-        """Class probabilities (n, n_classes) for PIL images; columns follow ``classes_``.
-
-        Calibrated (temperature-scaled) once :meth:`calibrate` has been called.
-        """
-        return self.predict_proba_features(self.extract_features(images))
-
-    def predict_proba_pixels(self, pixels):
-        """:meth:`predict_proba` for prepared pixels from :meth:`prepare_pixels`."""
-        return self.predict_proba_features(self.pixel_features(pixels))
-
-    def predict_proba_features(self, features):
-        """Probabilities for (n_views, n, d) features, averaged over views; rows sum to 1."""
-        features = _per_view(features)
-        if features.shape[1] == 0:
-            return np.empty((0, len(self.classes_)))
-        per_view = [np.asarray(self.head_.predict_proba(view), dtype=np.float64)
-                    for view in features]
-        probabilities = np.mean(per_view, axis=0)
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        calibration = getattr(self, "calibration_", None)
-        if calibration:
-            probabilities = apply_temperature(probabilities, calibration["temperature"])
-        return probabilities
-
-    def calibrate(self, calibration):
-        """Use a calibration from :func:`calibration.fit_calibration` (on out-of-fold
-        predictions of this recipe): temperature and referral threshold. Returns self."""
-        self.calibration_ = dict(calibration)
-        return self
-
-    def needs_referral(self, probabilities):
-        """Boolean per row: calibrated confidence below the referral threshold, so the
-        cell should be looked at by a cytologist. All False for an uncalibrated model."""
-        probabilities = np.asarray(probabilities)
-        threshold = getattr(self, "calibration_", {}).get("referral_threshold")
-        if threshold is None:
-            return np.zeros(len(probabilities), dtype=bool)
-        return probabilities.max(axis=1) < threshold
-
-    def predict(self, images):
-        """Most probable class name per image."""
-        probabilities = self.predict_proba(images)
-        return [self.classes_[index] for index in probabilities.argmax(axis=1)]
 
     def _ensure_backbone(self):
         if getattr(self, "backbone_", None) is None:
@@ -208,11 +160,6 @@ class HybridClassifier(Estimator):
         self.inference_precision = resolve_precision(requested)
         self.inference_backbone_ = None  # rebuilt in the memory layout that precision wants
         return self
-
-
-def _per_view(features):
-    features = np.asarray(features, dtype=np.float32)
-    return features[np.newaxis] if features.ndim == 2 else features
 
 
 def _chunks(items, size):

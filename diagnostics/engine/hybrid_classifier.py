@@ -8,6 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .backbones import create_backbone
+from .devices import resolve_torch_device
 from .estimator import Estimator
 from .finetuning import fine_tune, square_pixels
 from .heads import LightGBMHead
@@ -46,14 +47,15 @@ class HybridClassifier(HeadPredictions, Estimator):
     ``batch_size`` images go through the backbone at a time; features do not depend on it
     (16 was faster than 8 or 32 for Lite0 at 128 px on 2 cores). ``get_params``,
     ``set_params`` and ``clone`` (an unfitted copy: a fresh, not fine-tuned backbone) come
-    from :class:`Estimator`.
+    from :class:`Estimator`. ``device`` (auto, cpu or cuda; see :mod:`devices`) is where
+    fine-tuning and feature extraction compute; the fitted backbone is kept on the CPU.
     """
 
     inference_precision = FLOAT32
 
     def __init__(self, backbone="efficientnet_lite0", head=None, image_size=224,
                  views=("identity",), batch_size=16, pretrained=True, fine_tuning=None,
-                 clahe=False):
+                 clahe=False, device="cpu"):
         self.backbone = backbone
         self.head = head
         self.image_size = image_size
@@ -62,6 +64,7 @@ class HybridClassifier(HeadPredictions, Estimator):
         self.pretrained = pretrained
         self.fine_tuning = fine_tuning
         self.clahe = clahe
+        self.device = device
 
     def extract_features(self, images, batch_size=None, progress=False, views=None):
         """Backbone features of PIL images, shape (n_views, n_images, n_features).
@@ -95,12 +98,15 @@ class HybridClassifier(HeadPredictions, Estimator):
         backbone = self._inference_backbone()
         if isinstance(pixels, np.ndarray):
             pixels = torch.from_numpy(pixels)
+        device = self._torch_device()
         per_batch = []
         with torch.inference_mode(), backbone_autocast(self.inference_precision):
             for start in range(0, len(pixels), batch_size):
-                batch = normalise(pixels[start:start + batch_size], self.preprocessing_)
+                batch = normalise(pixels[start:start + batch_size].to(device),
+                                  self.preprocessing_)
                 per_batch.append(torch.stack(
-                    [self._backbone_features(backbone, VIEWS[view](batch)) for view in views]))
+                    [self._backbone_features(backbone, VIEWS[view](batch))
+                     for view in views]).cpu())
         if not per_batch:
             return np.empty((len(views), 0, self.backbone_.num_features), dtype=np.float32)
         return torch.cat(per_batch, dim=1).numpy()
@@ -116,7 +122,7 @@ class HybridClassifier(HeadPredictions, Estimator):
             classes = sorted(set(map(str, labels)))
             indices = [classes.index(str(label)) for label in labels]
             fine_tune(self.backbone_, pixels, indices, self.preprocessing_,
-                      self.fine_tuning, progress=progress)
+                      self.fine_tuning, progress=progress, device=self._torch_device())
             self.fine_tuned_ = True
             self.inference_backbone_ = None
         return self.fit_features(self.pixel_features(pixels), labels)
@@ -144,11 +150,14 @@ class HybridClassifier(HeadPredictions, Estimator):
         # A copy with batch norms folded into the convolutions: same features, fewer passes
         # over memory. Rebuilt after fine-tuning changes the weights.
         if getattr(self, "inference_backbone_", None) is None:
-            self.inference_backbone_ = self.backbone_.for_inference()
+            self.inference_backbone_ = self.backbone_.for_inference().to(self._torch_device())
             if self.inference_precision == BFLOAT16:
                 # oneDNN's bfloat16 convolutions are fastest on channels-last tensors.
                 self.inference_backbone_.to(memory_format=torch.channels_last)
         return self.inference_backbone_
+
+    def _torch_device(self):
+        return resolve_torch_device(getattr(self, "device", "cpu"))
 
     def _backbone_features(self, backbone, batch):
         if self.inference_precision != BFLOAT16:

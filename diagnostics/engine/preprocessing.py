@@ -133,8 +133,9 @@ def normalise(pixels_nhwc, preprocessing):
 
     if isinstance(pixels_nhwc, np.ndarray):
         pixels_nhwc = torch.from_numpy(pixels_nhwc)
-    scale = torch.tensor([255.0 * s for s in preprocessing.std]).view(1, 3, 1, 1)
-    offset = torch.tensor([255.0 * m for m in preprocessing.mean]).view(1, 3, 1, 1)
+    device = pixels_nhwc.device
+    scale = torch.tensor([255.0 * s for s in preprocessing.std], device=device).view(1, 3, 1, 1)
+    offset = torch.tensor([255.0 * m for m in preprocessing.mean], device=device).view(1, 3, 1, 1)
     batch = pixels_nhwc.permute(0, 3, 1, 2).to(torch.float32, copy=True)
     return batch.sub_(offset).div_(scale)
 

@@ -1,6 +1,7 @@
 """The backbone exported to ONNX and served by ONNX Runtime: same predictions and heat maps
 as torch, checked files, and the device and thread choices."""
 
+import copy
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 
 from diagnostics.engine import load_classifier, save_classifier
 from diagnostics.engine.checksums import file_sha256
+from diagnostics.engine.devices import DeviceUnavailable, resolve_torch_device
 from diagnostics.engine.explain import grad_cam_overlays
 from diagnostics.engine.linear_explainer import fit_explainer
 from diagnostics.engine.preprocessing import Preprocessing, normalise, normalise_array
@@ -119,3 +121,22 @@ def test_the_shipped_model_is_served_by_onnx_like_torch(tiny_images):
     assert isinstance(by_onnx, OnnxClassifier)
     np.testing.assert_allclose(by_onnx.predict_proba(images),
                                load_classifier(SHIPPED_MODEL).predict_proba(images), atol=1e-4)
+
+
+def test_training_uses_cuda_under_auto_when_there_is_one():
+    assert resolve_torch_device("auto", cuda_available=True) == "cuda"
+    assert resolve_torch_device("auto", cuda_available=False) == "cpu"
+    assert resolve_torch_device("cpu", cuda_available=True) == "cpu"
+
+
+def test_training_asked_for_cuda_without_a_gpu_stops_saying_so():
+    with pytest.raises(DeviceUnavailable, match="no CUDA GPU"):
+        resolve_torch_device("cuda", cuda_available=False)
+
+
+def test_features_on_the_auto_device_equal_the_cpus(fitted, tiny_images):
+    images, _ = tiny_images
+    on_auto = copy.deepcopy(fitted).set_params(device="auto")
+    on_auto.inference_backbone_ = None
+    np.testing.assert_allclose(on_auto.extract_features(images[:4]),
+                               fitted.extract_features(images[:4]), atol=1e-4)

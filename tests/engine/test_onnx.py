@@ -15,8 +15,9 @@ from diagnostics.engine.devices import DeviceUnavailable, resolve_torch_device
 from diagnostics.engine.explain import grad_cam_overlays
 from diagnostics.engine.linear_explainer import fit_explainer
 from diagnostics.engine.preprocessing import Preprocessing, normalise, normalise_array
-from diagnostics.engine.serving import (CPU_PROVIDER, CUDA_PROVIDER, OnnxClassifier,
-                                        default_threads, execution_providers)
+from diagnostics.engine.serving import (CPU_PROVIDER, CUDA_PROVIDER, OnnxBackbone,
+                                        OnnxClassifier, OpenVinoBackbone, default_threads,
+                                        execution_providers)
 
 SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "diagnostics" / "trained_models" / "default"
 
@@ -98,8 +99,19 @@ def test_cuda_without_a_gpu_falls_back_to_the_cpu_saying_so(saved, caplog):
         classifier = load_classifier(saved, runtime="onnx", device="cuda")
     if CUDA_PROVIDER in classifier.backbone_.providers:
         pytest.skip("this machine has a CUDA GPU")
-    assert classifier.backbone_.providers == [CPU_PROVIDER]
+    assert classifier.backbone_.providers in ([CPU_PROVIDER], ["OpenVINO CPU"])
     assert "served on the CPU" in caplog.text
+
+
+def test_openvino_and_onnx_runtime_compute_the_same_features_and_maps(saved, tiny_images):
+    pytest.importorskip("openvino")
+    images, _ = tiny_images
+    classifier = load_classifier(saved, runtime="onnx")
+    batch = normalise_array(classifier.prepare_pixels(images[:4]), classifier.preprocessing_)
+    by_openvino = OpenVinoBackbone(saved / "backbone.onnx", "b", 1280, threads=2)
+    by_onnx_runtime = OnnxBackbone(saved / "backbone.onnx", "b", 1280, threads=2)
+    for a, b in zip(by_openvino.features_and_map(batch), by_onnx_runtime.features_and_map(batch)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def test_an_unknown_device_is_an_error():

@@ -3,7 +3,8 @@
     .venv/bin/python bench/onnx_equivalence.py            # 500 SIPaKMeD cells, 2 threads
     .venv/bin/python bench/onnx_equivalence.py --cells 100 --heatmaps 16
 
-Loads the shipped model twice through the engine (``runtime="torch"`` and ``runtime="onnx"``),
+Loads the shipped model twice through the engine (``runtime="torch"`` and ``runtime="onnx"``:
+OpenVINO where installed, else ONNX Runtime),
 predicts the same cells (the first ``cells / 5`` files of each SIPaKMeD class folder, sorted
 by name) and prints the largest absolute difference of the probabilities (target: below
 1e-4), whether any predicted class or referral flag differs, the largest difference of the
@@ -80,8 +81,9 @@ def main(argv=None):
     pixel_differences = np.abs(np.stack(torch_overlays) - np.stack(onnx_overlays))
     print(f"heat-map overlays of {len(explained)} cells: max pixel difference "
           f"{pixel_differences.max()} of 255, mean {pixel_differences.mean():.3f}")
-    print(f"prediction time per cell: torch {1000 * torch_seconds:.2f} ms, ONNX Runtime "
-          f"{1000 * onnx_seconds:.2f} ms ({torch_seconds / onnx_seconds:.2f}x)")
+    print(f"prediction time per cell: torch {1000 * torch_seconds:.2f} ms, "
+          f"{', '.join(by_onnx.backbone_.providers)} {1000 * onnx_seconds:.2f} ms "
+          f"({torch_seconds / onnx_seconds:.2f}x)")
     return 0 if difference <= TOLERANCE else 1
 
 

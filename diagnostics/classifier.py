@@ -18,13 +18,18 @@ def load_model(model_dir, version):
     a folder overwritten by an upgrade is loaded afresh for the new version while the old
     one, already in memory, keeps serving the results queued for it.
 
-    A model folder with ``backbone.onnx`` is served by ONNX Runtime, and the worker never
-    imports torch (about 1.5 GB less memory); one without it by torch.
+    A model folder with ``backbone.onnx`` is served from it (OpenVINO or ONNX Runtime), and
+    the worker never imports torch (about 1.5 GB less memory); one without it by torch, and
+    so is any model while CELINSIGHT_INFERENCE_PRECISION resolves to bfloat16, which only
+    the torch backbone computes.
     """
     from diagnostics.engine import WrongModelVersion, load_classifier
+    from diagnostics.engine.precision import FLOAT32, resolve_precision
 
+    precision = resolve_precision(settings.CLASSIFIER_INFERENCE_PRECISION)
     try:
-        classifier = load_classifier(model_dir, version=version, runtime="auto",
+        classifier = load_classifier(model_dir, version=version,
+                                     runtime="auto" if precision == FLOAT32 else "torch",
                                      device=settings.CLASSIFIER_DEVICE)
     except WrongModelVersion as error:
         # Classifying with another version's weights would label results wrongly.

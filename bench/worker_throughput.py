@@ -170,7 +170,7 @@ def report(args, queued, results, wall, heatmaps, heatmap_wall, worker_peak_mib)
     print(f"{queued} images queued ({broker}, {settings.DATABASES['default']['ENGINE']}, "
           f"{settings.CLASSIFIER_BATCH_SIZE} images per task), {failed} failed")
     print(f"worker start to last result: {wall:.1f} s -> {queued / wall:.1f} images/s "
-          f"(includes loading torch and the model)")
+          f"(includes starting the worker and loading the model)")
     print(f"first claim to last result:  {busy:.1f} s -> {queued / busy:.1f} images/s")
     print(f"  of which between batches (saving, scoring, next message, claiming): "
           f"{seconds_between_batches(results):.1f} s")

@@ -282,6 +282,11 @@ CLASSIFIER_BATCH_SIZE = env_int("CELINSIGHT_CLASSIFIER_BATCH_SIZE", 64)
 # (about twice as fast on CPUs with native bfloat16: Intel AMX / AVX-512 BF16) or auto
 # (bfloat16 where native). bench/precision_experiment.py measures what it changes.
 CLASSIFIER_INFERENCE_PRECISION = env_str("CELINSIGHT_INFERENCE_PRECISION", "float32")
+# Where training and the workers compute: auto (a CUDA GPU when there is one, else the CPU),
+# cpu, or cuda. Workers serving a model with backbone.onnx use ONNX Runtime's CUDA provider
+# (needs onnxruntime-gpu); asked for cuda where there is none, they log a warning and use the
+# CPU, and training stops with an error saying so.
+CLASSIFIER_DEVICE = env_str("CELINSIGHT_DEVICE", "auto")
 # A result queued or running for this long was lost (a worker died, a message vanished):
 # the beat schedule sends it again.
 CLASSIFIER_STALE_AFTER_MINUTES = env_int("CELINSIGHT_CLASSIFIER_STALE_AFTER_MINUTES", 10)

@@ -17,11 +17,20 @@ def load_model(model_dir, version):
     Cached per (folder, version), so a task pays no file I/O once its model is loaded, and
     a folder overwritten by an upgrade is loaded afresh for the new version while the old
     one, already in memory, keeps serving the results queued for it.
-    """
-    from diagnostics.engine import WrongModelVersion, load_classifier  # torch only where needed
 
+    A model folder with ``backbone.onnx`` is served from it (OpenVINO or ONNX Runtime), and
+    the worker never imports torch (about 1.5 GB less memory); one without it by torch, and
+    so is any model while CELINSIGHT_INFERENCE_PRECISION resolves to bfloat16, which only
+    the torch backbone computes.
+    """
+    from diagnostics.engine import WrongModelVersion, load_classifier
+    from diagnostics.engine.precision import FLOAT32, resolve_precision
+
+    precision = resolve_precision(settings.CLASSIFIER_INFERENCE_PRECISION)
     try:
-        classifier = load_classifier(model_dir, version=version)
+        classifier = load_classifier(model_dir, version=version,
+                                     runtime="auto" if precision == FLOAT32 else "torch",
+                                     device=settings.CLASSIFIER_DEVICE)
     except WrongModelVersion as error:
         # Classifying with another version's weights would label results wrongly.
         raise LookupError(f"model version {version} is no longer in {model_dir}, which "
@@ -48,7 +57,7 @@ def active_classifier():
 
 def preload_active_classifier():
     """Load the active model now, as a worker starts, so its first images do not wait for
-    torch and the weights to load (about 3 s). A failure is logged: tasks try again."""
+    the runtime and the weights to load (about 1-3 s). A failure is logged: tasks try again."""
     try:
         active_classifier()
     except Exception:

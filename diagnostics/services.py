@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePosixPath
 
+import numpy as np
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -200,7 +201,7 @@ def classify_batch(version, results, started):
         return NOTHING_CLASSIFIED
     results, cells = zip(*loaded)
     try:
-        probabilities = classifier.predict_proba_pixels(torch_stack(cells))
+        probabilities = classifier.predict_proba_pixels(np.stack(cells))
         referrals = classifier.needs_referral(probabilities)
     except Exception as error:
         return fail_all(results, error)
@@ -216,12 +217,6 @@ def fail_all(results, error):
     for result in results:
         mark_failed(result, f"The classifier failed: {error}")
     return NOTHING_CLASSIFIED
-
-
-def torch_stack(cells):
-    import torch  # only workers classify: the web processes never import torch
-
-    return torch.stack(cells)
 
 
 def results_needing_heatmaps(classifier, results):
@@ -276,7 +271,7 @@ def store_overlays(classifier, results):
     if not chosen:
         return 0
     try:
-        from diagnostics.engine.explain import grad_cam_overlays  # torch only where needed
+        from diagnostics.engine.explain import grad_cam_overlays
 
         overlays = grad_cam_overlays(classifier, [image for _, image in chosen],
                                      [result.predicted_class for result, _ in chosen])

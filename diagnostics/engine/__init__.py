@@ -20,6 +20,7 @@ _EXPORTS = {
     "classification_metrics": "evaluation", "cross_validate_recipe": "evaluation",
     "evaluate": "evaluation", "expected_calibration_error": "evaluation",
     "format_markdown_table": "evaluation", "save_confusion_matrix_png": "evaluation",
+    "evaluate_holdout": "holdout",
     "write_evaluation": "evaluation",
     "LightGBMHead": "heads", "XGBoostHead": "heads",
     "WrongModelVersion": "artefact", "load_classifier": "artefact",

@@ -4,25 +4,31 @@
     classifier = load_classifier("models/v1")
 
 The folder holds ``head.txt`` (the head in its library's text format), ``backbone.pt`` for a
-fine-tuned backbone, ``explainer.npz`` when there is a Grad-CAM explainer, and
+fine-tuned backbone, ``backbone.onnx`` (the backbone exported for ONNX Runtime, see
+:mod:`onnx_export`), ``explainer.npz`` when there is a Grad-CAM explainer, and
 ``metadata.json``: classes, preprocessing, calibration and the sha256 of every file and of
 the pretrained backbone weights. Loading refuses a file whose hash does not match, since a
 head only makes sense on the exact features it was trained on.
+
+torch is imported only to save a model or to load it for the torch runtime: a worker loading
+it with ``runtime="auto"`` from a folder with ``backbone.onnx`` never imports it.
 """
 
-import hashlib
+import logging
 from pathlib import Path
 
-from .backbones import create_backbone
-from .finetuning import FineTuning, load_weights, save_weights
+from .checksums import check_sha256, file_sha256
 from .heads import HEADS
-from .hybrid_classifier import HybridClassifier
 from .linear_explainer import LinearExplainer
-from .metadata import METADATA_FILE, read_metadata, write_metadata
+from .metadata import read_metadata, write_metadata
 from .preprocessing import Preprocessing
+
+logger = logging.getLogger(__name__)
 
 HEAD_FILE = "head.txt"
 BACKBONE_FILE = "backbone.pt"
+ONNX_FILE = "backbone.onnx"
+RUNTIMES = ("torch", "onnx", "auto")
 EXPLAINER_FILE = "explainer.npz"
 ARTEFACT_FORMAT = 2
 
@@ -36,13 +42,17 @@ class WrongModelVersion(LookupError):
         self.directory, self.expected, self.found = directory, expected, found
 
 
-def save_classifier(classifier, directory, metadata=None):
+def save_classifier(classifier, directory, metadata=None, export_onnx=True):
     """Write a fitted :class:`HybridClassifier` into ``directory``; returns its Path.
 
     ``metadata`` (version, training summary, validation...) is stored in ``metadata.json``
     alongside the fields needed to rebuild the classifier, which take precedence. The
-    classifier's ``metadata_`` becomes what was written.
+    classifier's ``metadata_`` becomes what was written. With ``export_onnx`` the backbone is
+    also exported to ``backbone.onnx`` for torch-free workers (skipped, with a warning, for a
+    backbone that cannot be exported: workers then serve it with torch).
     """
+    from .finetuning import save_weights
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     head_path = directory / HEAD_FILE
@@ -52,8 +62,12 @@ def save_classifier(classifier, directory, metadata=None):
     else:
         (directory / BACKBONE_FILE).unlink(missing_ok=True)
     explainer = _write_explainer(classifier, directory)
-    classifier.metadata_ = {**(metadata or {}), **_artefact_fields(classifier, head_path),
-                            "explainer": explainer}
+    fields = _artefact_fields(classifier, head_path)
+    fields["backbone"]["onnx"] = _write_onnx(classifier, directory) if export_onnx else None
+    if fields["backbone"]["onnx"] is None:
+        (directory / ONNX_FILE).unlink(missing_ok=True)
+        del fields["backbone"]["onnx"]
+    classifier.metadata_ = {**(metadata or {}), **fields, "explainer": explainer}
     write_metadata(directory, classifier.metadata_)
     return directory
 
@@ -69,20 +83,35 @@ def save_explainer(classifier, directory):
     return directory
 
 
-def load_classifier(directory, version=None):
+def load_classifier(directory, version=None, runtime="torch", device="cpu", threads=None):
     """Load a classifier saved with :func:`save_classifier`, ready to predict.
 
     Checks every file against the sha256 recorded in ``metadata.json``. With ``version``,
     a folder holding another version raises :class:`WrongModelVersion` before any other
-    file is read.
+    file is read. ``runtime`` picks what runs the backbone: ``torch`` (a
+    :class:`HybridClassifier`, which can also be re-fitted), ``onnx`` (a
+    :class:`serving.OnnxClassifier`, no torch; the folder must hold ``backbone.onnx``) or
+    ``auto`` (onnx when the folder holds it, else torch). ``device`` (auto, cpu or cuda) and
+    ``threads`` (default: every core) apply to the ONNX runtime.
     """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"Unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
     directory = Path(directory)
     metadata = read_metadata(directory)
     if version is not None and metadata.get("version") != version:
         raise WrongModelVersion(directory, version, metadata.get("version"))
     head_path = directory / metadata["head"]["file"]
     check_sha256(head_path, metadata["head"]["sha256"])
-    classifier = recipe_classifier(metadata, directory)
+    has_onnx = bool(metadata["backbone"].get("onnx"))
+    if runtime == "onnx" and not has_onnx:
+        raise FileNotFoundError(f"{directory} has no {ONNX_FILE}; add it with "
+                                f"`manage.py export_onnx {directory}`.")
+    if runtime == "onnx" or (runtime == "auto" and has_onnx):
+        from .serving import onnx_classifier
+
+        classifier = onnx_classifier(metadata, directory, device, threads)
+    else:
+        classifier = recipe_classifier(metadata, directory)
     head_class, head_params = HEADS[metadata["head"]["kind"]], metadata["head"]["params"]
     classifier.head_ = head_class.load(head_path, classes=metadata["classes"], **head_params)
     classifier.classes_ = list(metadata["classes"])
@@ -101,6 +130,10 @@ def recipe_classifier(metadata, directory=None):
     serving); without, the backbone is the pretrained one and fine-tuning is part of the
     recipe (as for re-fitting it on other data).
     """
+    from .backbones import create_backbone
+    from .finetuning import FineTuning, load_weights
+    from .hybrid_classifier import HybridClassifier
+
     preprocessing, backbone = metadata["preprocessing"], metadata["backbone"]
     fine_tuned = backbone.get("fine_tuned")
     head_class, head_params = HEADS[metadata["head"]["kind"]], metadata["head"]["params"]
@@ -121,25 +154,6 @@ def recipe_classifier(metadata, directory=None):
     if not getattr(classifier, "fine_tuned_", False):
         _check_backbone_weights(classifier.backbone_, backbone)
     return classifier
-
-
-def file_sha256(path):
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_sha256(path, expected):
-    """Raise unless the file at ``path`` exists and has the sha256 ``expected``."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the model folder. Restore or re-train "
-                                f"the model.")
-    if file_sha256(path) != expected:
-        raise ValueError(f"{path} does not match the sha256 in {METADATA_FILE}: the model "
-                         f"files are corrupt or mixed up. Restore or re-train the model.")
 
 
 def weights_fields(backbone):
@@ -183,6 +197,38 @@ def _artefact_fields(classifier, head_path):
                           "views": list(classifier.views)},
         "calibration": getattr(classifier, "calibration_", None),
     }
+
+
+def add_onnx_backbone(directory):
+    """Export the backbone of the model saved in ``directory`` to ``backbone.onnx`` and
+    record it in ``metadata.json``; other files are left as they are. Returns the entry.
+
+    For a model saved before training exported it (``manage.py export_onnx DIR``).
+    """
+    from .onnx_export import export_backbone
+
+    directory = Path(directory)
+    classifier = load_classifier(directory)
+    entry = export_backbone(classifier.backbone_, classifier.preprocessing_.image_size,
+                            directory / ONNX_FILE)
+    entry["sha256"] = file_sha256(directory / ONNX_FILE)
+    metadata = read_metadata(directory)
+    metadata["backbone"]["onnx"] = entry
+    write_metadata(directory, metadata)
+    return entry
+
+
+def _write_onnx(classifier, directory):
+    from .onnx_export import export_backbone
+
+    try:
+        entry = export_backbone(classifier.backbone_, classifier.preprocessing_.image_size,
+                                directory / ONNX_FILE)
+    except (NotImplementedError, ValueError, ImportError, RuntimeError) as error:
+        logger.warning("The backbone was not exported to ONNX (%s); workers will serve this "
+                       "model with torch", error)
+        return None
+    return {**entry, "sha256": file_sha256(directory / ONNX_FILE)}
 
 
 def _write_explainer(classifier, directory):

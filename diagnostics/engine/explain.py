@@ -11,41 +11,22 @@ Training adds the explainer to a new model; this adds one to a model folder that
 """
 
 import argparse
-import copy
 import json
 import warnings
-
-import numpy as np
-import torch
-from PIL import Image
-from torch import nn
 
 from .artefact import load_classifier, save_explainer
 from .datasets import list_image_folder
 from .linear_explainer import fit_explainer
-from .preprocessing import normalise
-
-
-class _ExplainedBackbone(nn.Module):
-    """Backbone then the explainer's linear scores: (N, 3, S, S) -> (N, n_classes)."""
-
-    def __init__(self, backbone, explainer):
-        super().__init__()
-        self.backbone = backbone
-        self.register_buffer("coef", torch.from_numpy(np.asarray(explainer.coef_, np.float32)))
-        self.register_buffer("intercept",
-                             torch.from_numpy(np.asarray(explainer.intercept_, np.float32)))
-
-    def forward(self, batch):
-        return self.backbone(batch) @ self.coef.T + self.intercept
 
 
 def grad_cam_overlays(classifier, images, class_names):
     """Grad-CAM heat maps of ``class_names[i]`` over ``images[i]``, as PIL RGB images.
 
     The map is computed on the backbone's last convolutional layer for the explainer's
-    score of the class, and laid over the prepared (resized, padded) square cell image.
-    Raises ValueError when the classifier has no explainer.
+    score of the class, and laid over the prepared (resized, padded) square cell image. A
+    classifier served with ONNX computes it from the exported feature map (no autograd, see
+    :mod:`cam`); a torch one with pytorch-grad-cam (:mod:`grad_cam`). Raises ValueError when
+    the classifier has no explainer.
     """
     explainer = getattr(classifier, "explainer_", None)
     if explainer is None:
@@ -56,34 +37,11 @@ def grad_cam_overlays(classifier, images, class_names):
         raise ValueError(f"{len(images)} images but {len(class_names)} class names")
     if not images:
         return []
-    # Imported here: the package brings torchvision and more (about 2 s), which every worker
-    # would otherwise pay at start, since loading a model loads its explainer.
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    if hasattr(classifier, "cam_overlays"):
+        return classifier.cam_overlays(images, class_names)
+    from .grad_cam import torch_grad_cam_overlays
 
-    classifier._ensure_backbone()
-    # A non-fused copy (the fused inference copy lacks the batch norms the layers name),
-    # frozen: gradients flow from the input instead, so no weight gradients are computed.
-    backbone = copy.deepcopy(classifier.backbone_).eval().requires_grad_(False)
-    model = _ExplainedBackbone(backbone, explainer).eval()
-    overlays = []
-    with torch.enable_grad(), GradCAM(model=model, target_layers=backbone.cam_layers()) as cam:
-        for start in range(0, len(images), classifier.batch_size):
-            chunk = slice(start, start + classifier.batch_size)
-            pixels = classifier.prepare_pixels(images[chunk])
-            targets = [ClassifierOutputTarget(explainer.classes_.index(name))
-                       for name in class_names[chunk]]
-            batch = normalise(pixels, classifier.preprocessing_).requires_grad_(True)
-            maps = cam(input_tensor=batch, targets=targets)
-            overlays += [_overlay(cell, heat) for cell, heat in zip(pixels.numpy(), maps)]
-    return overlays
-
-
-def _overlay(pixels, heat):
-    from pytorch_grad_cam.utils.image import show_cam_on_image
-
-    cell = pixels.astype(np.float32) / 255.0
-    return Image.fromarray(show_cam_on_image(cell, heat, use_rgb=True), mode="RGB")
+    return torch_grad_cam_overlays(classifier, images, class_names)
 
 
 def add_explainer(model_dir, data_dir, progress=True):
@@ -110,6 +68,8 @@ def main(argv=None):
     parser.add_argument("--data", required=True, help="its training images, a folder per class")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = parser.parse_args(argv)
+    import torch
+
     torch.set_num_threads(args.threads)
     metadata = add_explainer(args.model, args.data)
     print(json.dumps(metadata["explainer"], indent=2))

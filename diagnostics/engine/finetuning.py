@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .preprocessing import normalise
+from .preprocessing import normalise, square_pixel_array
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,16 @@ class FineTuning:
 
 def square_pixels(images, preprocessing):
     """Resize and pad PIL images once into a uint8 tensor (N, S, S, 3) for training."""
-    size = preprocessing.image_size
-    pixels = np.empty((len(images), size, size, 3), dtype=np.uint8)
-    for index, image in enumerate(images):
-        pixels[index] = np.asarray(preprocessing.prepare(image))
-    return torch.from_numpy(pixels)
+    return torch.from_numpy(square_pixel_array(images, preprocessing))
 
 
-def fine_tune(backbone, pixels, labels, preprocessing, settings=FineTuning(), progress=False):
+def fine_tune(backbone, pixels, labels, preprocessing, settings=FineTuning(), progress=False,
+              device="cpu"):
     """Train ``backbone`` in place on ``pixels`` (uint8 N,S,S,3) and integer ``labels``.
 
     Returns the backbone in eval mode with gradients off and its weights rounded to
-    float16 values, so a float16 copy on disk reproduces its features exactly.
+    float16 values, so a float16 copy on disk reproduces its features exactly. ``device``
+    ("cpu" or "cuda") is where the epochs run; the backbone is returned on the CPU.
     """
     labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     generator = torch.Generator().manual_seed(settings.seed)
@@ -65,6 +63,8 @@ def fine_tune(backbone, pixels, labels, preprocessing, settings=FineTuning(), pr
     n_classes = int(labels.max()) + 1
     classifier = nn.Sequential(nn.Dropout(settings.dropout),
                                nn.Linear(backbone.num_features, n_classes))
+    backbone.to(device)
+    classifier.to(device)
     optimiser = torch.optim.AdamW(
         [{"params": backbone.parameters(), "lr": settings.backbone_learning_rate},
          {"params": classifier.parameters(), "lr": settings.classifier_learning_rate}],
@@ -83,14 +83,15 @@ def fine_tune(backbone, pixels, labels, preprocessing, settings=FineTuning(), pr
             batches = tqdm(batches, desc=f"fine-tune epoch {epoch + 1}/{settings.epochs}",
                            unit="batch")
         for indices in batches:
-            batch = augment(pixels[indices], settings.colour_jitter, generator)
+            batch = augment(pixels[indices], settings.colour_jitter, generator).to(device)
             logits = classifier(backbone(normalise(batch, preprocessing)))
-            loss = F.cross_entropy(logits, labels[indices],
+            loss = F.cross_entropy(logits, labels[indices].to(device),
                                    label_smoothing=settings.label_smoothing)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
+    backbone.to("cpu")
     backbone.eval()
     backbone.requires_grad_(False)
     round_to_float16(backbone)

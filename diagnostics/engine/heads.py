@@ -5,7 +5,6 @@ from pathlib import Path
 
 import lightgbm
 import numpy as np
-import xgboost
 
 from .estimator import Estimator
 from .registry import Registry
@@ -142,12 +141,12 @@ class XGBoostHead(BoostedTreesHead):
         self.n_jobs = n_jobs
 
     def _train(self, X, encoded):
-        dataset = xgboost.DMatrix(X, label=encoded, nthread=self.n_jobs)
-        return xgboost.train(self._xgboost_params(), dataset,
+        dataset = _xgboost().DMatrix(X, label=encoded, nthread=self.n_jobs)
+        return _xgboost().train(self._xgboost_params(), dataset,
                              num_boost_round=self.n_estimators)
 
     def _predict(self, X):
-        return self.booster_.predict(xgboost.DMatrix(X, nthread=self.n_jobs))
+        return self.booster_.predict(_xgboost().DMatrix(X, nthread=self.n_jobs))
 
     def _write(self, path):
         # XGBoost picks the format from the file extension (UBJSON unless ".json"); the
@@ -155,7 +154,7 @@ class XGBoostHead(BoostedTreesHead):
         Path(path).write_bytes(bytes(self.booster_.save_raw(raw_format="json")))
 
     def _read(self, path):
-        return xgboost.Booster(params={"nthread": self.n_jobs},
+        return _xgboost().Booster(params={"nthread": self.n_jobs},
                                model_file=bytearray(Path(path).read_bytes()))
 
     def _n_classes(self):
@@ -180,6 +179,13 @@ class XGBoostHead(BoostedTreesHead):
             "tree_method": "hist",
             "verbosity": 0,
         }
+
+
+def _xgboost():
+    # Imported on first use: a worker serving a LightGBM head never needs it (20 MB, 1 s).
+    import xgboost
+
+    return xgboost
 
 
 HEADS.register(LightGBMHead.kind)(LightGBMHead)

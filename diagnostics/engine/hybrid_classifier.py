@@ -8,10 +8,11 @@ import torch
 from tqdm.auto import tqdm
 
 from .backbones import create_backbone
-from .calibration import apply_temperature
+from .devices import resolve_torch_device
 from .estimator import Estimator
 from .finetuning import fine_tune, square_pixels
 from .heads import LightGBMHead
+from .predictions import HeadPredictions, per_view
 from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
 from .preprocessing import Preprocessing, normalise
 
@@ -28,7 +29,7 @@ VIEWS = {
 }
 
 
-class HybridClassifier(Estimator):
+class HybridClassifier(HeadPredictions, Estimator):
     """Classify PIL images of single cells with backbone features and a LightGBM head.
 
     >>> clf = HybridClassifier("efficientnet_lite0").fit(images, labels)
@@ -46,14 +47,15 @@ class HybridClassifier(Estimator):
     ``batch_size`` images go through the backbone at a time; features do not depend on it
     (16 was faster than 8 or 32 for Lite0 at 128 px on 2 cores). ``get_params``,
     ``set_params`` and ``clone`` (an unfitted copy: a fresh, not fine-tuned backbone) come
-    from :class:`Estimator`.
+    from :class:`Estimator`. ``device`` (auto, cpu or cuda; see :mod:`devices`) is where
+    fine-tuning and feature extraction compute; the fitted backbone is kept on the CPU.
     """
 
     inference_precision = FLOAT32
 
     def __init__(self, backbone="efficientnet_lite0", head=None, image_size=224,
                  views=("identity",), batch_size=16, pretrained=True, fine_tuning=None,
-                 clahe=False):
+                 clahe=False, device="cpu"):
         self.backbone = backbone
         self.head = head
         self.image_size = image_size
@@ -62,11 +64,7 @@ class HybridClassifier(Estimator):
         self.pretrained = pretrained
         self.fine_tuning = fine_tuning
         self.clahe = clahe
-
-    @property
-    def version(self):
-        """Artefact version from ``metadata.json``; None for a model not saved or loaded."""
-        return getattr(self, "metadata_", {}).get("version")
+        self.device = device
 
     def extract_features(self, images, batch_size=None, progress=False, views=None):
         """Backbone features of PIL images, shape (n_views, n_images, n_features).
@@ -98,12 +96,17 @@ class HybridClassifier(Estimator):
         views = tuple(views or self.views)
         batch_size = batch_size or self.batch_size
         backbone = self._inference_backbone()
+        if isinstance(pixels, np.ndarray):
+            pixels = torch.from_numpy(pixels)
+        device = self._torch_device()
         per_batch = []
         with torch.inference_mode(), backbone_autocast(self.inference_precision):
             for start in range(0, len(pixels), batch_size):
-                batch = normalise(pixels[start:start + batch_size], self.preprocessing_)
+                batch = normalise(pixels[start:start + batch_size].to(device),
+                                  self.preprocessing_)
                 per_batch.append(torch.stack(
-                    [self._backbone_features(backbone, VIEWS[view](batch)) for view in views]))
+                    [self._backbone_features(backbone, VIEWS[view](batch))
+                     for view in views]).cpu())
         if not per_batch:
             return np.empty((len(views), 0, self.backbone_.num_features), dtype=np.float32)
         return torch.cat(per_batch, dim=1).numpy()
@@ -119,7 +122,7 @@ class HybridClassifier(Estimator):
             classes = sorted(set(map(str, labels)))
             indices = [classes.index(str(label)) for label in labels]
             fine_tune(self.backbone_, pixels, indices, self.preprocessing_,
-                      self.fine_tuning, progress=progress)
+                      self.fine_tuning, progress=progress, device=self._torch_device())
             self.fine_tuned_ = True
             self.inference_backbone_ = None
         return self.fit_features(self.pixel_features(pixels), labels)
@@ -129,57 +132,12 @@ class HybridClassifier(Estimator):
 
         Every view of every image is one training sample. A 2-D (n, d) array is one view.
         """
-        features = _per_view(features)
+        features = per_view(features)
         labels = np.tile(np.asarray(labels), len(features))
         self.head_ = copy.deepcopy(self.head) if self.head is not None else LightGBMHead()
         self.head_.fit(features.reshape(-1, features.shape[-1]), labels)
         self.classes_ = [str(label) for label in self.head_.classes_]
         return self
-
-    def predict_proba(self, images):
-        """Class probabilities (n, n_classes) for PIL images; columns follow ``classes_``.
-
-        Calibrated (temperature-scaled) once :meth:`calibrate` has been called.
-        """
-        return self.predict_proba_features(self.extract_features(images))
-
-    def predict_proba_pixels(self, pixels):
-        """:meth:`predict_proba` for prepared pixels from :meth:`prepare_pixels`."""
-        return self.predict_proba_features(self.pixel_features(pixels))
-
-    def predict_proba_features(self, features):
-        """Probabilities for (n_views, n, d) features, averaged over views; rows sum to 1."""
-        features = _per_view(features)
-        if features.shape[1] == 0:
-            return np.empty((0, len(self.classes_)))
-        per_view = [np.asarray(self.head_.predict_proba(view), dtype=np.float64)
-                    for view in features]
-        probabilities = np.mean(per_view, axis=0)
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        calibration = getattr(self, "calibration_", None)
-        if calibration:
-            probabilities = apply_temperature(probabilities, calibration["temperature"])
-        return probabilities
-
-    def calibrate(self, calibration):
-        """Use a calibration from :func:`calibration.fit_calibration` (on out-of-fold
-        predictions of this recipe): temperature and referral threshold. Returns self."""
-        self.calibration_ = dict(calibration)
-        return self
-
-    def needs_referral(self, probabilities):
-        """Boolean per row: calibrated confidence below the referral threshold, so the
-        cell should be looked at by a cytologist. All False for an uncalibrated model."""
-        probabilities = np.asarray(probabilities)
-        threshold = getattr(self, "calibration_", {}).get("referral_threshold")
-        if threshold is None:
-            return np.zeros(len(probabilities), dtype=bool)
-        return probabilities.max(axis=1) < threshold
-
-    def predict(self, images):
-        """Most probable class name per image."""
-        probabilities = self.predict_proba(images)
-        return [self.classes_[index] for index in probabilities.argmax(axis=1)]
 
     def _ensure_backbone(self):
         if getattr(self, "backbone_", None) is None:
@@ -192,11 +150,14 @@ class HybridClassifier(Estimator):
         # A copy with batch norms folded into the convolutions: same features, fewer passes
         # over memory. Rebuilt after fine-tuning changes the weights.
         if getattr(self, "inference_backbone_", None) is None:
-            self.inference_backbone_ = self.backbone_.for_inference()
+            self.inference_backbone_ = self.backbone_.for_inference().to(self._torch_device())
             if self.inference_precision == BFLOAT16:
                 # oneDNN's bfloat16 convolutions are fastest on channels-last tensors.
                 self.inference_backbone_.to(memory_format=torch.channels_last)
         return self.inference_backbone_
+
+    def _torch_device(self):
+        return resolve_torch_device(getattr(self, "device", "cpu"))
 
     def _backbone_features(self, backbone, batch):
         if self.inference_precision != BFLOAT16:
@@ -208,11 +169,6 @@ class HybridClassifier(Estimator):
         self.inference_precision = resolve_precision(requested)
         self.inference_backbone_ = None  # rebuilt in the memory layout that precision wants
         return self
-
-
-def _per_view(features):
-    features = np.asarray(features, dtype=np.float32)
-    return features[np.newaxis] if features.ndim == 2 else features
 
 
 def _chunks(items, size):

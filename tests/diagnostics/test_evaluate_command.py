@@ -1,5 +1,6 @@
 import io
 import json
+import shutil
 
 import pytest
 from django.core.management import call_command
@@ -65,3 +66,33 @@ def test_groups_default_to_the_engines_cluster_image_pattern():
     arguments = Command().create_parser("manage.py", "evaluate_classifier").parse_args(
         ["--data", "cells"])
     assert arguments.group_pattern == DEFAULT_GROUP_PATTERN
+
+
+def test_a_holdout_set_is_scored_without_refitting_and_written_as_json(data_dir, model_dir,
+                                                                        tmp_path):
+    stdout = io.StringIO()
+    out = tmp_path / "holdout.json"
+    call_command("evaluate_classifier", model=str(model_dir), holdout=data_dir, json_out=out,
+                 stdout=stdout)
+    report = json.loads(out.read_text())
+    assert report["kind"] == "holdout"
+    assert report["model"]["version"] == "tiny-1"
+    assert report["data"]["n_images"] == 18
+    assert set(report["metrics"]) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix",
+                                      "abnormal", "referral_rate", "accuracy_not_referred"}
+    assert report["metrics"]["abnormal"]["classes"] == ["Dyskeratotic"]
+    assert "sensitivity" in stdout.getvalue()
+
+
+def test_holdout_labels_the_model_does_not_know_are_reported(data_dir, model_dir, tmp_path):
+    holdout = tmp_path / "holdout"
+    shutil.copytree(data_dir, holdout)
+    (holdout / "Parabasal").rename(holdout / "HSIL")
+    with pytest.raises(CommandError, match="labels the model does not know: HSIL"):
+        call_command("evaluate_classifier", model=str(model_dir), holdout=holdout,
+                     stdout=io.StringIO())
+
+
+def test_without_data_or_holdout_it_says_what_to_pass(model_dir):
+    with pytest.raises(CommandError, match="--data DIR .* or --holdout DIR"):
+        call_command("evaluate_classifier", model=str(model_dir), stdout=io.StringIO())

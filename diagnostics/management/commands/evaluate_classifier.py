@@ -1,5 +1,7 @@
-"""Evaluate a model's recipe: a thin wrapper around diagnostics.engine.evaluation."""
+"""Evaluate a model: its recipe by grouped cross-validation (``--data``), or the trained model
+as it is on a labelled holdout set (``--holdout``). A thin wrapper around diagnostics.engine."""
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -28,12 +30,20 @@ def model_directory(model):
 class Command(BaseCommand):
     help = ("Grouped k-fold cross-validation of a model's recipe (backbone, views, head "
             "settings from its metadata.json), re-fitted per fold on a folder-per-class data "
-            "set. Prints the table and saves evaluation.json, evaluation.md and "
-            "confusion_matrix.png.")
+            "set (--data): prints the table and saves evaluation.json, evaluation.md and "
+            "confusion_matrix.png. With --holdout, scores the trained model as it is (no "
+            "re-fitting) on labelled cells it never saw and prints (and with --json writes) "
+            "the figures.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--data", type=Path, required=True,
-                            help="folder with one sub-folder of images per class")
+        parser.add_argument("--data", type=Path, default=None,
+                            help="folder with one sub-folder of images per class, for "
+                                 "cross-validation of the recipe")
+        parser.add_argument("--holdout", type=Path, default=None,
+                            help="labelled cells the model never saw: a folder per class, or "
+                                 "a folder holding images/ + cells.csv (CRIC layout)")
+        parser.add_argument("--json", type=Path, default=None, dest="json_out",
+                            help="with --holdout: also write the figures to this JSON file")
         parser.add_argument("--model", default=None,
                             help="registered model version, or a trained model folder; its "
                                  "metadata.json gives the recipe (default: the active model)")
@@ -50,16 +60,21 @@ class Command(BaseCommand):
                             help="feature cache folder (default: .cache/features)")
         parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
 
-    def handle(self, *args, data, model, folds, group_pattern, out, seed, cache_dir, threads,
-               **options):
+    def handle(self, *args, data, holdout, json_out, model, folds, group_pattern, out, seed,
+               cache_dir, threads, **options):
         import torch
 
+        torch.set_num_threads(threads)
+        if holdout is not None:
+            return self.evaluate_holdout(model_directory(model), holdout, json_out)
+        if data is None:
+            raise CommandError("Pass --data DIR (cross-validate the recipe) or --holdout DIR "
+                               "(score the trained model on cells it never saw).")
         from diagnostics.engine.evaluation import cross_validate_recipe, write_evaluation
 
         if not data.is_dir():
             raise CommandError(f"Data set folder {data} does not exist; pass --data DIR "
                                f"with one sub-folder of images per class.")
-        torch.set_num_threads(threads)
         model = model_directory(model)
         try:
             report = cross_validate_recipe(data, model, n_folds=folds, seed=seed,
@@ -72,6 +87,21 @@ class Command(BaseCommand):
         self.stdout.write((out / "evaluation.md").read_text(encoding="utf-8"))
         self.stdout.write(self.style.SUCCESS(
             f"Saved {', '.join(path.name for path in paths)} to {out}"))
+
+    def evaluate_holdout(self, model_dir, holdout, json_out):
+        from diagnostics.engine import load_classifier
+        from diagnostics.engine.holdout import evaluate_holdout, format_holdout_report
+
+        try:
+            report = evaluate_holdout(load_classifier(model_dir), holdout)
+        except (FileNotFoundError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        report["model"]["dir"] = str(model_dir)
+        self.stdout.write(format_holdout_report(report))
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            self.stdout.write(self.style.SUCCESS(f"Saved the holdout figures to {json_out}"))
 
     @staticmethod
     def _default_out(version):

@@ -31,15 +31,20 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--folds", type=int, default=5)
         parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+        parser.add_argument("--device", default=settings.CLASSIFIER_DEVICE,
+                            choices=["auto", "cpu", "cuda"],
+                            help="where to fine-tune and extract features: auto (a CUDA GPU "
+                                 "when present), cpu or cuda (CELINSIGHT_DEVICE: %(default)s)")
         parser.add_argument("--model-version", dest="version",
                             help="name of this model version (default: recipe name and time)")
 
     def handle(self, *args, data, out, hybrid, list_hybrids, epochs, seed, folds, threads,
-               version, **options):
+               version, device, **options):
         import torch
 
         from diagnostics.engine import available_hybrids
         from diagnostics.engine.designs import DEFAULT_HYBRID
+        from diagnostics.engine.devices import DeviceUnavailable
         from diagnostics.engine.training import describe_training, train_and_evaluate
 
         if list_hybrids:
@@ -57,8 +62,9 @@ class Command(BaseCommand):
         overrides = {"epochs": epochs} if epochs else {}
         try:
             metadata = train_and_evaluate(data, out, hybrid=hybrid, overrides=overrides,
-                                          n_folds=folds, seed=seed, version=version)
-        except FileNotFoundError as error:  # e.g. torchvision weights not on this machine
+                                          n_folds=folds, seed=seed, version=version,
+                                          device=device)
+        except (FileNotFoundError, DeviceUnavailable) as error:  # weights or GPU missing
             raise CommandError(str(error)) from error
         self.stdout.write(describe_training(metadata))
         model = register_model(out)

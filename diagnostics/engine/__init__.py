@@ -13,6 +13,13 @@ import importlib
 
 # Public name -> the module that defines it.
 _EXPORTS = {
+    "DETECTORS": "cell_detector", "NucleusDetector": "cell_detector",
+    "find_candidates": "cell_detector",
+    "load_detector": "cell_detector_artefact", "save_detector": "cell_detector_artefact",
+    "cross_validate_detector": "cell_detector_training",
+    "read_marked_fields": "cell_detector_training",
+    "train_detector_folder": "cell_detector_training",
+    "cut_cell_crop": "crops", "cut_cell_crops": "crops",
     "available_backbones": "backbones", "create_backbone": "backbones",
     "register_backbone": "backbones",
     "group_keys": "datasets", "grouped_holdout": "datasets", "grouped_kfold": "datasets",

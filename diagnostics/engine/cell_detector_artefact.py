@@ -7,13 +7,13 @@ and ``metadata.json`` (name, version, method, scale, validation, sha256 of every
 Loading refuses a file whose sha256 does not match, as the classifier loader does.
 """
 
-import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .cell_detector import DETECTORS, WORK_DOWNSAMPLE
-from .metadata import METADATA_FILE, read_metadata, write_metadata
+from .checksums import check_sha256, file_sha256
+from .metadata import read_metadata, write_metadata
 
 STATE_FILE = "detector.json"
 DETECTOR_ARTEFACT_FORMAT = 1
@@ -64,26 +64,3 @@ def load_detector(directory):
     detector = DETECTORS[metadata["name"]].from_dict(state, directory)
     detector.metadata_ = metadata
     return detector
-
-
-# The same checks as the classifier's (artefact.py), which cannot be imported here without
-# torch: detecting cells needs neither torch nor its start-up time. They belong together in
-# metadata.py once the classifier's owner moves them.
-def file_sha256(path):
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_sha256(path, expected):
-    """Raise unless the file at ``path`` exists and has the sha256 ``expected``."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the detector folder. Restore or "
-                                f"re-train it with `manage.py train_detector`.")
-    if file_sha256(path) != expected:
-        raise ValueError(f"{path} does not match the sha256 in {METADATA_FILE}: the detector "
-                         f"files are corrupt or mixed up. Restore or re-train it with "
-                         f"`manage.py train_detector`.")

@@ -8,7 +8,6 @@ marked), so recall of the marks is the figure to trust and precision against the
 bound. Folds are by image: all marks of one field are on the same side.
 """
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .cell_detector import DETECTORS, find_candidates, suppress_overlaps
+from .cells_csv import CELLS_CSV, read_cells_csv
 from .datasets import grouped_kfold, load_image
 
-MARKS_FILE = "cells.csv"
+MARKS_FILE = CELLS_CSV
 # Chosen by grouped 5-fold validation on CRIC (bench/detector_accuracy.py): at the same held-out
 # recall the boosted scorer reports about a third fewer unmarked candidates than the logistic.
 DEFAULT_DETECTOR = "log-boosted"
@@ -47,10 +47,9 @@ def read_marked_fields(data_dir):
         raise FileNotFoundError(f"No {MARKS_FILE} in {data_dir}; expected a CRIC-style folder "
                                 f"with images/ and {MARKS_FILE} (image, x, y per nucleus).")
     marks, categories = defaultdict(list), defaultdict(set)
-    with open(marks_path, newline="", encoding="utf-8") as stream:
-        for row in csv.DictReader(stream):
-            marks[row["image"]].append((float(row["x"]), float(row["y"])))
-            categories[row["image"]].add(row.get("bethesda_system", SEVERITY[0]))
+    for cell in read_cells_csv(marks_path):
+        marks[cell.image].append((cell.x, cell.y))
+        categories[cell.image].add(cell.label)
     return [MarkedField(data_dir / "images" / name, np.asarray(points, dtype=float),
                         max(categories[name], key=_severity))
             for name, points in sorted(marks.items())]

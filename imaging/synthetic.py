@@ -29,7 +29,7 @@ from django.utils import timezone
 from guardian.models import UserObjectPermission
 from PIL import Image
 
-from accounts.roles import CLINICIAN, LAB_STAFF, PATHOLOGIST
+from accounts.roles import CLINICIAN, CYTOTECHNOLOGIST, LAB_STAFF, PATHOLOGIST
 from cases.models import Case, HandOver, Lab, Requisition
 from diagnostics.bethesda import INTERPRETATION_CATEGORY, Interpretation, NonNeoplasticFinding
 from diagnostics.models import CellResult, CellReview, SpecimenSignOff
@@ -83,6 +83,7 @@ class LoadSize:
     specimens_per_patient: int = 1
     images_per_specimen: int = 20
     doctors: int = 10
+    cytotechnologists: int = 4  # screeners of the synthetic lab (syn-ct-01, ...)
     seed: int = 0
     batch_size: int = 200  # patients per transaction
 
@@ -121,9 +122,10 @@ def next_synthetic_number():
     return int(last.removeprefix(SYNTHETIC_PREFIX)) + 1 if last else 1
 
 
-def synthetic_users(doctor_count, password=None):
+def synthetic_users(doctor_count, password=None, cytotechnologist_count=0):
     """The synthetic doctors (syn-doctor-01, ...), the lab user and the ordering clinician,
-    created when missing; the doctors and the lab user are members of the synthetic lab.
+    created when missing; the doctors, the cytotechnologists (syn-ct-01, ...) and the lab user
+    are members of the synthetic lab.
 
     Without a password they cannot log in (tests and load tools log them in directly).
     """
@@ -142,7 +144,9 @@ def synthetic_users(doctor_count, password=None):
     lab_user = user(LAB_USERNAME, lab_group)
     clinician = user(CLINICIAN_USERNAME, Group.objects.get(name=CLINICIAN))
     lab, _ = Lab.objects.get_or_create(name=LAB_NAME, defaults={"address": "1 Synthetic Road"})
-    lab.members.add(lab_user, *doctors)
+    screeners = [user(f"syn-ct-{number:02d}", Group.objects.get(name=CYTOTECHNOLOGIST))
+                 for number in range(1, cytotechnologist_count + 1)]
+    lab.members.add(lab_user, *doctors, *screeners)
     return doctors, lab_user, clinician, lab
 
 
@@ -193,7 +197,7 @@ class SyntheticLoad:
 
     def run(self):
         self.doctors, self.lab_user, self.clinician, self.lab = synthetic_users(
-            self.size.doctors, self.password)
+            self.size.doctors, self.password, self.size.cytotechnologists)
         self.files = class_images()
         self.view_patient = Permission.objects.get(
             codename="view_patient", content_type__app_label="patients")

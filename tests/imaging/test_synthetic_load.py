@@ -49,11 +49,12 @@ def test_every_specimen_has_a_requisition_and_a_case_in_the_synthetic_lab(client
         assert patients_visible_to(clinician).filter(pk=specimen.patient_id).exists()
     waiting = Case.objects.filter(stage=Case.Stage.AWAITING_SCREENING).select_related("specimen")
     assert waiting.exists()
-    doctor = User.objects.get(username="syn-doctor-01")
-    assert set(lab.members.all()) >= {doctor, User.objects.get(username="syn-lab")}
-    client.force_login(doctor)
-    queue = client.get(reverse("cases:queue")).content.decode()
-    assert waiting.first().specimen.accession_number in queue
+    doctor, screener = (User.objects.get(username=name) for name in ("syn-doctor-01", "syn-ct-01"))
+    assert set(lab.members.all()) >= {doctor, screener, User.objects.get(username="syn-lab")}
+    for user in (screener, doctor):
+        client.force_login(user)
+        queue = client.get(reverse("cases:queue")).content.decode()
+        assert waiting.first().specimen.accession_number in queue
 
 
 @pytest.mark.django_db

@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cases.models import Case, Requisition
 from diagnostics import bethesda
 from diagnostics.bethesda import BETHESDA_FIELDS
 from diagnostics.models import (
@@ -36,6 +37,67 @@ class SpecimenSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "triage_score"]
 
 
+class RequisitionSerializer(serializers.ModelSerializer):
+    ordering_clinician = serializers.IntegerField(source="ordering_clinician_id", read_only=True)
+    ordering_clinician_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Requisition
+        fields = ["ordering_clinician", "ordering_clinician_name", "specimen_type",
+                  "last_menstrual_period", "previous_abnormal_result", "hpv_result",
+                  "post_menopausal", "pregnant", "hysterectomy", "other_risk_flags"]
+        read_only_fields = fields
+
+    def get_ordering_clinician_name(self, requisition) -> str:
+        clinician = requisition.ordering_clinician
+        return clinician.get_full_name() or clinician.username
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    lab_name = serializers.CharField(source="lab.name", read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["id", "lab", "lab_name", "stage"]
+        read_only_fields = fields
+
+
+class AccessionedSpecimenSerializer(SpecimenSerializer):
+    """A specimen just accessioned: its requisition and the case opened in the lab's queue."""
+
+    requisition = RequisitionSerializer(read_only=True)
+    case = CaseSerializer(read_only=True)
+
+    class Meta(SpecimenSerializer.Meta):
+        fields = [*SpecimenSerializer.Meta.fields, "requisition", "case"]
+
+
+class AccessionRequestSerializer(serializers.Serializer):
+    """A specimen and its requisition (the schema; the accessioning page's forms validate)."""
+
+    patient = serializers.IntegerField(help_text="Id of a patient you can see.")
+    accession_number = serializers.CharField(max_length=Specimen._meta.get_field(
+        "accession_number").max_length)
+    collected_on = serializers.DateField(help_text="The collection date; not in the future.")
+    lab = serializers.IntegerField(
+        help_text="Id of one of your labs: the case enters its screening queue.")
+    ordering_clinician = serializers.IntegerField(
+        help_text="User id of the ordering clinician (an active user with the Clinician role); "
+                  "they may then read this patient's record.")
+    specimen_type = serializers.ChoiceField(choices=bethesda.SpecimenType.choices)
+    last_menstrual_period = serializers.DateField(required=False, allow_null=True,
+                                                  help_text="Not in the future.")
+    previous_abnormal_result = serializers.BooleanField(required=False, default=False)
+    hpv_result = serializers.ChoiceField(choices=bethesda.HpvResult.choices, required=False,
+                                         help_text="Not done when left out.")
+    post_menopausal = serializers.BooleanField(required=False, default=False)
+    pregnant = serializers.BooleanField(required=False, default=False)
+    hysterectomy = serializers.BooleanField(required=False, default=False)
+    other_risk_flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=Requisition.RiskFlag.choices), required=False,
+        help_text="Other high-risk flags.")
+
+
 class ImageSerializer(serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField()
 
@@ -55,7 +117,7 @@ class CellReviewSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CellReview
-        fields = ["result", "reviewed_class", "accepted", "reviewer", "reviewed_at"]
+        fields = ["result", "reviewed_class", "accepted", "note", "reviewer", "reviewed_at"]
         read_only_fields = fields
 
 

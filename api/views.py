@@ -26,6 +26,9 @@ from api import serializers
 from api.authentication import issue_token
 from api.fields import StrictPrimaryKeyRelatedField
 from api.throttles import CountRefusedRequests, LoginThrottle, UploadThrottle
+from cases.accessioning import accession
+from cases.forms import RequisitionForm
+from cases.models import Requisition
 from diagnostics import review
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
 from diagnostics.models import CellResult, SpecimenSignOff
@@ -190,10 +193,28 @@ class SpecimenList(CountRefusedRequests, generics.ListCreateAPIView):
             return Specimen.objects.none()
         return Specimen.objects.filter(patient__in=patients_visible_to(self.request.user))
 
+    @extend_schema(request=serializers.AccessionRequestSerializer,
+                   responses={201: serializers.AccessionedSpecimenSerializer, 400: REFUSED},
+                   description="Accession a specimen with its requisition, as the specimen page "
+                               "does: the case enters the lab's screening queue at once.")
+    def post(self, request, *args, **kwargs):
+        return self.create(request, *args, **kwargs)
+
     def create(self, request, *args, **kwargs):
-        patient = self.visible_patient(request_fields(request).get("patient"))
-        specimen = save_new(SpecimenForm(request_fields(request)), request.user, patient=patient)
-        return Response(self.get_serializer(specimen).data, status=status.HTTP_201_CREATED)
+        fields = request_fields(request, list_fields=["other_risk_flags"]).copy()
+        fields.setdefault("hpv_result", Requisition.HpvResult.NOT_DONE)  # the page's initial
+        patient = self.visible_patient(fields.get("patient"))
+        specimen_form = SpecimenForm(fields)
+        requisition_form = RequisitionForm(fields, user=request.user)
+        if not (specimen_form.is_valid() & requisition_form.is_valid()):  # both, for all errors
+            raise ValidationError({**form_errors(specimen_form),
+                                   **requisition_errors(requisition_form, fields, request.user)})
+        specimen = specimen_form.save(commit=False)
+        specimen.patient = patient
+        accession(specimen, requisition_form.save(commit=False),
+                  requisition_form.cleaned_data["lab"], request.user)
+        return Response(serializers.AccessionedSpecimenSerializer(specimen).data,
+                        status=status.HTTP_201_CREATED)
 
     def visible_patient(self, patient_id):
         field = StrictPrimaryKeyRelatedField(queryset=patients_visible_to(self.request.user))
@@ -203,6 +224,30 @@ class SpecimenList(CountRefusedRequests, generics.ListCreateAPIView):
             raise ValidationError({"patient": [
                 f"No patient with id {patient_id!r} is open to you; give the id (a whole "
                 f"number) of a patient from /api/patients/."]}) from None
+
+
+def requisition_errors(form, fields, user):
+    """The requisition form's errors, a missing or unknown lab or clinician said in the API's
+    terms (ids, not the page's choices)."""
+    errors = form_errors(form)
+    if "lab" in form.errors:
+        labs = ", ".join(f"{lab.pk} ({lab.name})" for lab in user.labs.order_by("pk"))
+        unknown = f"No lab with id {fields.get('lab')!r} is yours"
+        errors["lab"] = [
+            f"{given_or(fields, 'lab', unknown)}id of one of your labs: {labs}." if labs else
+            "You belong to no lab, so no case can be opened; ask an administrator to add you "
+            "to your lab."]
+    if "ordering_clinician" in form.errors:
+        unknown = f"No active clinician has the user id {fields.get('ordering_clinician')!r}"
+        errors["ordering_clinician"] = [
+            f"{given_or(fields, 'ordering_clinician', unknown)}user id of the ordering "
+            f"clinician (an active user with the Clinician role)."]
+    return errors
+
+
+def given_or(fields, name, unknown):
+    """How a message about a missing or unknown id starts, up to "give the "."""
+    return "Give the " if fields.get(name) in (None, "") else f"{unknown}; give the "
 
 
 class SpecimenDetail(CountRefusedRequests, generics.RetrieveAPIView):

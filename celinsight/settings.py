@@ -431,4 +431,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI from static/ (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
+    # A signed report may carry an interpretation that is never chosen anew (migrated "see
+    # comment"), so the sign-off output and request use two choice sets: name each.
+    "ENUM_NAME_OVERRIDES": {
+        "InterpretationEnum": "diagnostics.bethesda.Interpretation",
+        "ChoosableInterpretationEnum": "diagnostics.bethesda.CHOOSABLE_INTERPRETATIONS",
+    },
 }

@@ -262,13 +262,6 @@ class SpecimenSignOff(BethesdaFindings):
         return snomed_code("adequacy", self.adequacy)
 
 
-# The former three categories' names, for code written before the Bethesda report (the bench's
-# synthetic data): each is the value its sign-offs migrated to (0010_migrate_sign_offs).
-Interpretation.NEGATIVE = Interpretation.NILM
-Interpretation.BENIGN_CHANGE = Interpretation.NILM
-Interpretation.ABNORMAL_REFER = Interpretation.SEE_COMMENT
-
-
 def text_sha256(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -1,6 +1,7 @@
 """The exact text of a signed report version, and what it names: the lab, the patient's age
 and the signer's credentials. Rendered once, when the version is signed, and kept."""
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.template.loader import render_to_string
 from django.utils.dateparse import parse_date
 
@@ -33,11 +34,22 @@ def signer_credentials(user):
     return f"{display_name(user)}, {' / '.join(roles)}" if roles else display_name(user)
 
 
+def requisition_of(specimen):
+    """The specimen's requisition, or None (specimens from before accessioning had none)."""
+    try:
+        return specimen.requisition
+    except ObjectDoesNotExist:
+        return None
+
+
 def render_report_text(report):
     """The plain text of one report version (SpecimenSignOff, saved or about to be)."""
     specimen = report.specimen
+    requisition = requisition_of(specimen)
     return render_to_string("diagnostics/report_version.txt", {
         **lab(), "report": report, "specimen": specimen, "patient": specimen.patient,
+        "requisition": requisition,
+        "last_menstrual_period": as_date(requisition and requisition.last_menstrual_period),
         "date_of_birth": as_date(specimen.patient.date_of_birth),
         "collected_on": as_date(specimen.collected_on),
         "age": patient_age(specimen), "time_zone": settings.TIME_ZONE,

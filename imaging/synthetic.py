@@ -1,8 +1,9 @@
 """A synthetic load of records for sizing pages and load tests.
 
-Patients, specimens, upload batches, images, classification results, reviews, sign-offs,
-doctors' assignments (django-guardian object permissions) and the audit entries their
-creation would have written, all inserted with bulk_create in chunks of patients, one
+Patients, specimens with their requisitions and cases in one synthetic lab's queues,
+upload batches, images, classification results, reviews, Bethesda sign-offs, doctors' and
+the ordering clinician's access (django-guardian object permissions) and the audit entries
+their creation would have written, all inserted with bulk_create in chunks of patients, one
 transaction per chunk, with no vendor-specific SQL (SQLite and PostgreSQL alike).
 
 Synthetic patients have MRNs starting ``SYN-``. Images do not each get a file: one tiny PNG
@@ -28,7 +29,9 @@ from django.utils import timezone
 from guardian.models import UserObjectPermission
 from PIL import Image
 
-from accounts.roles import LAB_STAFF, PATHOLOGIST
+from accounts.roles import CLINICIAN, CYTOTECHNOLOGIST, LAB_STAFF, PATHOLOGIST
+from cases.models import Case, HandOver, Lab, Requisition
+from diagnostics.bethesda import INTERPRETATION_CATEGORY, Interpretation, NonNeoplasticFinding
 from diagnostics.models import CellResult, CellReview, SpecimenSignOff
 from diagnostics.triage import ABNORMAL_CLASSES, triage_score
 from imaging.models import ImageAsset, Specimen, UploadBatch
@@ -36,6 +39,8 @@ from patients.models import Patient
 
 SYNTHETIC_PREFIX = "SYN-"
 LAB_USERNAME = "syn-lab"
+CLINICIAN_USERNAME = "syn-clinician"
+LAB_NAME = "Synthetic lab"
 MODEL_VERSION = "synthetic-1"
 CLASSES = ("Dyskeratotic", "Koilocytotic", "Metaplastic", "Parabasal", "Superficial-Intermediate")
 # Cell class mix of a normal and of an abnormal specimen (SIPaKMeD's class names).
@@ -57,6 +62,9 @@ LAST_NAMES = ("Popescu", "Ionescu", "Novak", "Horvat", "Kowalska", "Schmidt", "R
 AUDITED_FIELDS = {
     Patient: ("mrn", "full_name"),
     Specimen: ("accession_number", "collected_on"),
+    Requisition: ("specimen_type", "hpv_result"),
+    Case: ("stage",),
+    HandOver: ("stage", "note"),
     UploadBatch: ("stored_count",),
     ImageAsset: ("original_name", "sha256"),
     CellResult: ("model_version", "status", "predicted_class"),
@@ -75,6 +83,7 @@ class LoadSize:
     specimens_per_patient: int = 1
     images_per_specimen: int = 20
     doctors: int = 10
+    cytotechnologists: int = 4  # screeners of the synthetic lab (syn-ct-01, ...)
     seed: int = 0
     batch_size: int = 200  # patients per transaction
 
@@ -86,6 +95,9 @@ class Chunk:
     patients: list = field(default_factory=list)
     assignments: list = field(default_factory=list)  # (doctor, patient)
     specimens: list = field(default_factory=list)
+    requisitions: list = field(default_factory=list)
+    cases: list = field(default_factory=list)
+    hand_overs: list = field(default_factory=list)
     batches: list = field(default_factory=list)
     images: list = field(default_factory=list)
     results: list = field(default_factory=list)
@@ -110,8 +122,10 @@ def next_synthetic_number():
     return int(last.removeprefix(SYNTHETIC_PREFIX)) + 1 if last else 1
 
 
-def synthetic_users(doctor_count, password=None):
-    """The synthetic doctors (syn-doctor-01, ...) and the lab user, created when missing.
+def synthetic_users(doctor_count, password=None, cytotechnologist_count=0):
+    """The synthetic doctors (syn-doctor-01, ...), the lab user and the ordering clinician,
+    created when missing; the doctors, the cytotechnologists (syn-ct-01, ...) and the lab user
+    are members of the synthetic lab.
 
     Without a password they cannot log in (tests and load tools log them in directly).
     """
@@ -127,7 +141,13 @@ def synthetic_users(doctor_count, password=None):
 
     doctors = [user(f"syn-doctor-{number:02d}", doctor_group)
                for number in range(1, doctor_count + 1)]
-    return doctors, user(LAB_USERNAME, lab_group)
+    lab_user = user(LAB_USERNAME, lab_group)
+    clinician = user(CLINICIAN_USERNAME, Group.objects.get(name=CLINICIAN))
+    lab, _ = Lab.objects.get_or_create(name=LAB_NAME, defaults={"address": "1 Synthetic Road"})
+    screeners = [user(f"syn-ct-{number:02d}", Group.objects.get(name=CYTOTECHNOLOGIST))
+                 for number in range(1, cytotechnologist_count + 1)]
+    lab.members.add(lab_user, *doctors, *screeners)
+    return doctors, lab_user, clinician, lab
 
 
 def class_images():
@@ -176,7 +196,8 @@ class SyntheticLoad:
         self.counts = {}
 
     def run(self):
-        self.doctors, self.lab_user = synthetic_users(self.size.doctors, self.password)
+        self.doctors, self.lab_user, self.clinician, self.lab = synthetic_users(
+            self.size.doctors, self.password, self.size.cytotechnologists)
         self.files = class_images()
         self.view_patient = Permission.objects.get(
             codename="view_patient", content_type__app_label="patients")
@@ -203,7 +224,7 @@ class SyntheticLoad:
             doctors = [self.doctors[number % len(self.doctors)]]
             if len(self.doctors) > 1 and self.rng.random() < 0.1:
                 doctors.append(self.doctors[(number + 1) % len(self.doctors)])
-            chunk.assignments += [(doctor, patient) for doctor in doctors]
+            chunk.assignments += [(doctor, patient) for doctor in [*doctors, self.clinician]]
             last_date = self.now.date() - timedelta(days=self.rng.randint(0, 60))
             count = self.size.specimens_per_patient
             for index in range(count):
@@ -233,6 +254,7 @@ class SyntheticLoad:
         specimen = Specimen(
             patient=patient, accession_number=f"{SYNTHETIC_PREFIX}A{number}-{index + 1}",
             collected_on=collected, created_by=self.lab_user, created_at=created)
+        chunk.requisitions.append(self.requisition(specimen, patient, collected))
         batch = UploadBatch(specimen=specimen, uploaded_by=self.lab_user,
                             created_at=created + timedelta(hours=1),
                             stored_count=self.size.images_per_specimen)
@@ -251,6 +273,34 @@ class SyntheticLoad:
         if signed:
             chunk.sign_offs += self.sign_offs(specimen, done, doctor)
         specimen.awaiting_sign_off = bool(done) and not signed
+        self.open_case(chunk, specimen, doctor, signed, classified=bool(done))
+
+    def requisition(self, specimen, patient, collected):
+        age = (collected - patient.date_of_birth).days // 365
+        post_menopausal = age >= 52
+        return Requisition(
+            specimen=specimen, ordering_clinician=self.clinician,
+            specimen_type="liquid_based" if self.rng.random() < 0.7 else "conventional",
+            last_menstrual_period=None if post_menopausal
+            else collected - timedelta(days=self.rng.randint(3, 30)),
+            previous_abnormal_result=self.rng.random() < 0.05, post_menopausal=post_menopausal,
+            hpv_result="negative" if self.rng.random() < 0.2 else "not_done")
+
+    def open_case(self, chunk, specimen, doctor, signed, classified):
+        """The specimen's case as accessioning opens it, then moved on: signed ones signed
+        out by their doctor, classified unsigned ones half awaiting a pathologist."""
+        if signed:
+            stage = Case.Stage.SIGNED_OUT
+        elif classified and self.rng.random() < 0.5:
+            stage = Case.Stage.AWAITING_PATHOLOGIST
+        else:
+            stage = Case.Stage.AWAITING_SCREENING
+        case = Case(specimen=specimen, lab=self.lab, stage=stage, created_at=specimen.created_at,
+                    pathologist=doctor if signed else None)
+        chunk.cases.append(case)
+        chunk.hand_overs.append(HandOver(case=case, stage=Case.Stage.AWAITING_SCREENING,
+                                         by=self.lab_user, at=specimen.created_at,
+                                         note="Accessioned; in the screening queue."))
 
     def add_image(self, chunk, specimen, batch, position, mix, pending):
         cell_class = self.rng.choices(CLASSES, weights=mix)[0]
@@ -300,28 +350,42 @@ class SyntheticLoad:
                           reviewed_at=result.finished_at + timedelta(hours=20))
 
     def sign_offs(self, specimen, done, doctor):
+        """Valid Bethesda reports: satisfactory, NILM (now and then with reactive changes),
+        an epithelial abnormality where many cells look abnormal; a few amended to HSIL."""
         abnormal = sum(result.predicted_class in ABNORMAL_CLASSES for result in done)
-        Interpretation = SpecimenSignOff.Interpretation
+        findings = []
         if abnormal / len(done) > 0.2:
-            interpretation = Interpretation.ABNORMAL_REFER
+            interpretation = self.rng.choice([Interpretation.ASC_US, Interpretation.LSIL,
+                                              Interpretation.HSIL])
         else:
-            interpretation = (Interpretation.BENIGN_CHANGE if self.rng.random() < 0.1
-                              else Interpretation.NEGATIVE)
+            interpretation = Interpretation.NILM
+            if self.rng.random() < 0.1:
+                findings = [NonNeoplasticFinding.REACTIVE_INFLAMMATION]
         signed_at = max(result.finished_at for result in done) + timedelta(days=1)
-        versions = [SpecimenSignOff(specimen=specimen, version=1, interpretation=interpretation,
-                                    signed_by=doctor, signed_at=signed_at)]
+        versions = [self.report(specimen, 1, doctor, signed_at, interpretation, findings)]
         if self.rng.random() < AMENDED_SHARE:
-            versions.append(SpecimenSignOff(
-                specimen=specimen, version=2, interpretation=Interpretation.ABNORMAL_REFER,
-                signed_by=doctor, signed_at=signed_at + timedelta(days=3),
+            versions.append(self.report(
+                specimen, 2, doctor, signed_at + timedelta(days=3), Interpretation.HSIL, [],
                 amendment_reason="Synthetic amendment: second opinion."))
         return versions
+
+    def report(self, specimen, version, doctor, signed_at, interpretation, findings, **fields):
+        report = SpecimenSignOff(
+            specimen=specimen, version=version, signed_by=doctor, signed_at=signed_at,
+            signer_credentials=f"{doctor.username}, {PATHOLOGIST}",
+            specimen_type=specimen.requisition.specimen_type, adequacy="satisfactory",
+            transformation_zone="present", interpretation=interpretation,
+            general_category=INTERPRETATION_CATEGORY[interpretation], other_findings=findings,
+            hpv_result=specimen.requisition.hpv_result, **fields)
+        report.codes = report.coded_values()
+        return report
 
     # Inserting ---------------------------------------------------------------------------
 
     def insert(self, chunk):
         for model, rows in ((Patient, chunk.patients), (Specimen, chunk.specimens),
-                            (UploadBatch, chunk.batches), (ImageAsset, chunk.images),
+                            (Requisition, chunk.requisitions), (Case, chunk.cases),
+                            (HandOver, chunk.hand_overs), (UploadBatch, chunk.batches), (ImageAsset, chunk.images),
                             (CellResult, chunk.results), (CellReview, chunk.reviews),
                             (SpecimenSignOff, chunk.sign_offs)):
             model.objects.bulk_create(rows)
@@ -352,7 +416,7 @@ class SyntheticLoad:
         return getattr(row, "reviewer", None) or getattr(row, "signed_by", None) or self.lab_user
 
     def created_at(self, row):
-        for name in ("created_at", "uploaded_at", "queued_at", "reviewed_at", "signed_at"):
+        for name in ("created_at", "uploaded_at", "queued_at", "reviewed_at", "signed_at", "at"):
             if hasattr(row, name):
                 return getattr(row, name)
         return self.now

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases.models import Case, Lab
+from cases.models import Case
 from diagnostics.models import CellResult, SpecimenSignOff
 from imaging.synthetic import LAB_USERNAME, LoadSize, generate_synthetic_load
 from imaging.models import Specimen
@@ -32,16 +32,12 @@ def load(size, sign_off_versions):
 
 
 def open_cases(subject):
-    """A case in one lab, the doctor's, for every specimen: the subject's in screening with
-    the doctor, the others in turn awaiting screening and awaiting a pathologist."""
-    lab, _ = Lab.objects.get_or_create(name="Synthetic lab")
-    lab.members.add(doctor())
-    Case.objects.create(specimen=subject, lab=lab, stage=Case.Stage.IN_SCREENING,
-                        screener=doctor())
-    stages = [Case.Stage.AWAITING_SCREENING, Case.Stage.AWAITING_PATHOLOGIST]
-    Case.objects.bulk_create(
-        Case(specimen=specimen, lab=lab, stage=stages[index % 2])
-        for index, specimen in enumerate(Specimen.objects.filter(case__isnull=True).order_by("pk")))
+    """The cases the synthetic load opened (one lab, the doctor a member), the subject's in
+    screening with the doctor, the others in turn awaiting screening and awaiting a pathologist."""
+    others = list(Case.objects.exclude(specimen=subject).order_by("pk").values_list("pk", flat=True))
+    Case.objects.filter(pk__in=others[0::2]).update(stage=Case.Stage.AWAITING_SCREENING)
+    Case.objects.filter(pk__in=others[1::2]).update(stage=Case.Stage.AWAITING_PATHOLOGIST)
+    Case.objects.filter(specimen=subject).update(stage=Case.Stage.IN_SCREENING, screener=doctor())
 
 
 def doctor():

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_IMAGE_COUNT = 30
+DEMO_IMAGE_COUNT = 36  # 30 queued for the worker, 6 classified by seed_demo for its signed reports
 
 
 def free_port():
@@ -89,13 +89,17 @@ def test_run_command_serves_the_demo_and_classifies_it(running_product):
     base_url, var_dir, output = running_product
     wait_until(lambda: page_is_up(base_url + "/accounts/login/"), 240, "the web server")
     passwords = dict(re.findall(r"^\s+(\w+)\s+.+password: (\S+)$", output.read_text(), re.M))
-    assert set(passwords) == {"doctor", "doctor2", "labstaff", "admin"}
+    assert set(passwords) == {"labstaff", "cytotech", "doctor", "doctor2", "clinician",
+                              "clinician2", "admin"}
 
     wait_until(lambda: finished_results(var_dir / "db.sqlite3") == DEMO_IMAGE_COUNT, 240,
                f"the worker to classify the demo images ({(var_dir / 'worker.log')})")
 
     doctor = log_in(base_url, "doctor", passwords["doctor"])
-    patients = doctor.open(base_url + "/patients/").read().decode()
-    assert "Maria Example" in patients and "Eva Specimen" not in patients  # not assigned
     specimen = doctor.open(base_url + "/specimens/1/").read().decode()
     assert "12 done · 0 failed · 0 running · 0 queued" in specimen
+    clinician = log_in(base_url, "clinician", passwords["clinician"])
+    patients = clinician.open(base_url + "/patients/").read().decode()
+    assert "Maria Example" in patients and "Eva Specimen" not in patients  # another's patient
+    report = clinician.open(base_url + "/specimens/5/report/").read().decode()
+    assert "Low-grade squamous intraepithelial lesion" in report and "amend" in report

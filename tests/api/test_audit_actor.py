@@ -15,13 +15,15 @@ def entries_of(model, pk, action):
 
 
 def test_creating_records_with_a_token_is_audited_with_its_user(api_as, lab_staff, patient,
-                                                                sample_upload):
+                                                                sample_upload, lab, clinician):
+    lab.members.add(lab_staff)
     client = api_as(lab_staff)
     created_patient = client.post(reverse("api:patients"), {
         "mrn": "MRN-77", "full_name": "New Patient", "date_of_birth": "1990-05-06",
     }, format="json", **CLIENT).json()
     created_specimen = client.post(reverse("api:specimens"), {
         "patient": patient.pk, "accession_number": "ACC-9", "collected_on": "2026-10-01",
+        "lab": lab.pk, "ordering_clinician": clinician.pk, "specimen_type": "conventional",
     }, format="json", **CLIENT).json()
     client.post(reverse("api:specimen_images", args=[created_specimen["id"]]),
                 {"files": sample_upload(1)}, format="multipart", **CLIENT)

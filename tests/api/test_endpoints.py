@@ -1,6 +1,7 @@
 """Each endpoint's happy path, for the role that uses it."""
 from django.urls import reverse
 
+from diagnostics import review
 from diagnostics.models import CellReview, SpecimenSignOff
 from imaging.models import Specimen
 from patients.models import Patient
@@ -45,13 +46,16 @@ def test_lists_are_paginated(api_as, lab_staff, settings):
     assert len(second["results"]) == 1
 
 
-def test_lab_staff_create_a_specimen_for_a_patient(api_as, lab_staff, patient):
+def test_lab_staff_accession_a_specimen_for_a_patient(api_as, lab_staff, patient, lab, clinician):
+    lab.members.add(lab_staff)
     response = api_as(lab_staff).post(reverse("api:specimens"), {
         "patient": patient.pk, "accession_number": "acc-9", "collected_on": "2026-10-01",
+        "lab": lab.pk, "ordering_clinician": clinician.pk, "specimen_type": "conventional",
     }, format="json")
     assert response.status_code == 201, response.json()
     specimen = Specimen.objects.get(pk=response.json()["id"])
     assert (specimen.patient, specimen.accession_number) == (patient, "ACC-9")
+    assert specimen.case.lab == lab and specimen.requisition.hpv_result == "not_done"
 
 
 def test_a_specimen_for_an_unknown_patient_is_refused(api_as, lab_staff):
@@ -105,6 +109,13 @@ def test_doctor_reviews_signs_off_and_amends(api_as, doctor, specimen, flagged_r
     history = client.get(reverse("api:sign_offs", args=[specimen.pk])).json()
     assert [row["version"] for row in history["results"]] == [2, 1]
     assert history["results"][0]["amendment_reason"] == "second look"
+
+
+def test_a_cells_review_shows_the_reviewers_note(api_as, doctor, flagged_result):
+    review.review_cell(flagged_result, doctor, "Parabasal", note="Crowded group, small nuclei")
+    result = api_as(doctor).get(reverse("api:result", args=[flagged_result.pk])).json()
+    assert result["review"]["note"] == "Crowded group, small nuclei"
+    assert result["review"]["reviewed_class"] == "Parabasal"
 
 
 def test_sign_off_waits_for_flagged_cells_to_be_reviewed(api_as, doctor, specimen, flagged_result):

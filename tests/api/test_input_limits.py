@@ -67,9 +67,12 @@ def test_a_patient_id_must_be_a_whole_number(api_as, lab_staff, patient, patient
 
 
 @pytest.mark.parametrize("patient_id", [1, "1"])
-def test_a_patient_id_as_a_number_or_digits_is_accepted(api_as, lab_staff, patient, patient_id):
+def test_a_patient_id_as_a_number_or_digits_is_accepted(api_as, lab_staff, patient, patient_id,
+                                                        lab, clinician):
+    lab.members.add(lab_staff)
     response = api_as(lab_staff).post(reverse("api:specimens"), {
-        "patient": patient_id, "accession_number": "ACC-9", "collected_on": "2026-11-01"},
+        "patient": patient_id, "accession_number": "ACC-9", "collected_on": "2026-11-01",
+        "lab": lab.pk, "ordering_clinician": clinician.pk, "specimen_type": "conventional"},
         format="json")
     assert response.status_code == 201, response.json()
 

@@ -26,3 +26,25 @@ def test_the_interactive_docs_are_served_from_this_server(client_for, doctor):
 
 def test_the_schema_needs_a_signed_in_user(api_client, db):
     assert api_client.get(reverse("api:schema")).status_code == 401
+
+
+def test_the_schema_asks_for_the_requisition_when_a_specimen_is_added(api_as, doctor):
+    schema = api_as(doctor).get(reverse("api:schema"),
+                                HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    body = schema["paths"]["/api/specimens/"]["post"]["requestBody"]["content"]["application/json"]
+    component = body["schema"]["$ref"].rsplit("/", 1)[-1]
+    request = schema["components"]["schemas"][component]
+    assert {"patient", "accession_number", "collected_on", "lab", "ordering_clinician",
+            "specimen_type"} <= set(request["required"])
+    assert {"last_menstrual_period", "hpv_result", "other_risk_flags"} <= set(request["properties"])
+    created = schema["paths"]["/api/specimens/"]["post"]["responses"]["201"]
+    answer = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert {"requisition", "case"} <= set(schema["components"]["schemas"][answer]["properties"])
+    assert "note" in schema["components"]["schemas"]["CellReview"]["properties"]
+
+
+def test_the_signed_and_the_choosable_interpretations_are_named_apart(api_as, doctor):
+    schemas = api_as(doctor).get(reverse("api:schema"),
+                                 HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["components"]["schemas"]
+    assert "see_comment" in schemas["InterpretationEnum"]["enum"]
+    assert "see_comment" not in schemas["ChoosableInterpretationEnum"]["enum"]

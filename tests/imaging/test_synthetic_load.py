@@ -8,8 +8,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from accounts.access import assigned_doctors, patients_visible_to
+from cases.models import Case, HandOver, Lab, Requisition
+from diagnostics.bethesda import INTERPRETATION_CATEGORY
 from diagnostics.models import CellResult, CellReview, SpecimenSignOff
-from diagnostics.review import sign_off_blockers
+from diagnostics.review import refuse_if_inconsistent, sign_off_blockers
 from diagnostics.triage import triage_score
 from imaging.models import ImageAsset, Specimen, UploadBatch
 from patients.models import Patient
@@ -29,20 +31,56 @@ def test_it_creates_the_requested_rows():
     assert UploadBatch.objects.count() == 8
     assert ImageAsset.objects.count() == 24
     assert CellResult.objects.count() == 24
+    assert (Requisition.objects.count(), Case.objects.count(), HandOver.objects.count()) == (8, 8, 8)
     assert LogEntry.objects.filter(action=LogEntry.Action.CREATE).count() == (
-        4 + 8 + 8 + 24 + 24 + CellReview.objects.count() + SpecimenSignOff.objects.count())
+        1 + 4 + 8 * 5 + 24 + 24 + CellReview.objects.count() + SpecimenSignOff.objects.count())  # the lab
 
 
 @pytest.mark.django_db
-def test_each_patient_is_seen_by_its_assigned_doctors_only():
+def test_every_specimen_has_a_requisition_and_a_case_in_the_synthetic_lab(client):
+    generate(patients=10, images_per_specimen=4)
+    clinician = User.objects.get(username="syn-clinician")
+    lab = Lab.objects.get(name="Synthetic lab")
+    for specimen in Specimen.objects.select_related("requisition", "case"):
+        assert specimen.requisition.ordering_clinician == clinician
+        assert specimen.case.lab == lab
+        signed = specimen.sign_offs.exists()
+        assert (specimen.case.stage == Case.Stage.SIGNED_OUT) == signed
+        assert patients_visible_to(clinician).filter(pk=specimen.patient_id).exists()
+    waiting = Case.objects.filter(stage=Case.Stage.AWAITING_SCREENING).select_related("specimen")
+    assert waiting.exists()
+    doctor, screener = (User.objects.get(username=name) for name in ("syn-doctor-01", "syn-ct-01"))
+    assert set(lab.members.all()) >= {doctor, screener, User.objects.get(username="syn-lab")}
+    for user in (screener, doctor):
+        client.force_login(user)
+        queue = client.get(reverse("cases:queue")).content.decode()
+        assert waiting.first().specimen.accession_number in queue
+
+
+@pytest.mark.django_db
+def test_sign_offs_are_valid_bethesda_reports():
+    generate(patients=10, images_per_specimen=10)
+    reports = SpecimenSignOff.objects.select_related("specimen__requisition")
+    assert reports.exists()
+    for report in reports:
+        assert report.adequacy == "satisfactory" and report.transformation_zone == "present"
+        assert report.interpretation in {"nilm", "asc_us", "lsil", "hsil"}
+        assert report.general_category == INTERPRETATION_CATEGORY[report.interpretation]
+        assert report.specimen_type == report.specimen.requisition.specimen_type
+        assert report.codes["values"] and report.codes["report"]["code"]
+        refuse_if_inconsistent(report, report.specimen)  # raises on a broken rule
+
+
+@pytest.mark.django_db
+def test_each_patient_has_an_assigned_doctor_and_the_labs_doctors_see_every_case(other_doctor):
     generate()
     doctors = list(User.objects.filter(username__startswith="syn-doctor-"))
     assert len(doctors) == 2
     for patient in Patient.objects.all():
-        assigned = set(assigned_doctors(patient))
-        assert assigned
-        for doctor in doctors:
-            assert patients_visible_to(doctor).filter(pk=patient.pk).exists() == (doctor in assigned)
+        assert set(assigned_doctors(patient)) & set(doctors)
+        for doctor in doctors:  # members of the synthetic lab
+            assert patients_visible_to(doctor).filter(pk=patient.pk).exists()
+    assert not patients_visible_to(other_doctor).exists()  # in no lab, assigned nothing
 
 
 @pytest.mark.django_db
@@ -127,6 +165,8 @@ def test_the_same_seed_gives_the_same_records():
     first = list(CellResult.objects.order_by("pk").values_list("predicted_class", flat=True))
     CellReview.objects.all().delete()
     SpecimenSignOff.objects.all().delete()
+    HandOver.objects.all().delete()
+    Case.objects.all().delete()
     CellResult.objects.all().delete()
     ImageAsset.objects.all().delete()
     Specimen.objects.all().delete()

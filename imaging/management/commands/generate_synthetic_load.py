@@ -14,9 +14,9 @@ def positive(value):
 
 
 class Command(BaseCommand):
-    help = ("Add synthetic patients (MRN SYN-...), specimens, images, results, reviews, "
-            "sign-offs, doctors' assignments and audit entries in bulk, for sizing and load "
-            "tests. Refuses a database with real patients unless --yes is given.")
+    help = ("Add synthetic patients (MRN SYN-...), specimens with requisitions and cases in a "
+            "synthetic lab, images, results, reviews, sign-offs, doctors' assignments and "
+            "audit entries in bulk, for sizing and load tests. Refuses a database with real patients unless --yes is given.")
 
     def add_arguments(self, parser):
         parser.add_argument("--patients", type=positive, required=True)
@@ -24,6 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--images-per-specimen", type=positive, default=20)
         parser.add_argument("--doctors", type=positive, default=10,
                             help="synthetic doctors (syn-doctor-01, ...) the patients are shared among")
+        parser.add_argument("--cytotechnologists", type=int, default=4,
+                            help="synthetic screeners (syn-ct-01, ...) in the synthetic lab")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--batch-size", type=positive, default=200,
                             help="patients inserted per transaction")
@@ -37,6 +39,7 @@ class Command(BaseCommand):
         size = LoadSize(
             patients=options["patients"], specimens_per_patient=options["specimens_per_patient"],
             images_per_specimen=options["images_per_specimen"], doctors=options["doctors"],
+            cytotechnologists=options["cytotechnologists"],
             seed=options["seed"], batch_size=options["batch_size"],
         )
         started = time.monotonic()

@@ -108,8 +108,8 @@ def screener_findings(specimen):
 def case_values(specimen, findings):
     """Where the pathologist's report starts: the screener's recorded findings, then the
     requisition's specimen type and HPV result. Initial values only: the signer decides."""
-    values = {name: value for name, value in findings.bethesda_values().items() if value} \
-        if findings is not None else {}
+    recorded = findings.bethesda_values() if findings is not None else {}
+    values = {name: value for name, value in recorded.items() if value}
     requisition = related_or_none(specimen, "requisition")
     if requisition is not None:
         values |= {"specimen_type": requisition.specimen_type,

@@ -93,7 +93,9 @@ def record_sign_out(sender, instance, created, **kwargs):
     case = Case.objects.filter(specimen_id=instance.specimen_id).first()
     if not created or case is None or case.stage == Case.Stage.SIGNED_OUT:
         return
-    previous = case.screener if case.released_by_screener else case.pathologist
+    # Who held it: its pathologist (one who re-opened a released case, too), else the
+    # screener who released it.
+    previous = case.pathologist or (case.screener if case.released_by_screener else None)
     case.stage = Case.Stage.SIGNED_OUT
     case.save(update_fields=["stage"])
     HandOver.objects.create(case=case, stage=case.stage, from_user=previous,

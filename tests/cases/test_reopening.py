@@ -44,3 +44,16 @@ def test_an_amendment_leaves_the_case_signed_out(case, cytotechnologist, patholo
     case.refresh_from_db()
     assert case.stage == Case.Stage.SIGNED_OUT
     assert HandOver.objects.filter(case=case).count() == hand_overs
+
+
+def test_a_released_case_reopened_is_signed_out_by_the_pathologist(case, cytotechnologist,
+                                                                   pathologist):
+    Case.objects.filter(pk=case.pk).update(released_by_screener=True, screener=cytotechnologist)
+    sign_off_specimen(case.specimen, cytotechnologist, adequacy="satisfactory",
+                      interpretation="nilm")
+    reopen_specimen(case.specimen, pathologist, "Second look at the slide.")
+    sign_off_specimen(case.specimen, pathologist, adequacy="satisfactory", interpretation="nilm")
+    case.refresh_from_db()
+    last = HandOver.objects.filter(case=case).last()
+    assert case.stage == Case.Stage.SIGNED_OUT
+    assert (last.from_user, last.by) == (pathologist, pathologist)

@@ -2,7 +2,9 @@
 
 Every view that loads a patient, specimen, image or result goes through these helpers, so
 no view can forget the check. A record the user may not see is a 404, never a 403:
-its existence is not disclosed. Each such 404 is a line in the security log (an IDOR
+its existence is not disclosed. Clinicians (read-only: no working permission, only grants on
+their own patients) see those patients' histories and signed specimens' reports; an unsigned
+specimen, and every specimen's images, cells and AI gallery, are records they may not see (404). Each such 404 is a line in the security log (an IDOR
 probe leaves a trace), for pages and API alike.
 """
 from django.contrib.auth.models import Group
@@ -14,12 +16,21 @@ from accounts.request_context import current_request
 from accounts.roles import PATHOLOGIST
 from accounts.security_log import log_security_event
 from cases.models import Case
-from diagnostics.models import CellResult
+from diagnostics.models import CellResult, SpecimenSignOff
 from imaging.models import ImageAsset, Specimen
 from patients.models import Patient
 
 VIEW_PATIENT = "patients.view_patient"
 SCREEN_CASE = "cases.screen_case"
+# Whoever holds none of these reads signed reports only (clinicians).
+WORKING_PERMISSIONS = (VIEW_PATIENT, SCREEN_CASE, "diagnostics.sign_off_specimen",
+                       "imaging.add_imageasset")
+
+
+def reads_signed_reports_only(user):
+    """Clinicians, and anyone else whose only access is a grant on patients: their patients'
+    histories and signed reports, not unsigned specimens, images, cells or the AI's gallery."""
+    return not any(user.has_perm(name) for name in WORKING_PERMISSIONS)
 
 
 def patients_visible_to(user):
@@ -47,17 +58,35 @@ def get_patient_for_user(user, patient_id):
     return get_visible_or_404(user, patients_visible_to(user), "patient", patient_id)
 
 
+def specimens_visible_to(user):
+    """Specimens of the patients the user may open; for clinicians, the signed ones only."""
+    specimens = Specimen.objects.filter(patient__in=patients_visible_to(user))
+    if reads_signed_reports_only(user):
+        specimens = specimens.filter(
+            Exists(SpecimenSignOff.objects.filter(specimen=OuterRef("pk"))))
+    return specimens
+
+
 def get_specimen_for_user(user, specimen_id):
-    specimens = Specimen.objects.select_related("patient").filter(
-        patient__in=patients_visible_to(user)
-    )
-    return get_visible_or_404(user, specimens, "specimen", specimen_id)
+    """The specimen and its report (sign-offs): for clinicians, a signed specimen only."""
+    return get_visible_or_404(user, specimens_visible_to(user).select_related("patient"),
+                              "specimen", specimen_id)
+
+
+def get_specimen_material_for_user(user, specimen_id):
+    """The specimen with its images, cells and AI gallery (the specimen page): never a
+    clinician's, whose reading is the history and the signed report."""
+    if reads_signed_reports_only(user):
+        return get_visible_or_404(user, Specimen.objects.none(), "specimen", specimen_id)
+    return get_specimen_for_user(user, specimen_id)
 
 
 def get_image_for_user(user, image_id):
     images = ImageAsset.objects.select_related("specimen__patient").filter(
         specimen__patient__in=patients_visible_to(user)
     )
+    if reads_signed_reports_only(user):  # images are material, never a clinician's
+        images = images.none()
     return get_visible_or_404(user, images, "image", image_id)
 
 
@@ -65,6 +94,8 @@ def get_result_for_user(user, result_id):
     results = CellResult.objects.select_related("image__specimen").filter(
         image__specimen__patient__in=patients_visible_to(user)
     )
+    if reads_signed_reports_only(user):  # cells are material, never a clinician's
+        results = results.none()
     return get_visible_or_404(user, results, "result", result_id)
 
 

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.access import (
     get_image_for_user, get_patient_for_user, get_result_for_user, get_specimen_for_user,
-    patients_visible_to,
+    get_specimen_material_for_user, patients_visible_to, specimens_visible_to,
 )
 from accounts.audit import log_patient_read
 from api import serializers
@@ -191,7 +191,7 @@ class SpecimenList(CountRefusedRequests, generics.ListCreateAPIView):
     def get_queryset(self):
         if for_schema_only(self):
             return Specimen.objects.none()
-        return Specimen.objects.filter(patient__in=patients_visible_to(self.request.user))
+        return specimens_visible_to(self.request.user)
 
     @extend_schema(request=serializers.AccessionRequestSerializer,
                    responses={201: serializers.AccessionedSpecimenSerializer, 400: REFUSED},
@@ -269,7 +269,7 @@ class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
     def get_queryset(self):
         if for_schema_only(self):
             return ImageAsset.objects.none()
-        specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        specimen = get_specimen_material_for_user(self.request.user, self.kwargs["specimen_id"])
         log_patient_read(self.request, specimen)
         return specimen.images.order_by("uploaded_at", "pk")
 
@@ -307,7 +307,7 @@ class SpecimenResults(CountRefusedRequests, generics.ListAPIView):
     def get_queryset(self):
         if for_schema_only(self):
             return CellResult.objects.none()
-        specimen = get_specimen_for_user(self.request.user, self.kwargs["specimen_id"])
+        specimen = get_specimen_material_for_user(self.request.user, self.kwargs["specimen_id"])
         log_patient_read(self.request, specimen)
         return (CellResult.objects.filter(image__specimen=specimen)
                 .select_related("review__reviewer").order_by("image__uploaded_at", "pk"))

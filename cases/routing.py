@@ -88,16 +88,34 @@ def released_report(case, findings, comment):
 
 def record_sign_out(sender, instance, created, **kwargs):
     """post_save of a SpecimenSignOff: the case is signed out; a pathologist's interpretation
-    other than the screener's is a Disagreement. Amendments change nothing here."""
+    other than the screener's is a Disagreement. Amendments of a signed-out case change
+    nothing here; the sign-off of a re-opened one closes it again."""
     case = Case.objects.filter(specimen_id=instance.specimen_id).first()
     if not created or case is None or case.stage == Case.Stage.SIGNED_OUT:
         return
-    previous = case.screener if case.released_by_screener else case.pathologist
+    # Who held it: its pathologist (one who re-opened a released case, too), else the
+    # screener who released it.
+    previous = case.pathologist or (case.screener if case.released_by_screener else None)
     case.stage = Case.Stage.SIGNED_OUT
     case.save(update_fields=["stage"])
     HandOver.objects.create(case=case, stage=case.stage, from_user=previous,
                             by=instance.signed_by, note=f"Signed off (version {instance.version}).")
     record_disagreement(case, instance.signed_by, instance.interpretation)
+
+
+def record_reopening(sender, instance, created, **kwargs):
+    """post_save of a SpecimenReopening: the signed-out case goes back to the pathologist who
+    re-opened it (a hand-over row), until its next sign-off closes it again."""
+    case = Case.objects.filter(specimen_id=instance.specimen_id).first()
+    if not created or case is None or case.stage != Case.Stage.SIGNED_OUT:
+        return
+    previous, case.pathologist = case.pathologist, instance.reopened_by
+    case.stage = Case.Stage.WITH_PATHOLOGIST
+    case.save(update_fields=["stage", "pathologist"])
+    HandOver.objects.create(case=case, stage=case.stage, from_user=previous,
+                            to_user=instance.reopened_by, by=instance.reopened_by,
+                            note=f"Re-opened (version {instance.reopened_version}): "
+                                 f"{instance.reason}"[:300])
 
 
 def agree(screened, signed):
@@ -114,7 +132,10 @@ def record_disagreement(case, pathologist, pathologist_interpretation):
     if findings is None or case.released_by_screener:
         return None
     if agree(findings.interpretation, pathologist_interpretation):
+        # A re-opened case signed again as the screener called it agrees after all.
+        Disagreement.objects.filter(case=case).delete()
         return None
-    return Disagreement.objects.create(
-        case=case, screener=findings.screener, screener_interpretation=findings.interpretation,
-        pathologist=pathologist, pathologist_interpretation=pathologist_interpretation)
+    disagreement, _ = Disagreement.objects.update_or_create(case=case, defaults={
+        "screener": findings.screener, "screener_interpretation": findings.interpretation,
+        "pathologist": pathologist, "pathologist_interpretation": pathologist_interpretation})
+    return disagreement

@@ -15,7 +15,7 @@ from cases.models import ScreeningFindings
 from cases.routing import RELEASE, ai_flagged_abnormal, finish_screening, route
 from diagnostics.bethesda import Adequacy, Interpretation
 from celinsight.pagination import page_or_404
-from diagnostics.review import ReviewRefused
+from diagnostics.review import ReviewRefused, may_review_cells
 from diagnostics.worklists import with_cell_counts
 
 CASES_PER_PAGE = 25
@@ -126,6 +126,7 @@ def screen(request, case_id):
                               "interpretation": Interpretation.NILM}, flagged,
                              case.lab.cytotechnologist_may_release_nilm) == RELEASE,
         "cells": with_cell_counts([case.specimen])[0],
+        "may_review_cells": may_review_cells(request.user),
     }
     return render(request, "cases/screen.html", context)
 

@@ -2,7 +2,7 @@
 probabilities), with the previous and next cells of the specimen's ranked gallery."""
 from django.shortcuts import render
 
-from accounts.access import get_specimen_for_user, get_visible_or_404
+from accounts.access import get_specimen_material_for_user, get_visible_or_404
 from accounts.audit import log_patient_read
 from diagnostics.models import CellResult, ModelVersion
 from diagnostics.presentation import (gallery_place, latest_classified_results,
@@ -13,7 +13,7 @@ ZOOM_LEVELS = (1, 2, 4)
 
 
 def cell_detail(request, specimen_id, result_id):
-    specimen = get_specimen_for_user(request.user, specimen_id)
+    specimen = get_specimen_material_for_user(request.user, specimen_id)
     classified = CellResult.objects.filter(image__specimen=specimen,
                                            status=CellResult.Status.DONE)
     result = get_visible_or_404(request.user, classified.select_related("image"),

@@ -2,7 +2,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -70,6 +70,9 @@ def review_context(request, specimen, sign_off_form=None):
     sign_off = review.closing_sign_off(specimen)  # None while open, re-opened included
     if sign_off_form is None and sign_off:  # an amendment starts from the signed version
         sign_off_form = AmendmentForm(specimen=specimen, initial=amendable_values(sign_off))
+    findings = screener_findings(specimen)
+    if sign_off_form is None:  # a first sign-off starts from the screener and the requisition
+        sign_off_form = SignOffForm(specimen=specimen, initial=case_values(specimen, findings))
     return {
         "specimen": specimen,
         "sign_off": sign_off,
@@ -77,13 +80,41 @@ def review_context(request, specimen, sign_off_form=None):
         **cell_list_context(specimen, sign_off, page_or_404(
             request, review.classified_cells_flagged_first(specimen), CELLS_PER_REVIEW_PAGE)),
         "blockers": [] if sign_off else review.sign_off_blockers(specimen),
-        "sign_off_form": sign_off_form or SignOffForm(specimen=specimen),
+        "sign_off_form": sign_off_form,
+        "screener_findings": findings,
         "ai_section": computer_assisted_section(specimen),
         "reopen_form": ReopeningForm(),
         "reopening": None if sign_off else review.current_reopening(
             specimen, review.current_sign_off(specimen)),
         "may_sign_off": request.user.has_perm(SIGN_OFF),
     }
+
+
+def related_or_none(obj, name):
+    """The one-to-one ``name`` of obj, or None (read through the relation, so diagnostics does
+    not import the cases app)."""
+    try:
+        return getattr(obj, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def screener_findings(specimen):
+    """The cytotechnologist's findings on the specimen's case, or None (no case, not screened)."""
+    case = related_or_none(specimen, "case")
+    return related_or_none(case, "findings") if case is not None else None
+
+
+def case_values(specimen, findings):
+    """Where the pathologist's report starts: the screener's recorded findings, then the
+    requisition's specimen type and HPV result. Initial values only: the signer decides."""
+    recorded = findings.bethesda_values() if findings is not None else {}
+    values = {name: value for name, value in recorded.items() if value}
+    requisition = related_or_none(specimen, "requisition")
+    if requisition is not None:
+        values |= {"specimen_type": requisition.specimen_type,
+                   "hpv_result": requisition.hpv_result}
+    return values
 
 
 def amendable_values(sign_off):

@@ -10,11 +10,13 @@ from diagnostics.models import CellResult
 from imaging.models import Specimen, UploadBatch
 
 Status = CellResult.Status
+SCREENING_STAGES = ["awaiting_screening", "in_screening"]
 MAX_OFFSET = 2**62  # SQLite and PostgreSQL take a signed 64-bit OFFSET + LIMIT
 
 
 def awaiting_review(user):
-    """Specimens of the user's patients with classified cells and no sign-off, worst first.
+    """Specimens of the user's patients with classified cells and no sign-off, worst first:
+    those without a case, and cases sent on to a pathologist (not those still in screening).
 
     Count the cells of the page shown with ``with_cell_counts``: counting them here, for
     every specimen before sorting, made the worklist the slowest page (150 ms of SQL with
@@ -24,6 +26,9 @@ def awaiting_review(user):
     """
     return (
         Specimen.objects.filter(patient__in=patients_visible_to(user), awaiting_sign_off=True)
+        # A case still with the screeners is not a pathologist's yet (cases.models.Case.Stage;
+        # named by value: importing cases here would be an import cycle).
+        .exclude(case__stage__in=SCREENING_STAGES)
         # Fetched for the page only: joined, every patient would be read to sort the list.
         .prefetch_related("patient")
         .order_by(F("triage_score").desc(nulls_last=True), "collected_on", "pk")

@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from PIL import Image
 
-from accounts.access import get_image_for_user, get_patient_for_user, get_specimen_for_user
+from accounts.access import (get_image_for_user, get_patient_for_user, get_specimen_for_user,
+                             get_specimen_material_for_user)
 from accounts.audit import log_patient_read
 from celinsight.pagination import page_or_404
 from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_progress,
@@ -48,7 +49,7 @@ def specimen_create(request, patient_id):
 
 
 def specimen_detail(request, specimen_id):
-    specimen = get_specimen_for_user(request.user, specimen_id)
+    specimen = get_specimen_material_for_user(request.user, specimen_id)
     polling = request.headers.get("HX-Target") == "gallery"  # the gallery, for heat maps
     if not polling or not read_logged_lately(request.user, specimen):
         log_patient_read(request, specimen)
@@ -119,7 +120,7 @@ def report_upload(request, batch):
 
 
 def specimen_progress_panel(request, specimen_id):
-    specimen = get_specimen_for_user(request.user, specimen_id)
+    specimen = get_specimen_material_for_user(request.user, specimen_id)
     progress = specimen_progress(specimen)
     response = render(request, "imaging/_progress.html", {"specimen": specimen, "progress": progress})
     if not progress["pending"]:

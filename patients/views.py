@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import Q
 from django.shortcuts import redirect, render
 
-from accounts.access import get_patient_for_user, patients_visible_to
+from accounts.access import get_patient_for_user, patients_visible_to, reads_signed_reports_only
 from accounts.audit import log_patient_read, reads_of_patient
 from accounts.decorators import administrator_required
 from celinsight.pagination import page_or_404
@@ -45,6 +45,9 @@ def patient_detail(request, patient_id):
     patient = get_patient_for_user(request.user, patient_id)
     log_patient_read(request, patient)
     history = history_of(patient, images=False)
+    sees_material = not reads_signed_reports_only(request.user)
+    if not sees_material:  # a clinician: the signed specimens, without their cells
+        history = [entry for entry in history if entry.current_sign_off]
     page = page_or_404(request, history, SPECIMENS_PER_PAGE)
     with_images(page.object_list)
     context = {
@@ -53,6 +56,7 @@ def patient_detail(request, patient_id):
         "page": page,
         "trend": trend_chart(history),
         "can_add_specimen": request.user.has_perm("imaging.add_specimen"),
+        "sees_material": sees_material,
     }
     return render(request, "patients/detail.html", context)
 

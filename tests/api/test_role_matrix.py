@@ -2,6 +2,8 @@
 
 Writes are sent with an empty body: a role that may write gets as far as validation
 (400) and nothing is changed; one that may not gets 403, or 404 for a record it cannot see.
+The specimen is not signed: the clinician (its ordering doctor) sees the patient, not the
+specimen, its report, images or cells (404); tests/cases/test_clinician.py reads a signed one.
 """
 import pytest
 from django.core.files.base import ContentFile
@@ -25,16 +27,16 @@ API_MATRIX = {
     ("get", "api:patient", "patient"): (401, 200, 404, 200, 200, 200, 200),
     ("get", "api:specimens", None): (401, 200, 200, 200, 200, 200, 200),
     ("post", "api:specimens", None): (401, 403, 403, 400, 403, 403, 403),
-    ("get", "api:specimen", "specimen"): (401, 200, 404, 200, 200, 200, 200),
-    ("get", "api:specimen_images", "specimen"): (401, 200, 404, 200, 200, 200, 200),
+    ("get", "api:specimen", "specimen"): (401, 200, 404, 200, 200, 404, 200),
+    ("get", "api:specimen_images", "specimen"): (401, 200, 404, 200, 200, 404, 200),
     ("post", "api:specimen_images", "specimen"): (401, 403, 403, 400, 403, 403, 403),
-    ("get", "api:specimen_results", "specimen"): (401, 200, 404, 200, 200, 200, 200),
-    ("get", "api:sign_offs", "specimen"): (401, 200, 404, 200, 200, 200, 200),
+    ("get", "api:specimen_results", "specimen"): (401, 200, 404, 200, 200, 404, 200),
+    ("get", "api:sign_offs", "specimen"): (401, 200, 404, 200, 200, 404, 200),
     ("post", "api:sign_offs", "specimen"): (401, 400, 404, 403, 403, 403, 403),
     ("post", "api:amendments", "specimen"): (401, 400, 404, 403, 403, 403, 403),
     ("post", "api:reopenings", "specimen"): (401, 400, 404, 403, 403, 403, 403),
-    ("get", "api:image", "image"): (401, 200, 404, 200, 200, 200, 200),
-    ("get", "api:result", "result"): (401, 200, 404, 200, 200, 200, 200),
+    ("get", "api:image", "image"): (401, 200, 404, 200, 200, 404, 200),
+    ("get", "api:result", "result"): (401, 200, 404, 200, 200, 404, 200),
     ("post", "api:review", "result"): (401, 400, 404, 403, 403, 403, 403),
     ("get", "api:schema", None): (401, 200, 200, 200, 200, 200, 200),
     ("get", "api:docs", None): (401, 200, 200, 200, 200, 200, 200),
@@ -44,16 +46,16 @@ API_MATRIX = {
 PAGE_MATRIX = {
     ("get", "patients:list", None): (302, 200, 200, 200, 200, 200, 200),
     ("get", "patients:detail", "patient"): (302, 200, 404, 200, 200, 200, 200),
-    ("get", "imaging:specimen", "specimen"): (302, 200, 404, 200, 200, 200, 200),
+    ("get", "imaging:specimen", "specimen"): (302, 200, 404, 200, 200, 404, 200),
     ("get", "diagnostics:worklist", None): (302, 200, 200, 403, 403, 403, 403),
     ("get", "diagnostics:batches", None): (302, 403, 403, 200, 403, 403, 403),
     ("get", "diagnostics:review", "specimen"): (302, 200, 404, 403, 200, 403, 403),
-    ("get", "diagnostics:report", "specimen"): (302, 200, 404, 200, 200, 200, 200),
+    ("get", "diagnostics:report", "specimen"): (302, 200, 404, 200, 200, 404, 200),
     ("get", "diagnostics:dashboard", None): (302, 403, 403, 403, 403, 403, 200),
-    ("get", "diagnostics:cell", "cell"): (302, 200, 404, 200, 200, 200, 200),
+    ("get", "diagnostics:cell", "cell"): (302, 200, 404, 200, 200, 404, 200),
     ("post", "diagnostics:reopen", "specimen"): (302, 302, 404, 403, 403, 403, 403),
     ("post", "diagnostics:accept_all_flagged", "specimen"): (302, 302, 404, 403, 302, 403, 403),
-    ("get", "imaging:thumbnail_file", "image"): (302, 200, 404, 200, 200, 200, 200),
+    ("get", "imaging:thumbnail_file", "image"): (302, 200, 404, 200, 200, 404, 200),
     ("get", "patients:access_log", "patient"): (302, 403, 403, 403, 403, 403, 200),
     # The doctor is a pathologist of the case's lab; the other doctor a pathologist of none.
     ("get", "cases:queue", None): (302, 200, 200, 403, 200, 403, 403),

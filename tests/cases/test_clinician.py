@@ -34,3 +34,22 @@ def test_a_clinician_is_read_only(client_for, case, clinician, sample_upload):
     assert client.post(reverse("cases:claim", args=[case.pk])).status_code == 403
     assert client.get(reverse("imaging:specimen_create",
                               args=[specimen.patient.pk])).status_code == 403
+
+
+def test_a_clinician_reads_no_unsigned_report_and_no_cells(client_for, accessioned, lab, clinician,
+                                                           doctor, make_result):
+    from tests.cases.conftest import NORMAL
+    signed, unsigned = accessioned(lab, 1), accessioned(lab, 2)
+    result = make_result(signed.specimen, NORMAL)
+    sign_off_specimen(signed.specimen, doctor, adequacy="satisfactory", interpretation="nilm")
+    client = client_for(clinician)
+    assert client.get(reverse("diagnostics:report", args=[unsigned.specimen.pk])).status_code == 404
+    assert client.get(reverse("diagnostics:report", args=[signed.specimen.pk])).status_code == 200
+    for url in (signed.specimen.get_absolute_url(),
+                reverse("diagnostics:cell", args=[signed.specimen.pk, result.pk]),
+                reverse("imaging:thumbnail_file", args=[result.image_id])):
+        assert client.get(url).status_code == 404, url
+    history = client.get(unsigned.specimen.patient.get_absolute_url()).content.decode()
+    assert unsigned.specimen.accession_number not in history
+    assert result.image.original_name not in client.get(
+        signed.specimen.patient.get_absolute_url()).content.decode()

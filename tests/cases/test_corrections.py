@@ -57,8 +57,9 @@ def test_a_correction_to_a_future_date_is_refused(client_for, case, lab_staff):
 def test_a_requisition_correction_shares_the_patient_with_the_new_clinician(
         client_for, case, lab_staff, other_clinician):
     requisition = case.specimen.requisition
+    # A clinician reads the patient's history (the specimen page, its cells, is never theirs).
     assert client_for(other_clinician).get(
-        case.specimen.get_absolute_url()).status_code == 404
+        case.specimen.patient.get_absolute_url()).status_code == 404
     correct(client_for(lab_staff), "requisition", case.specimen.pk,
             ordering_clinician=other_clinician.pk, specimen_type="conventional",
             hpv_result="negative", reason="Wrong clinician and type on the form")
@@ -68,7 +69,8 @@ def test_a_requisition_correction_shares_the_patient_with_the_new_clinician(
     assert set(Correction.objects.values_list("field", "old_value")) == {
         ("ordering_clinician", "clin_ordering"), ("specimen_type", "liquid_based"),
         ("hpv_result", "not_done")}
-    assert client_for(other_clinician).get(case.specimen.get_absolute_url()).status_code == 200
+    assert client_for(other_clinician).get(
+        case.specimen.patient.get_absolute_url()).status_code == 200
 
 
 def test_screeners_and_clinicians_may_not_correct(client_for, case, cytotechnologist, clinician):

@@ -125,6 +125,9 @@ class CellReviewRequestSerializer(serializers.Serializer):
     reviewed_class = serializers.CharField(
         help_text="One of the result's classes: the predicted one to accept it, another to "
                   "override it.")
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000,
+        help_text="The reviewer's note on the cell; left out, the cell keeps its note.")
 
 
 class ResultSerializer(serializers.ModelSerializer):

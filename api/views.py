@@ -336,7 +336,7 @@ class CellReviewCreate(CountRefusedRequests, APIView):
                                               "its status is done."]})
         form = valid_form(CellReviewForm(result, request_fields(request)))
         cell_review = record_or_conflict(review.review_cell, result, request.user,
-                                         form.cleaned_data["reviewed_class"])
+                                         form.cleaned_data["reviewed_class"], form.note_or_none())
         return Response(serializers.CellReviewSerializer(cell_review).data)
 
 

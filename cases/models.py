@@ -51,7 +51,7 @@ class Requisition(models.Model):
     previous_abnormal_result = models.BooleanField(default=False)
     hpv_result = models.CharField("HPV result", max_length=20, choices=HpvResult.choices,
                                   default=HpvResult.NOT_DONE)
-    post_menopausal = models.BooleanField(default=False)
+    post_menopausal = models.BooleanField("post-menopausal", default=False)
     pregnant = models.BooleanField(default=False)
     hysterectomy = models.BooleanField(default=False)
     other_risk_flags = models.JSONField(

@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.access import get_specimen_for_user
+from accounts.access import get_specimen_for_user, reads_signed_reports_only
 from accounts.audit import log_patient_read
 from diagnostics.bethesda import report_loinc
 from diagnostics.computer_assisted import computer_assisted_section
@@ -64,4 +64,7 @@ def specimen_report_context(specimen):
 def specimen_report(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     log_patient_read(request, specimen)
-    return render(request, "diagnostics/report.html", specimen_report_context(specimen))
+    # A clinician reads the signed report, not the specimen's page of cells.
+    sees_material = not reads_signed_reports_only(request.user)
+    return render(request, "diagnostics/report.html",
+                  {**specimen_report_context(specimen), "sees_material": sees_material})

@@ -118,6 +118,16 @@ def test_a_cells_review_shows_the_reviewers_note(api_as, doctor, flagged_result)
     assert result["review"]["reviewed_class"] == "Parabasal"
 
 
+def test_a_review_posted_through_the_api_keeps_its_note(api_as, doctor, flagged_result):
+    url = reverse("api:review", args=[flagged_result.pk])
+    client = api_as(doctor)
+    posted = client.post(url, {"reviewed_class": "Parabasal", "note": "Small nuclei"}).json()
+    assert posted["note"] == "Small nuclei"
+    # A later review without a note field keeps the note; an empty one clears it.
+    assert client.post(url, {"reviewed_class": "Parabasal"}).json()["note"] == "Small nuclei"
+    assert client.post(url, {"reviewed_class": "Parabasal", "note": ""}).json()["note"] == ""
+
+
 def test_sign_off_waits_for_flagged_cells_to_be_reviewed(api_as, doctor, specimen, flagged_result):
     response = api_as(doctor).post(reverse("api:sign_offs", args=[specimen.pk]),
                                    {"adequacy": "satisfactory", "interpretation": "nilm"}, format="json")

@@ -20,6 +20,8 @@ Usage: bench/load_test.sh [options]
   --specimens-per-patient K  (2)
   --images-per-specimen M    (10)
   --doctors D                synthetic doctors the patients are shared among (10)
+  --screeners S              synthetic cytotechnologists logged in as half the users (4;
+                             0: pathologists only, for trees before the screening queue)
   --workers W --threads T    gunicorn processes (2) and threads per process (1: sync
                              workers; more: gthread workers)
   --explain                  only print the pages' query counts and EXPLAIN ANALYZE of the
@@ -29,7 +31,7 @@ EOF
 }
 
 USERS=32 DURATION=60 MAX_REQUESTS=0 THINK=0.5-2 CLOSED_LOOP=1
-PATIENTS=10000 SPECIMENS=2 IMAGES=10 DOCTORS=10 WORKERS=2 THREADS=1
+PATIENTS=10000 SPECIMENS=2 IMAGES=10 DOCTORS=10 SCREENERS=4 WORKERS=2 THREADS=1
 EXPLAIN_ONLY=0 REGENERATE=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
     --specimens-per-patient) SPECIMENS="$2"; shift ;;
     --images-per-specimen) IMAGES="$2"; shift ;;
     --doctors) DOCTORS="$2"; shift ;;
+    --screeners) SCREENERS="$2"; shift ;;
     --workers) WORKERS="$2"; shift ;;
     --threads) THREADS="$2"; shift ;;
     --explain) EXPLAIN_ONLY=1 ;;
@@ -124,7 +127,8 @@ prepare_data() {
     local started=$SECONDS
     "$PYTHON" manage.py generate_synthetic_load --patients "$PATIENTS" \
       --specimens-per-patient "$SPECIMENS" --images-per-specimen "$IMAGES" \
-      --doctors "$DOCTORS" --password "$PASSWORD" --batch-size 500 | tail -n 12
+      --doctors "$DOCTORS" --password "$PASSWORD" --batch-size 500 \
+      $([ "$SCREENERS" -gt 0 ] && echo --cytotechnologists "$SCREENERS") | tail -n 12
     as_db_owner "$PG_BIN/vacuumdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres --analyze -q celinsight
     echo "Generated in $((SECONDS - started)) s (vacuum and analyze included)."
     echo "$SIZE" >"$WORK/generated"
@@ -154,12 +158,15 @@ start_gunicorn() {
 
 run_load() {  # run_load NAME THINK
   local name="$1"
+  local user_classes="Doctor"
+  [ "$SCREENERS" -gt 0 ] && user_classes="Doctor Screener"
   LOADTEST_PASSWORD="$PASSWORD" LOADTEST_DOCTORS="$DOCTORS" LOADTEST_THINK="$2" \
+  LOADTEST_SCREENERS="$SCREENERS" \
   LOADTEST_DURATION="$DURATION" LOADTEST_MAX_REQUESTS="$MAX_REQUESTS" \
   LOADTEST_REPORT="$RESULTS/$name.txt" \
     "$VENV/bin/locust" -f bench/locustfile.py --headless -u "$USERS" -r "$USERS" \
       --run-time "$((DURATION + 180))s" --host "http://127.0.0.1:$WEB_PORT" \
-      --csv "$RESULTS/$name" --only-summary >"$RESULTS/$name-locust.log" 2>&1 || true
+      --csv "$RESULTS/$name" --only-summary $user_classes >"$RESULTS/$name-locust.log" 2>&1 || true
   echo
   if ! cat "$RESULTS/$name.txt" 2>/dev/null; then
     echo "No result; see $RESULTS/$name-locust.log"

@@ -1,10 +1,13 @@
-"""Logged-in doctors browsing worklists, specimen pages and patient histories (locust).
+"""Logged-in pathologists and cytotechnologists browsing their queues, specimen and review
+pages and patient histories (locust).
 
 Run by bench/load_test.sh, which starts PostgreSQL and gunicorn and sets the LOADTEST_*
-variables below. Each simulated user logs in through the login form as one synthetic doctor
-(syn-doctor-NN, users shared round-robin when there are more users than doctors), then loops:
-worklist → a specimen from it → that patient's history → sometimes an older specimen from
-the history. Logins are not measured: the statistics start once every user has logged in, and
+variables below. Each simulated pathologist logs in through the login form as one synthetic
+doctor (syn-doctor-NN, users shared round-robin when there are more users than doctors), then
+loops: worklist → a specimen from it → its review page → that patient's history → sometimes an
+older specimen from the history. Each simulated cytotechnologist (class Screener, asked for on
+locust's command line; syn-ct-NN) loops: screening queue → a specimen from it → its review
+page → that patient's history. Logins are not measured: the statistics start once every user has logged in, and
 the run stops after LOADTEST_DURATION seconds (or LOADTEST_MAX_REQUESTS requests).
 
 Environment: LOADTEST_PASSWORD, LOADTEST_DOCTORS (default 10), LOADTEST_THINK ("0.5-2"
@@ -29,7 +32,8 @@ DURATION = float(os.environ.get("LOADTEST_DURATION", "60"))
 MAX_REQUESTS = int(os.environ.get("LOADTEST_MAX_REQUESTS", "0"))
 REPORT = os.environ.get("LOADTEST_REPORT")
 TARGET_P95_MS = 150
-PAGES = ("worklist", "specimen", "patient history")
+SCREENERS = int(os.environ.get("LOADTEST_SCREENERS", "4"))
+PAGES = ("worklist", "screening queue", "specimen", "review", "patient history")
 
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SPECIMEN_LINK = re.compile(r'href="/specimens/(\d+)/"')
@@ -37,6 +41,7 @@ PATIENT_LINK = re.compile(r'href="/patients/(\d+)/"')
 PAGE_LINK = re.compile(r'href="\?page=(\d+)')
 
 usernames = (f"syn-doctor-{number:02d}" for number in itertools.cycle(range(1, DOCTORS + 1)))
+screener_names = (f"syn-ct-{number:02d}" for number in itertools.cycle(range(1, SCREENERS + 1)))
 logged_in = []  # seconds each user's login took
 all_logged_in = Event()
 window = {}  # start and end of the measured window (time.monotonic())
@@ -51,10 +56,11 @@ def think_time():
 
 class Doctor(FastHttpUser):
     wait_time = think_time()
+    usernames = usernames
 
     def on_start(self):
         started = time.monotonic()
-        self.log_in(next(usernames))
+        self.log_in(next(self.usernames))
         logged_in.append(time.monotonic() - started)
         if len(logged_in) == self.environment.runner.target_user_count:
             start_measuring(self.environment)
@@ -78,7 +84,10 @@ class Doctor(FastHttpUser):
         if not specimen_ids:
             return
         self.wait()
-        patient_id = self.open_specimen(random.choice(specimen_ids))
+        specimen_id = random.choice(specimen_ids)
+        patient_id = self.open_specimen(specimen_id)
+        self.wait()
+        self.open_review(specimen_id)
         self.wait()
         older = [number for number in self.open_history(patient_id) if number not in specimen_ids]
         if older and random.random() < 0.5:
@@ -100,6 +109,9 @@ class Doctor(FastHttpUser):
         found = PATIENT_LINK.search(html)
         return int(found.group(1)) if found else None
 
+    def open_review(self, specimen_id):
+        self.get_page(f"/specimens/{specimen_id}/review/", "review", "Review specimen")
+
     def open_history(self, patient_id):
         if patient_id is None:
             return []
@@ -113,6 +125,21 @@ class Doctor(FastHttpUser):
                 response.failure(f"{name}: expected page not shown (landed on {response.url})")
                 return ""
             return response.text or ""
+
+
+class Screener(Doctor):
+    """A cytotechnologist: the lab's screening queue instead of the pathologist's worklist."""
+
+    usernames = screener_names
+
+    def open_worklist(self):
+        pages = getattr(self, "worklist_pages", [])
+        url = "/cases/queue/"
+        if pages and random.random() < 0.2:
+            url += f"?page={random.choice(pages)}"
+        html = self.get_page(url, "screening queue", "Screening queue")
+        self.worklist_pages = sorted({int(number) for number in PAGE_LINK.findall(html)})
+        return [int(number) for number in SPECIMEN_LINK.findall(html)]
 
 
 def start_measuring(environment):
@@ -161,7 +188,8 @@ def result_table(stats, seconds):
         f"{'page':<16}{'requests':>9}{'failures':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
         f"{'max ms':>8}{'req/s':>8}  p95 ≤ {TARGET_P95_MS} ms",
     ]
-    entries = [stats.get(name, "GET") for name in PAGES] + [stats.total]
+    entries = [stats.get(name, "GET") for name in PAGES
+               if stats.get(name, "GET").num_requests] + [stats.total]
     for entry in entries:
         name = "all pages" if entry is stats.total else entry.name
         p95 = entry.get_response_time_percentile(0.95) if entry.num_requests else 0

@@ -323,9 +323,10 @@ class ResultDetail(CountRefusedRequests, generics.RetrieveAPIView):
 
 
 class CellReviewCreate(CountRefusedRequests, APIView):
-    """Accept the model's class for a classified cell, or override it (doctors)."""
+    """Accept the model's class for a classified cell, or override it, with a note
+    (pathologists and cytotechnologists, as on the review page)."""
 
-    required_permissions = {"POST": review.SIGN_OFF_PERMISSION}
+    required_permissions = {"POST": review.may_review_cells}
 
     @extend_schema(request=serializers.CellReviewRequestSerializer,
                    responses={200: serializers.CellReviewSerializer, 409: REFUSED})

@@ -1,6 +1,7 @@
 """Each endpoint's happy path, for the role that uses it."""
 from django.urls import reverse
 
+from cases.models import Case
 from diagnostics import review
 from diagnostics.models import CellReview, SpecimenSignOff
 from imaging.models import Specimen
@@ -189,3 +190,12 @@ def test_a_field_given_an_object_or_array_is_refused_not_a_crash(api_as, lab_sta
 def test_a_result_without_a_heatmap_has_a_null_heatmap_url(api_as, doctor, flagged_result):
     response = api_as(doctor).get(reverse("api:result", args=[flagged_result.pk]))
     assert response.json()["heatmap_url"] is None  # the schema says nullable since schemathesis
+
+
+def test_a_cytotechnologist_reviews_cells_through_the_api_as_on_the_page(
+        api_as, cytotechnologist, lab, specimen, flagged_result):
+    Case.objects.create(specimen=specimen, lab=lab)  # in the screener's lab's queue
+    url = reverse("api:review", args=[flagged_result.pk])
+    response = api_as(cytotechnologist).post(url, {"reviewed_class": "Parabasal"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["reviewer"] == cytotechnologist.username

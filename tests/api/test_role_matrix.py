@@ -37,7 +37,7 @@ API_MATRIX = {
     ("post", "api:reopenings", "specimen"): (401, 400, 404, 403, 403, 403, 403),
     ("get", "api:image", "image"): (401, 200, 404, 200, 200, 404, 200),
     ("get", "api:result", "result"): (401, 200, 404, 200, 200, 404, 200),
-    ("post", "api:review", "result"): (401, 400, 404, 403, 403, 403, 403),
+    ("post", "api:review", "result"): (401, 400, 404, 403, 400, 403, 403),
     ("get", "api:schema", None): (401, 200, 200, 200, 200, 200, 200),
     ("get", "api:docs", None): (401, 200, 200, 200, 200, 200, 200),
 }

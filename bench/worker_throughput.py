@@ -77,7 +77,8 @@ def queue_images(paths):
     from patients.models import Patient
 
     user = User.objects.create_user("bench")
-    patient = Patient.objects.create(mrn="BENCH", full_name="Bench", date_of_birth="1980-01-01")
+    patient = Patient.objects.create(mrn="BENCH", full_name="Bench", date_of_birth="1980-01-01",
+                                     consent_given=True)
     specimen = Specimen.objects.create(patient=patient, accession_number="BENCH", collected_on="2026-01-01")
     stored = 0
     for start in range(0, len(paths), UPLOAD_BATCH):  # as a lab would: several uploads

@@ -35,7 +35,8 @@ from patients.models import Patient
 
 preload_active_classifier()
 user = User.objects.create_user("lab")
-patient = Patient.objects.create(mrn="LEAN", full_name="Lean", date_of_birth="1980-01-01")
+patient = Patient.objects.create(mrn="LEAN", full_name="Lean", date_of_birth="1980-01-01",
+                                 consent_given=True)
 specimen = Specimen.objects.create(patient=patient, accession_number="LEAN",
                                    collected_on="2026-01-01")
 cells = sorted(Path("demo/sample_cells").glob("*.png"))[:6]

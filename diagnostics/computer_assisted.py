@@ -8,7 +8,8 @@ from django.db.models import Count, Q
 
 from diagnostics.bethesda import GeneralCategory
 from diagnostics.models import CellResult
-from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
+from diagnostics.triage import (ABNORMAL_CLASSES, abnormal_probability,
+                                abnormal_probability_column)
 
 MOST_SUSPICIOUS = 5
 
@@ -38,9 +39,11 @@ def computer_assisted_section(specimen):
 
 def most_suspicious_cells(done_results, limit=MOST_SUSPICIOUS):
     """The cells with the largest abnormal probability mass, with any reviewer's class."""
-    results = done_results.select_related("image", "review")
-    ranked = sorted(results, key=lambda result: abnormal_probability(result.probabilities),
-                    reverse=True)[:limit]
+    # The database ranks them, as for the triage score: a slide's thousands of probability
+    # maps are not decoded in Python on every review page.
+    ranked = (done_results.select_related("image", "review")
+              .annotate(abnormal=abnormal_probability_column())
+              .order_by("-abnormal", "queued_at", "pk")[:limit])
     return [{
         "result": result.pk,
         "image": result.image.original_name,

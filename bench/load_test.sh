@@ -62,7 +62,7 @@ PYTHON="$VENV/bin/python"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 [ -n "$PG_BIN" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)." >&2; exit 1; }
 
-WORK=/tmp/celinsight-loadtest
+WORK="${LOADTEST_WORK:-/tmp/celinsight-loadtest}"  # another tree side by side: its own folder
 PGDATA="$WORK/postgres"
 RESULTS="$WORK/results"
 SIZE="patients=$PATIENTS specimens-per-patient=$SPECIMENS images-per-specimen=$IMAGES doctors=$DOCTORS"

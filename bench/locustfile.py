@@ -36,7 +36,8 @@ SCREENERS = int(os.environ.get("LOADTEST_SCREENERS", "4"))
 PAGES = ("worklist", "screening queue", "specimen", "review", "patient history")
 
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-SPECIMEN_LINK = re.compile(r'href="/specimens/(\d+)/"')
+# Worklists of trees before the screening queue (98f06ca) link to the review page instead.
+SPECIMEN_LINK = re.compile(r'href="/specimens/(\d+)/(?:review/)?"')
 PATIENT_LINK = re.compile(r'href="/patients/(\d+)/"')
 PAGE_LINK = re.compile(r'href="\?page=(\d+)')
 

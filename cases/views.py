@@ -14,7 +14,7 @@ from cases.forms import AssignForm, ReasonForm, ScreeningForm, correction_form
 from cases.models import ScreeningFindings
 from cases.routing import RELEASE, ai_flagged_abnormal, finish_screening, route
 from diagnostics.bethesda import Adequacy, Interpretation
-from celinsight.pagination import page_or_404
+from celinsight.pagination import CountingPaginator, page_or_404
 from diagnostics.review import ReviewRefused, may_review_cells
 from diagnostics.worklists import with_cell_counts
 
@@ -32,7 +32,7 @@ QUEUES = {
 
 def show_queue(request, name):
     title, cases_of, empty = QUEUES[name]
-    page = page_or_404(request, cases_of(request.user), CASES_PER_PAGE)
+    page = page_or_404(request, cases_of(request.user), CASES_PER_PAGE, CountingPaginator)
     counted = with_cell_counts(case.specimen for case in page.object_list)
     return render(request, "cases/queue.html", {
         "title": title, "empty": empty, "page": page, "rows": list(zip(page.object_list, counted)),

@@ -3,8 +3,11 @@
 A page number that is not a whole number, below 1 or past the last page is a 404, never a
 500 and never a silently different page; no ``page`` (or an empty one) is the first page.
 """
-from django.core.paginator import InvalidPage, Paginator
+from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger, Paginator
+from django.db.models import Count, Window
 from django.http import Http404
+
+MAX_OFFSET = 2**62  # SQLite and PostgreSQL take a signed 64-bit OFFSET + LIMIT
 
 
 def page_or_404(request, object_list, per_page, paginator_class=Paginator, parameter="page"):
@@ -17,3 +20,37 @@ def page_or_404(request, object_list, per_page, paginator_class=Paginator, param
         return paginator_class(object_list, per_page).page(number)
     except InvalidPage as error:
         raise Http404(f"No page {number!r}: {error}") from None
+
+
+class CountingPaginator(Paginator):
+    """A page in two narrow queries: the page's primary keys with the number of all rows
+    (COUNT(*) OVER ()), then those rows with their related rows.
+
+    Counting in a query of its own cost as much as fetching the page; and sorting rows
+    already joined to everything the page shows made the screening queue's query join all
+    its cases' requisitions, patients and users (18 ms with 2,700 cases waiting, against
+    about 3 ms for the keys). A page number past the rows falls back to Paginator (a count,
+    then EmptyPage); a number too large for the database's OFFSET (4611686018427387904
+    overflowed SQLite) never reaches it."""
+
+    def page(self, number):
+        number = self.checked(number)
+        bottom = (number - 1) * self.per_page
+        keys = list(self.object_list.annotate(row_count=Window(Count("pk")))
+                    .values_list("pk", "row_count")[bottom:bottom + self.per_page])
+        if not keys:
+            return super().page(number)
+        self.count = keys[0][1]
+        rows = self.object_list.in_bulk([pk for pk, _ in keys])
+        # A row deleted between the two queries is left out of the page.
+        return self._get_page([rows[pk] for pk, _ in keys if pk in rows], number, self)
+
+    def checked(self, number):
+        """A whole number from 1 to the largest page an OFFSET can reach, else InvalidPage."""
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1 or (number - 1) * self.per_page > MAX_OFFSET:
+            raise EmptyPage("That page contains no results")
+        return number

@@ -76,6 +76,10 @@ MIDDLEWARE = [
 ROOT_URLCONF = "celinsight.urls"
 WSGI_APPLICATION = "celinsight.wsgi.application"
 
+# Form widgets rendered by Jinja2: Django's template-based widgets made the review page's
+# Bethesda form (about 120 options, 400 template includes) two thirds of the page's time.
+FORM_RENDERER = "django.forms.renderers.Jinja2"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -100,6 +104,11 @@ if env_str("DATABASE_URL"):
         conn_max_age=env_int("CELINSIGHT_DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # No JIT compilation: the pages' queries take milliseconds, but the visibility
+        # subqueries' estimates pass jit_above_cost, and compiling took 25-30 ms a query
+        # (the worklist: 56 ms with JIT, 25 ms without; bench/README.md, load test).
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 else:
     # SQLite waits for the worker's writes instead of failing with "database is locked".
     DATABASES = {"default": {

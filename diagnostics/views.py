@@ -10,14 +10,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import get_specimen_for_user
 from accounts.audit import log_patient_read
-from celinsight.pagination import page_or_404
+from celinsight.pagination import CountingPaginator, page_or_404
 from diagnostics import review
 from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
 from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellResult
 from diagnostics.triage import TRIAGE_RULE
 from diagnostics.worklists import (
-    CountingPaginator, awaiting_review, batches_of, with_cell_counts,
+    awaiting_review, batches_of, with_cell_counts,
 )
 
 ROWS_PER_PAGE = 25

@@ -1,0 +1,79 @@
+"""Where a page's time goes: cProfile over repeated requests of the load test's pages.
+
+Opens the screening queue (as syn-ct-01), the worklist, a specimen, its review page and
+its patient's history (as syn-doctor-01) through Django's test client on the database
+DATABASE_URL names (the load test's PostgreSQL: run `bench/load_test.sh --explain` once to
+create it, then start its server, or use --profile-pages of load_test.sh), and prints each
+page's milliseconds per request and the functions that took most of the time.
+
+    DATABASE_URL=postgres://... .venv/bin/python bench/profile_pages.py --rounds 30
+"""
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "celinsight.settings")
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from diagnostics.worklists import awaiting_review  # noqa: E402
+
+
+def pages():
+    doctor = User.objects.get(username="syn-doctor-01")
+    specimen = awaiting_review(doctor).first()
+    screener = User.objects.filter(username="syn-ct-01").first()
+    listed = []
+    if screener:
+        listed.append((screener, "screening queue", "/cases/queue/"))
+    listed += [(doctor, "worklist", "/worklist/"),
+               (doctor, "specimen", specimen.get_absolute_url()),
+               (doctor, "review", f"/specimens/{specimen.pk}/review/"),
+               (doctor, "patient history", specimen.patient.get_absolute_url())]
+    return listed
+
+
+def profile(client, url, rounds):
+    client.get(url)  # warm per-process caches
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for _ in range(rounds):
+        response = client.get(url)
+    profiler.disable()
+    elapsed = (time.perf_counter() - started) / rounds
+    assert response.status_code == 200, (url, response.status_code)
+    sql_ms = sum(float(query["time"]) for query in captured.captured_queries) * 1000
+    return elapsed, len(captured.captured_queries), sql_ms, profiler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--top", type=int, default=20)
+    args = parser.parse_args()
+    clients = {}
+    for user, name, url in pages():
+        client = clients.setdefault(user.pk, Client(HTTP_HOST="localhost"))
+        client.force_login(user)
+        elapsed, queries, sql_ms, profiler = profile(client, url, args.rounds)
+        print(f"\n== {name} {url}: {elapsed * 1000:.1f} ms a request, {queries} queries, "
+              f"{sql_ms:.1f} ms of SQL")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

@@ -76,9 +76,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "celinsight.urls"
 WSGI_APPLICATION = "celinsight.wsgi.application"
 
-# Form widgets rendered by Jinja2: Django's template-based widgets made the review page's
-# Bethesda form (about 120 options, 400 template includes) two thirds of the page's time.
-FORM_RENDERER = "django.forms.renderers.Jinja2"
+FORM_RENDERER = "celinsight.form_renderer.JinjaFirstRenderer"
 
 TEMPLATES = [
     {

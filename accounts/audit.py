@@ -80,6 +80,28 @@ def log_patient_read(request, record):
                                 actor=user, additional_data={"path": request.path})
 
 
+def log_patient_list_read(request, records):
+    """Record that the request's user was shown ``records`` in a list (the patient list or a
+    search, the worklist, a case queue, an API list): one "access" entry for each, as
+    :func:`log_patient_read` writes for one record, all in one INSERT. An entry's
+    ``additional_data`` says it was a list ("listed": true) and where."""
+    records = list(records)
+    if not records:
+        return
+    from auditlog.cid import get_cid
+
+    underlying = getattr(request, "_request", request)  # DRF's request wraps Django's
+    user = request.user if request.user.is_authenticated else None
+    address = None if settings.AUDITLOG_DISABLE_REMOTE_ADDR else client_address(underlying)
+    shared = {"action": LogEntry.Action.ACCESS, "actor": user, "remote_addr": address,
+              "actor_email": getattr(user, "email", None), "cid": get_cid(),
+              "additional_data": {"path": request.path, "listed": True}}
+    LogEntry.objects.bulk_create([
+        LogEntry(content_type=ContentType.objects.get_for_model(record), object_pk=str(record.pk),
+                 object_id=record.pk, object_repr=str(record), **shared)
+        for record in records])
+
+
 def reads_of_patient(patient):
     """The access entries of the patient and of its specimens, images and results, newest
     first, with their users: who viewed this record."""

@@ -21,7 +21,7 @@ from accounts.access import (
     get_image_for_user, get_patient_for_user, get_result_for_user, get_specimen_for_user,
     get_specimen_material_for_user, patients_visible_to, specimens_visible_to,
 )
-from accounts.audit import log_patient_read
+from accounts.audit import log_patient_list_read, log_patient_read
 from api import serializers
 from api.authentication import issue_token
 from api.fields import StrictPrimaryKeyRelatedField
@@ -157,7 +157,17 @@ class TokenLogout(CountRefusedRequests, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PatientList(CountRefusedRequests, generics.ListCreateAPIView):
+class LogsListedReads:
+    """A list endpoint whose page of patients or specimens is a read of each (as the pages'
+    lists are)."""
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        log_patient_list_read(self.request, queryset if page is None else page)
+        return page
+
+
+class PatientList(CountRefusedRequests, LogsListedReads, generics.ListCreateAPIView):
     """Patients you may see; lab staff and administrators add them."""
 
     serializer_class = serializers.PatientSerializer
@@ -182,7 +192,7 @@ class PatientDetail(CountRefusedRequests, generics.RetrieveAPIView):
         return patient
 
 
-class SpecimenList(CountRefusedRequests, generics.ListCreateAPIView):
+class SpecimenList(CountRefusedRequests, LogsListedReads, generics.ListCreateAPIView):
     """Specimens of the patients you may see; lab staff add them."""
 
     serializer_class = serializers.SpecimenSerializer

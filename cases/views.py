@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import (get_case_for_user, get_image_for_user, get_patient_for_user,
                              get_specimen_for_user, share_patient_with)
-from accounts.audit import log_patient_read
+from accounts.audit import log_patient_list_read, log_patient_read
 from cases import queue
 from cases.corrections import CORRECTABLE, correct_fields, delete_upload
 from cases.forms import AssignForm, ReasonForm, ScreeningForm, correction_form
@@ -34,6 +34,7 @@ def show_queue(request, name):
     title, cases_of, empty = QUEUES[name]
     page = page_or_404(request, cases_of(request.user), CASES_PER_PAGE, CountingPaginator)
     counted = with_cell_counts(case.specimen for case in page.object_list)
+    log_patient_list_read(request, counted)
     return render(request, "cases/queue.html", {
         "title": title, "empty": empty, "page": page, "rows": list(zip(page.object_list, counted)),
         "which": name})

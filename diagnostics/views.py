@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_specimen_for_user
-from accounts.audit import log_patient_read
+from accounts.audit import log_patient_list_read, log_patient_read
 from celinsight.pagination import CountingPaginator, page_or_404
 from diagnostics import review
 from diagnostics.computer_assisted import computer_assisted_section
@@ -29,6 +29,7 @@ SIGN_OFF = review.SIGN_OFF_PERMISSION
 def worklist(request):
     page = page_or_404(request, awaiting_review(request.user), ROWS_PER_PAGE, CountingPaginator)
     page.object_list = with_cell_counts(page.object_list)
+    log_patient_list_read(request, page.object_list)
     return render(request, "diagnostics/worklist.html", {"page": page, "triage_rule": TRIAGE_RULE})
 
 

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.shortcuts import redirect, render
 
 from accounts.access import get_patient_for_user, patients_visible_to, reads_signed_reports_only
-from accounts.audit import log_patient_read, reads_of_patient
+from accounts.audit import log_patient_list_read, log_patient_read, reads_of_patient
 from accounts.decorators import administrator_required
 from celinsight.pagination import page_or_404
 from patients.forms import PatientForm
@@ -26,6 +26,7 @@ def patient_list(request):
             | Q(specimens__accession_number__icontains=query)
         ).distinct()
     page = page_or_404(request, patients, PATIENTS_PER_PAGE)
+    log_patient_list_read(request, page.object_list)
     return render(request, "patients/list.html", {"page": page, "query": query})
 
 

@@ -2,14 +2,22 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
-from accounts.models import SecurityAlert
+from accounts.models import SecurityAlert, StaffProfile
 
 admin.site.unregister(User)
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    verbose_name_plural = "Qualifications (printed with the signer's name on reports)"
 
 
 @admin.register(User)
 class RoleAwareUserAdmin(UserAdmin):
     """Administrators manage users and roles, but cannot hand out superuser rights."""
+
+    inlines = [StaffProfileInline]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

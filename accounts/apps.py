@@ -12,3 +12,8 @@ class AccountsConfig(AppConfig):
         from accounts import permission_audit  # connects the audit of access grants
 
         permission_audit.audit_bulk_grants()
+
+        from auditlog.registry import auditlog
+
+        from accounts.models import StaffProfile
+        auditlog.register(StaffProfile)  # what reports print of their signers

@@ -24,3 +24,19 @@ class SecurityAlert(models.Model):
     @property
     def subject(self):
         return f"user {self.username}" if self.username else f"address {self.ip_address}"
+
+
+class StaffProfile(models.Model):
+    """What a signed report says of its signer beyond the name: qualifications and the
+    professional registration (set by an administrator on the user's admin page)."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="profile")
+    qualifications = models.CharField(
+        max_length=120, blank=True,
+        help_text='As printed under a signature, e.g. "MD, FRCPath" or "CT(ASCP)".')
+    registration = models.CharField(
+        "professional registration", max_length=60, blank=True,
+        help_text='The body and number, e.g. "GMC 1234567".')
+
+    def __str__(self):
+        return f"Profile of {self.user}"

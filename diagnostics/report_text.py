@@ -28,10 +28,21 @@ def as_date(value):
 
 
 def signer_credentials(user):
-    """The signer as the report names them: full name (else username) and role(s). There is
-    no profile with qualifications yet; the role stands for them."""
+    """The signer as the report names them: full name (else username), qualifications and
+    professional registration where their profile has them, and role(s)."""
     roles = sorted(group.name for group in user.groups.all() if group.name in ALL_ROLES)
-    return f"{display_name(user)}, {' / '.join(roles)}" if roles else display_name(user)
+    try:
+        profile = user.profile
+    except ObjectDoesNotExist:
+        profile = None
+    parts = [display_name(user)]
+    if profile and profile.qualifications:
+        parts.append(profile.qualifications)
+    if roles:
+        parts.append(" / ".join(roles))
+    if profile and profile.registration:
+        parts.append(profile.registration)
+    return ", ".join(parts)
 
 
 def requisition_of(specimen):

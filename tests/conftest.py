@@ -74,6 +74,7 @@ def restore_roles():
     Group.objects.get(name="Doctor").permissions.remove(
         *(permission(name) for name in doctor_views.REVOKED_FROM_DOCTORS))
     import_module("accounts.migrations.0006_screening_roles").grant_roles(Group, Permission)
+    import_module("accounts.migrations.0007_staff_profile").grant_profiles(Group, Permission)
 
 
 def permission(dotted_name):

@@ -19,6 +19,7 @@ def test_administrator_changes_group_membership_in_admin(client_for, administrat
         "groups": [Group.objects.get(name=PATHOLOGIST).pk],
         "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
         "is_active": "on",
+        "profile-TOTAL_FORMS": "0", "profile-INITIAL_FORMS": "0",  # the qualifications inline
     })
     data.pop("last_login", None)
     data.pop("user_permissions", None)

@@ -149,3 +149,19 @@ def test_the_api_signs_a_report_with_lists_and_refuses_an_inconsistent_one(
     assert (body["interpretation"], body["recommendations"], body["hpv_result"]) == (
         "lsil", ["colposcopy"], "positive_16")
     assert body["codes"]["report"]["code"] == "47527-7"
+
+
+def test_the_signer_is_printed_with_qualifications_and_registration(doctor, specimen, cells):
+    from accounts.models import StaffProfile
+    doctor.first_name, doctor.last_name = "Dana", "Pathologist"
+    doctor.save()
+    StaffProfile.objects.create(user=doctor, qualifications="MD, FCAP", registration="GMC 1234567")
+    report = review.sign_off_specimen(specimen, doctor, **LSIL)
+    assert report.signer_credentials == "Dana Pathologist, MD, FCAP, Pathologist, GMC 1234567"
+    assert report.signer_credentials in report.report_text
+
+
+def test_the_admin_edits_qualifications_on_the_user_page(client_for, administrator, doctor):
+    url = reverse("admin:auth_user_change", args=[doctor.pk])
+    page = client_for(administrator).get(url)
+    assert [formset.formset.prefix for formset in page.context["inline_admin_formsets"]] == ["profile"]

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import StaffProfile
 from accounts.roles import ADMINISTRATOR, CLINICIAN, CYTOTECHNOLOGIST, LAB_STAFF, PATHOLOGIST
 from cases.accessioning import accession
 from cases.models import Lab, Requisition
@@ -31,6 +32,12 @@ DEMO_USERS = [
     ("clinician2", "Cory", "Other-Clinician", CLINICIAN, False),
     ("admin", "Alex", "Admin", ADMINISTRATOR, False),
 ]
+# Printed with the signer's name on reports (accounts.models.StaffProfile); made-up numbers.
+DEMO_QUALIFICATIONS = {
+    "cytotech": ("CT(ASCP)", "ASCP BOC 000123 (demo)"),
+    "doctor": ("MD, FCAP", "Medical licence 0004567 (demo)"),
+    "doctor2": ("MD, FRCPath", "GMC 7654321 (demo)"),
+}
 DEMO_PATIENTS = [
     # MRN, name, date of birth, ordering clinician, HPV result, sample images
     ("DEMO-0001", "Maria Example", datetime.date(1981, 3, 14), "clinician", "positive_16", slice(0, 12)),
@@ -90,6 +97,10 @@ class Command(BaseCommand):
             user.groups.add(Group.objects.get(name=role))
             if in_lab:
                 lab.members.add(user)
+            if username in DEMO_QUALIFICATIONS:
+                qualifications, registration = DEMO_QUALIFICATIONS[username]
+                StaffProfile.objects.create(user=user, qualifications=qualifications,
+                                            registration=registration)
             created.append((username, role, password))
         if not created:
             self.stdout.write("Demo users exist; their passwords were printed when they were "

@@ -127,9 +127,11 @@ def agree(screened, signed):
 
 
 def record_disagreement(case, pathologist, pathologist_interpretation):
-    """A Disagreement when a screened case is signed out as something else; None otherwise."""
+    """A Disagreement when a screened case is signed out as something else; None otherwise.
+    A case the screener released and a pathologist re-opened and signed again is compared
+    too: a released NILM signed as an abnormality is the screener's false negative."""
     findings = ScreeningFindings.objects.filter(case=case).first()
-    if findings is None or case.released_by_screener:
+    if findings is None or pathologist == findings.screener:  # the screener's own release
         return None
     if agree(findings.interpretation, pathologist_interpretation):
         # A re-opened case signed again as the screener called it agrees after all.

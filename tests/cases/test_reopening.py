@@ -57,3 +57,20 @@ def test_a_released_case_reopened_is_signed_out_by_the_pathologist(case, cytotec
     last = HandOver.objects.filter(case=case).last()
     assert case.stage == Case.Stage.SIGNED_OUT
     assert (last.from_user, last.by) == (pathologist, pathologist)
+
+
+def test_a_released_nilm_signed_again_as_an_abnormality_is_a_disagreement(
+        case, cytotechnologist, pathologist):
+    ScreeningFindings.objects.create(case=case, screener=cytotechnologist,
+                                     adequacy="satisfactory", interpretation="nilm")
+    Case.objects.filter(pk=case.pk).update(released_by_screener=True, screener=cytotechnologist)
+    sign_off_specimen(case.specimen, cytotechnologist, adequacy="satisfactory",
+                      interpretation="nilm")
+    assert not Disagreement.objects.exists()  # the release itself
+    reopen_specimen(case.specimen, pathologist, "Quality control rescreen found koilocytes.")
+    sign_off_specimen(case.specimen, pathologist, adequacy="satisfactory", interpretation="lsil")
+    disagreement = Disagreement.objects.get(case=case)
+    assert (disagreement.screener, disagreement.screener_interpretation) == (
+        cytotechnologist, "nilm")
+    assert (disagreement.pathologist, disagreement.pathologist_interpretation) == (
+        pathologist, "lsil")

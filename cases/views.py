@@ -31,13 +31,30 @@ QUEUES = {
 
 
 def show_queue(request, name):
+    """One of the queues, of all the user's labs or of the one chosen (``?lab=``)."""
     title, cases_of, empty = QUEUES[name]
-    page = page_or_404(request, cases_of(request.user), CASES_PER_PAGE, CountingPaginator)
+    labs = list(request.user.labs.order_by("name"))
+    lab_chosen = chosen_lab(request, labs)
+    cases = cases_of(request.user)
+    if lab_chosen is not None:
+        cases = cases.filter(lab=lab_chosen)
+    page = page_or_404(request, cases, CASES_PER_PAGE, CountingPaginator)
     counted = with_cell_counts(case.specimen for case in page.object_list)
     log_patient_list_read(request, counted)
     return render(request, "cases/queue.html", {
         "title": title, "empty": empty, "page": page, "rows": list(zip(page.object_list, counted)),
-        "which": name})
+        "which": name, "labs": labs, "lab_chosen": lab_chosen})
+
+
+def chosen_lab(request, labs):
+    """The lab ``?lab=`` names among the user's (None: all of them); another is a 404."""
+    wanted = request.GET.get("lab") or None
+    if wanted is None:
+        return None
+    for lab in labs:
+        if str(lab.pk) == wanted:
+            return lab
+    raise Http404("You are not a member of that lab.")
 
 
 @permission_required(SCREEN_CASE, raise_exception=True)

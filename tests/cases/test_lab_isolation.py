@@ -34,3 +34,23 @@ def test_a_member_of_both_labs_sees_both_queues(client_for, accessioned, lab, ot
 
 def test_lab_staff_see_no_queue(client_for, lab_staff):
     assert client_for(lab_staff).get(reverse("cases:queue")).status_code == 403
+
+
+def test_a_member_of_both_labs_chooses_one_labs_queue(client_for, accessioned, lab, other_lab,
+                                                      cytotechnologist):
+    other_lab.members.add(cytotechnologist)
+    north, south = accessioned(lab, 1), accessioned(other_lab, 2)
+    client = client_for(cytotechnologist)
+    queue = client.get(reverse("cases:queue"), {"lab": other_lab.pk}).content.decode()
+    assert 'id="lab-choice"' in queue
+    assert south.specimen.accession_number in queue
+    assert north.specimen.accession_number not in queue
+
+
+def test_no_lab_choice_for_a_member_of_one_lab_nor_another_labs_queue(
+        client_for, accessioned, lab, other_lab, cytotechnologist):
+    accessioned(lab, 1)
+    client = client_for(cytotechnologist)
+    assert 'id="lab-choice"' not in client.get(reverse("cases:queue")).content.decode()
+    assert client.get(reverse("cases:queue"), {"lab": other_lab.pk}).status_code == 404
+    assert client.get(reverse("cases:queue"), {"lab": "x"}).status_code == 404

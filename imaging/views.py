@@ -21,6 +21,7 @@ from cases.accessioning import accession
 from cases.forms import RequisitionForm
 from diagnostics.review import ReviewRefused, closing_sign_off
 from imaging.forms import SpecimenForm, UploadForm
+from imaging.models import ImageAsset
 from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
 from imaging.uploads import store_upload
 
@@ -100,7 +101,8 @@ def specimen_upload(request, specimen_id):
         messages.error(request, " ".join(form.errors["files"]))
         return redirect(specimen)
     try:
-        batch = store_upload(specimen, request.user, form.cleaned_data["files"])
+        batch = store_upload(specimen, request.user, form.cleaned_data["files"],
+                             form.cleaned_data["content"])
     except ReviewRefused as refusal:  # signed off, or no consent
         messages.error(request, str(refusal))
         return redirect(specimen)
@@ -109,7 +111,12 @@ def specimen_upload(request, specimen_id):
 
 
 def report_upload(request, batch):
-    summary = f"{batch.stored_count} image(s) stored and queued for classification."
+    fields = batch.images.filter(kind=ImageAsset.Kind.FIELD).count()
+    cells = batch.stored_count - fields
+    summary = f"{cells} image(s) stored and queued for classification." if cells or not fields else ""
+    if fields:
+        summary = (f"{fields} field(s) of view stored: the worker finds their cells, then "
+                   f"classifies each. {summary}").strip()
     if batch.duplicates:
         summary += f" {len(batch.duplicates)} already in this specimen, not stored again."
     if batch.rejections:

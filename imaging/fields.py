@@ -1,0 +1,133 @@
+"""Fields of view: which uploaded images are fields, and storing the cells the worker cuts
+from them as cell images of their own.
+
+A field is stored once, as an ImageAsset of kind "field", checked, deduplicated, stored and
+access-controlled like any upload; its FieldOfView row is the worker's search for its cells.
+Each cell found becomes an ImageAsset of kind "cell" (a PNG crop around the nucleus) that
+remembers its field and position, and is classified like an uploaded cell.
+"""
+import hashlib
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+from auditlog.diff import model_instance_diff
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+
+from imaging.models import ImageAsset
+from imaging.thumbnails import save_thumbnail
+
+AUTO, CELLS, FIELDS = "auto", "cell", "field"
+CONTENT_CHOICES = [
+    (AUTO, "Decide by size: a field of view if its long side is at least {} px, else a cell crop"),
+    (CELLS, "Cell crops: each image is one cell, classified as it is"),
+    (FIELDS, "Fields of view: the worker finds the cells in each image and classifies each"),
+]
+# Encoding a crop's PNG and thumbnail releases the GIL: two threads store them about twice as fast.
+CROP_STORE_THREADS = 2
+
+
+def content_choices():
+    """The upload form's choices, the size threshold from the settings."""
+    return [(value, label.format(settings.FIELD_MIN_LONG_SIDE_PX))
+            for value, label in CONTENT_CHOICES]
+
+
+def kind_of_image(width, height, content):
+    """ImageAsset.Kind of an uploaded image: what the uploader said, or by its size."""
+    if content == AUTO:
+        is_field = max(width, height) >= settings.FIELD_MIN_LONG_SIDE_PX
+        return ImageAsset.Kind.FIELD if is_field else ImageAsset.Kind.CELL
+    return ImageAsset.Kind.FIELD if content == FIELDS else ImageAsset.Kind.CELL
+
+
+def crop_name(field_image, x, y):
+    """``field.jpg@x640y480.png``: the field's name and where the cell was cut."""
+    return f"{field_image.original_name}@x{round(x)}y{round(y)}.png"[-255:]
+
+
+def png_bytes(crop):
+    buffer = io.BytesIO()
+    crop.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def store_crop_bytes(field, crop, position):
+    """The crop's PNG and thumbnail in storage, and its ImageAsset, not yet saved.
+
+    ``position`` is (x, y, score, radius), as Detections.rows gives, in the field's pixels.
+    """
+    x, y, score, radius = position
+    data = png_bytes(crop)
+    source = field.image
+    image = ImageAsset(
+        specimen_id=source.specimen_id, kind=ImageAsset.Kind.CELL, source_field=field,
+        original_name=crop_name(source, x, y), sha256=hashlib.sha256(data).hexdigest(),
+        image_format="PNG", width=crop.width, height=crop.height, size_bytes=len(data),
+        uploaded_by_id=source.uploaded_by_id, upload_batch_id=source.upload_batch_id,
+        field_x=x, field_y=y, nucleus_radius=radius, detection_score=score,
+    )
+    image.file.save(f"{image.sha256}.png", ContentFile(data), save=False)
+    save_thumbnail(image, data, save=False)
+    return image
+
+
+def store_crops(field, crops, positions):
+    """Store the crops' bytes; return their unsaved ImageAssets, one per distinct crop.
+
+    A crop identical to one the specimen already holds (or to another of these: the same
+    patch of glass) is left out, as an upload's duplicate would be. On any error the bytes
+    stored so far are removed before it is raised.
+    """
+    known = set(ImageAsset.objects.filter(specimen_id=field.image.specimen_id)
+                .values_list("sha256", flat=True))
+    with ThreadPoolExecutor(max_workers=CROP_STORE_THREADS) as pool:
+        futures = [pool.submit(store_crop_bytes, field, crop, position)
+                   for crop, position in zip(crops, positions)]
+        stored, failure = [], None
+        for future in futures:
+            try:
+                stored.append(future.result())
+            except Exception as error:  # noqa: BLE001 (every thread is waited for first)
+                failure = failure or error
+    if failure is not None:
+        delete_stored_bytes(stored)
+        raise failure
+    kept, duplicates = [], []
+    for image in stored:
+        (duplicates if image.sha256 in known else kept).append(image)
+        known.add(image.sha256)
+    delete_stored_bytes(duplicates)
+    return kept
+
+
+def delete_stored_bytes(images):
+    """Remove the stored file and thumbnail of images whose rows are not kept."""
+    for image in images:
+        for stored in (image.file, image.thumbnail):
+            if stored:
+                stored.storage.delete(stored.name)
+
+
+def save_crop_rows(images):
+    """Save the crops' rows in one statement, with an audit entry each (bulk_create sends no
+    signal for django-auditlog to see), in the caller's transaction; return them."""
+    ImageAsset.objects.bulk_create(images)
+    LogEntry.objects.bulk_create(creation_audit_entries(images))
+    return images
+
+
+def creation_audit_entries(instances):
+    """A creation entry per saved instance, as django-auditlog writes one: no actor (the
+    worker wrote it)."""
+    if not instances:
+        return []
+    content_type = ContentType.objects.get_for_model(type(instances[0]))
+    return [LogEntry(content_type=content_type, object_pk=str(instance.pk),
+                     object_id=instance.pk, object_repr=str(instance)[:255],
+                     action=LogEntry.Action.CREATE,
+                     changes=model_instance_diff(None, instance) or {},
+                     additional_data={"by": "worker"})
+            for instance in instances]

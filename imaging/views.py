@@ -20,6 +20,7 @@ from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_p
 from cases.accessioning import accession
 from cases.forms import RequisitionForm
 from diagnostics.review import ReviewRefused, closing_sign_off
+from imaging.field_views import specimen_fields_context, with_fields_pending
 from imaging.forms import SpecimenForm, UploadForm
 from imaging.models import ImageAsset
 from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
@@ -54,7 +55,9 @@ def specimen_detail(request, specimen_id):
     polling = request.headers.get("HX-Target") == "gallery"  # the gallery, for heat maps
     if not polling or not read_logged_lately(request.user, specimen):
         log_patient_read(request, specimen)
-    images = list(specimen.images.order_by("uploaded_at", "pk").prefetch_related("results"))
+    # Fields of view are listed apart (imaging.field_views); their cells are images here.
+    images = list(specimen.images.filter(kind=ImageAsset.Kind.CELL)
+                  .order_by("uploaded_at", "pk").prefetch_related("results"))
     results = specimen_results(images)
     gallery_page = page_or_404(request, results["gallery"], GALLERY_SIZE, parameter="cells")
     gallery = {"gallery_page": gallery_page,
@@ -70,11 +73,12 @@ def specimen_detail(request, specimen_id):
         "sign_offs": specimen.sign_offs.newest_first(),
         **results,
         **gallery,
-        "progress": specimen_progress(specimen),
+        "progress": with_fields_pending(specimen, specimen_progress(specimen)),
         "last_batch": specimen.upload_batches.first(),
         "upload_form": UploadForm(),
         "can_upload": request.user.has_perm("imaging.add_imageasset"),
         "closed_by": closing_sign_off(specimen),
+        **specimen_fields_context(request, specimen),
     }
     return render(request, "imaging/specimen_detail.html", context)
 
@@ -128,7 +132,7 @@ def report_upload(request, batch):
 
 def specimen_progress_panel(request, specimen_id):
     specimen = get_specimen_material_for_user(request.user, specimen_id)
-    progress = specimen_progress(specimen)
+    progress = with_fields_pending(specimen, specimen_progress(specimen))
     response = render(request, "imaging/_progress.html", {"specimen": specimen, "progress": progress})
     if not progress["pending"]:
         response["HX-Refresh"] = "true"  # the work is done: reload the page to show the results

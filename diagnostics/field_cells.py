@@ -98,24 +98,28 @@ def find_cells_in_fields(field_ids, model_version):
 
     tracker = CellTracker(settings.VIDEO_TRACK_RADIUS_PX)
     result_ids = []
-    for field in claim_queued_fields(field_ids):
+    fields = claim_queued_fields(field_ids)
+    for index, field in enumerate(fields):
+        last_frame = index == len(fields) - 1
         try:
             result_ids += find_cells_in_field(field, model_version,
-                                              tracker if field.video_name else None)
+                                              tracker if field.video_name else None, last_frame)
         except FieldFailed as failure:
             mark_failed(field, str(failure))
     return result_ids
 
 
-def find_cells_in_field(field, model_version, tracker=None):
-    """Detect the field's nuclei, cut and store a crop of each (each new one, with a
-    tracker), queue them; return the queued results' ids. Raises FieldFailed."""
+def find_cells_in_field(field, model_version, tracker=None, last_frame=False):
+    """Detect the field's nuclei, cut and store a crop of each (with a tracker, each cell
+    not counted in an earlier frame of the video), queue them; return the queued results'
+    ids. Raises FieldFailed."""
     started = time.perf_counter()
     picture = read_field(field)
     detections = detect_nuclei(field, picture)
     new = detections
     if tracker is not None:  # a video's frame: only the cells not in the previous frame
-        new = detections.subset(tracker.new_cells(picture, detections.x, detections.y))
+        new = detections.subset(tracker.new_cells(picture, detections.x, detections.y,
+                                                  last=last_frame))
     images = store_crop_files(field, cut_crops(picture, new), new.rows())
     try:
         with transaction.atomic():

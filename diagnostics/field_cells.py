@@ -90,6 +90,17 @@ def release_unfinished_fields(field_ids, claimed_since):
         status=Status.QUEUED, started_at=None)
 
 
+def release_stale_fields(older_than):
+    """Put back in the queue the fields a dead worker or a lost message left behind (queued
+    or running since before ``older_than`` ago); return them as detection_tasks groups."""
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        FieldOfView.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).update(
+            status=Status.QUEUED, started_at=None)
+        return detection_tasks(FieldOfView.objects.filter(status=Status.QUEUED,
+                                                          queued_at__lt=cutoff).order_by("pk"))
+
+
 def find_cells_in_fields(field_ids, model_version):
     """Find, store and queue (for ``model_version``) the cells of the queued fields with these
     ids; return the ids of the queued results. A field that fails is marked failed with the

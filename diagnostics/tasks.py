@@ -47,11 +47,15 @@ def queue_for_detection(images):
     Each field is a task of its own (several workers share a batch); the frames of one video
     are one task, in time order, so a cell seen in consecutive frames is counted once.
     """
-    field_ids = []
-    for chunk in field_cells.detection_tasks(field_cells.create_queued_fields(images)):
-        field_ids.extend(chunk)
+    chunks = field_cells.detection_tasks(field_cells.create_queued_fields(images))
+    send_for_detection(chunks)
+    return [field_id for chunk in chunks for field_id in chunk]
+
+
+def send_for_detection(chunks):
+    """Send these groups of queued fields to the workers, a task each, on commit."""
+    for chunk in chunks:
         transaction.on_commit(lambda chunk=chunk: find_cells_in_fields.delay(chunk))
-    return field_ids
 
 
 @shared_task(name="diagnostics.find_cells_in_fields", max_retries=TRANSIENT_ERROR_RETRIES,
@@ -150,4 +154,5 @@ def send_stale_results_again(older_than):
     """
     result_ids = services.release_stale_results(older_than)
     send_for_classification(result_ids)
+    send_for_detection(field_cells.release_stale_fields(older_than))
     return len(result_ids)

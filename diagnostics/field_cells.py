@@ -128,7 +128,7 @@ def find_cells_in_field(field, model_version, tracker=None, last_frame=False):
     picture = read_field(field)
     detections = detect_nuclei(field, picture)
     new = detections
-    if tracker is not None:  # a video's frame: only the cells not in the previous frame
+    if tracker is not None:  # a video's frame: only the cells no earlier frame counted
         new = detections.subset(tracker.new_cells(picture, detections.x, detections.y,
                                                   last=last_frame))
     images = store_crop_files(field, cut_crops(picture, new), new.rows())

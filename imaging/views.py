@@ -102,7 +102,8 @@ def specimen_upload(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["files"]))
+        messages.error(request, " ".join(error for errors in form.errors.values()
+                                         for error in errors))
         return redirect(specimen)
     try:
         batch = store_upload(specimen, request.user, form.cleaned_data["files"],

@@ -48,6 +48,12 @@ def test_the_uploader_may_say_a_large_image_is_one_cell(client_for, lab_staff, s
     assert ImageAsset.objects.get().kind == "cell" and CellResult.objects.count() == 1
 
 
+def test_an_unknown_content_choice_is_refused_with_a_message(client_for, lab_staff, specimen):
+    page = upload(client_for(lab_staff), specimen, [png_upload("field.png", synthetic_field())],
+                  content="slide").content.decode()
+    assert "Select a valid choice" in page and not ImageAsset.objects.exists()
+
+
 def test_each_detected_cell_becomes_a_crop_that_remembers_its_field_and_position(
         specimen, lab_staff, settings):
     settings.CELL_CROP_PX = 96

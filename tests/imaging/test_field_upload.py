@@ -143,3 +143,15 @@ def test_real_cric_fields_are_cut_into_classified_cells(specimen, lab_staff):
     crops = ImageAsset.objects.filter(kind="cell")
     assert crops.count() == sum(field.cells_cut for field in fields)
     assert {(crop.width, crop.height) for crop in crops} == {(128, 128)}
+
+
+def test_a_crops_thumbnail_is_made_when_a_gallery_first_asks_for_it(
+        client_for, lab_staff, specimen):
+    store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
+    find_cells()
+    crop = ImageAsset.objects.filter(kind="cell").first()
+    assert not crop.thumbnail  # not made by the worker: most crops are never shown
+    response = client_for(lab_staff).get(crop.thumbnail_url())
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    crop.refresh_from_db()
+    assert crop.thumbnail

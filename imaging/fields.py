@@ -61,9 +61,8 @@ def png_bytes(crop):
     return png.tobytes()
 
 
-
-def store_crop_bytes(field, crop, position):
-    """The crop's PNG and thumbnail in storage, and its ImageAsset, not yet saved.
+def crop_image(field, crop, position):
+    """The crop's ImageAsset, not saved, and its PNG bytes.
 
     ``position`` is (x, y, score, radius), as Detections.rows gives, in the field's pixels.
     """
@@ -77,6 +76,10 @@ def store_crop_bytes(field, crop, position):
         uploaded_by_id=source.uploaded_by_id, upload_batch_id=source.upload_batch_id,
         field_x=x, field_y=y, nucleus_radius=radius, detection_score=score,
     )
+    return image, data
+
+
+def write_crop_file(image, data):
     image.file.save(f"{image.sha256}.png", ContentFile(data), save=False)
     return image
 
@@ -88,26 +91,33 @@ def store_crops(field, crops, positions):
     patch of glass) is left out, as an upload's duplicate would be. On any error the bytes
     stored so far are removed before it is raised.
     """
-    known = set(ImageAsset.objects.filter(specimen_id=field.image.specimen_id)
-                .values_list("sha256", flat=True))
     with ThreadPoolExecutor(max_workers=CROP_STORE_THREADS) as pool:
-        futures = [pool.submit(store_crop_bytes, field, crop, position)
-                   for crop, position in zip(crops, positions)]
+        encoded = list(pool.map(crop_image, [field] * len(crops), crops, positions))
+        new = distinct_and_new(field.image.specimen_id, encoded)
+        futures = [pool.submit(write_crop_file, image, data) for image, data in new]
         stored, failure = [], None
         for future in futures:
             try:
                 stored.append(future.result())
-            except Exception as error:  # noqa: BLE001 (every thread is waited for first)
+            except Exception as error:  # noqa: BLE001 (every write is waited for first)
                 failure = failure or error
     if failure is not None:
         delete_stored_bytes(stored)
         raise failure
-    kept, duplicates = [], []
-    for image in stored:
-        (duplicates if image.sha256 in known else kept).append(image)
-        known.add(image.sha256)
-    delete_stored_bytes(duplicates)
-    return kept
+    return stored
+
+
+def distinct_and_new(specimen_id, encoded):
+    """The (image, bytes) pairs whose content is neither in the specimen nor earlier here."""
+    hashes = [image.sha256 for image, _ in encoded]
+    known = set(ImageAsset.objects.filter(specimen_id=specimen_id, sha256__in=hashes)
+                .values_list("sha256", flat=True))
+    new = []
+    for image, data in encoded:
+        if image.sha256 not in known:
+            known.add(image.sha256)
+            new.append((image, data))
+    return new
 
 
 def delete_stored_bytes(images):

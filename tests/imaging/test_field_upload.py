@@ -116,16 +116,16 @@ def test_a_storage_failure_midway_removes_the_crops_already_written(
 
     store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
     written = sorted(path for path in media_in_tmp.rglob("*") if path.is_file())
-    store = fields.store_crop_bytes
+    write = fields.write_crop_file
     calls = []
 
     def fail_on_the_third(*args):
         calls.append(1)
         if len(calls) == 3:
             raise OSError("disk full")
-        return store(*args)
+        return write(*args)
 
-    monkeypatch.setattr(fields, "store_crop_bytes", fail_on_the_third)
+    monkeypatch.setattr(fields, "write_crop_file", fail_on_the_third)
     find_cells()
     field = FieldOfView.objects.get()
     assert field.status == "failed" and "disk full" in field.error
@@ -155,3 +155,15 @@ def test_a_crops_thumbnail_is_made_when_a_gallery_first_asks_for_it(
     assert response.status_code == 200 and response["Content-Type"] == "image/webp"
     crop.refresh_from_db()
     assert crop.thumbnail
+
+
+def test_identical_crops_are_stored_once(specimen, lab_staff, media_in_tmp):
+    from PIL import Image
+
+    from imaging import fields
+
+    store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
+    field = FieldOfView.objects.get()
+    glass = Image.new("RGB", (128, 128), (214, 208, 214))
+    stored = fields.store_crops(field, [glass, glass.copy()], [(10, 10, 0.3, 5), (900, 10, 0.3, 5)])
+    assert len(stored) == 1 and len(list(media_in_tmp.rglob("*.png"))) == 2  # the field's too

@@ -61,14 +61,15 @@ def png_bytes(crop):
     return png.tobytes()
 
 
-def crop_image(field, crop, position):
-    """The crop's ImageAsset, not saved, and its PNG bytes.
+def crop_image(field, source, crop, position):
+    """The crop's ImageAsset, not saved, and its PNG bytes. ``source`` is the field's image
+    (read before, in the caller's thread: a thread of its own would open another database
+    connection).
 
     ``position`` is (x, y, score, radius), as Detections.rows gives, in the field's pixels.
     """
     x, y, score, radius = position
     data = png_bytes(crop)
-    source = field.image
     image = ImageAsset(
         specimen_id=source.specimen_id, kind=ImageAsset.Kind.CELL, source_field=field,
         original_name=crop_name(source, x, y), sha256=hashlib.sha256(data).hexdigest(),
@@ -92,7 +93,9 @@ def store_crops(field, crops, positions):
     stored so far are removed before it is raised.
     """
     with ThreadPoolExecutor(max_workers=CROP_STORE_THREADS) as pool:
-        encoded = list(pool.map(crop_image, [field] * len(crops), crops, positions))
+        source = field.image
+        encoded = list(pool.map(crop_image, [field] * len(crops), [source] * len(crops), crops,
+                                positions))
         new = distinct_and_new(field.image.specimen_id, encoded)
         futures = [pool.submit(write_crop_file, image, data) for image, data in new]
         stored, failure = [], None

@@ -101,10 +101,12 @@ def release_stale_fields(older_than):
                                                           queued_at__lt=cutoff).order_by("pk"))
 
 
-def find_cells_in_fields(field_ids, model_version):
+def find_cells_in_fields(field_ids, model_version, send_cells=lambda result_ids: None):
     """Find, store and queue (for ``model_version``) the cells of the queued fields with these
-    ids; return the ids of the queued results. A field that fails is marked failed with the
-    reason and leaves nothing behind; the others go on."""
+    ids; return the ids of the queued results. ``send_cells`` is given each field's result
+    ids as soon as they are stored, so a long video's first cells are classified while its
+    later frames are searched. A field that fails is marked failed with the reason and
+    leaves nothing behind; the others go on."""
     from diagnostics.engine.tracking import CellTracker
 
     tracker = CellTracker(settings.VIDEO_TRACK_RADIUS_PX)
@@ -113,10 +115,13 @@ def find_cells_in_fields(field_ids, model_version):
     for index, field in enumerate(fields):
         last_frame = index == len(fields) - 1
         try:
-            result_ids += find_cells_in_field(field, model_version,
-                                              tracker if field.video_name else None, last_frame)
+            field_result_ids = find_cells_in_field(
+                field, model_version, tracker if field.video_name else None, last_frame)
         except FieldFailed as failure:
             mark_failed(field, str(failure))
+            continue
+        send_cells(field_result_ids)
+        result_ids += field_result_ids
     return result_ids
 
 

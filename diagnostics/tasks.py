@@ -65,11 +65,11 @@ def find_cells_in_fields(field_ids):
     classification; return how many cells were queued. A field that fails is marked so."""
     attempt_started = timezone.now()
     try:
-        result_ids = field_cells.find_cells_in_fields(field_ids, active_model_version())
+        result_ids = field_cells.find_cells_in_fields(field_ids, active_model_version(),
+                                                      send_for_classification)
     except TRANSIENT_ERRORS:
         field_cells.release_unfinished_fields(field_ids, attempt_started)
         raise
-    send_for_classification(result_ids)
     return len(result_ids)
 
 

@@ -59,3 +59,14 @@ def test_a_transient_database_error_puts_the_fields_back_in_the_queue(two_fields
     with pytest.raises(OperationalError):
         tasks.find_cells_in_fields.run([field.pk for field in two_fields])
     assert set(FieldOfView.objects.values_list("status", flat=True)) == {"queued"}
+
+
+def test_each_fields_cells_are_sent_for_classification_as_soon_as_stored(
+        two_fields, django_capture_on_commit_callbacks):
+    sent_per_field = []
+    with django_capture_on_commit_callbacks() as sent:
+        field_cells.find_cells_in_fields([field.pk for field in two_fields], "test-model",
+                                         lambda ids: sent_per_field.append(len(ids)))
+    cut = [field.cells_cut for field in FieldOfView.objects.order_by("pk")]
+    assert sent_per_field == cut and all(cut)
+    assert not sent  # the service queues nothing itself: diagnostics.tasks sends

@@ -167,3 +167,16 @@ def test_identical_crops_are_stored_once(specimen, lab_staff, media_in_tmp):
     glass = Image.new("RGB", (128, 128), (214, 208, 214))
     stored = fields.store_crops(field, [glass, glass.copy()], [(10, 10, 0.3, 5), (900, 10, 0.3, 5)])
     assert len(stored) == 1 and len(list(media_in_tmp.rglob("*.png"))) == 2  # the field's too
+
+
+def test_a_field_whose_specimen_was_signed_off_meanwhile_adds_no_cells(
+        specimen, lab_staff, doctor, media_in_tmp):
+    from diagnostics.models import SpecimenSignOff
+
+    store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
+    SpecimenSignOff.objects.create(specimen=specimen, interpretation="nilm", signed_by=doctor)
+    find_cells()
+    field = FieldOfView.objects.get()
+    assert field.status == "failed" and "signed off before its cells were found" in field.error
+    assert ImageAsset.objects.count() == 1 and not CellResult.objects.exists()
+    assert len([path for path in media_in_tmp.rglob("*") if path.is_file()]) == 2  # field, thumbnail

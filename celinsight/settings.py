@@ -277,6 +277,23 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Videos (MP4, AVI): one frame is kept every this many seconds (imaging/video.py caps the count).
 VIDEO_FRAME_INTERVAL_SECONDS = env_float("CELINSIGHT_VIDEO_FRAME_INTERVAL_SECONDS", "1.0")
 
+# --- Fields of view ----------------------------------------------------------------------
+# An uploaded image this large on its long side is taken for a field of view (the worker finds
+# its cells) unless the uploader says otherwise; a smaller one for one cell crop.
+FIELD_MIN_LONG_SIDE_PX = env_int("CELINSIGHT_FIELD_MIN_LONG_SIDE_PX", 512)
+# The nucleus detector the workers run on fields (diagnostics/engine/cell_detector.py).
+DETECTOR_DIR = env_path(
+    "CELINSIGHT_DETECTOR_DIR", BASE_DIR / "diagnostics" / "trained_models" / "detector"
+)
+# Side of the square crop cut around each detected nucleus: CRIC's squamous cells are about
+# 60-150 px across at its magnification (diagnostics.engine.crops.DEFAULT_CROP_SIZE).
+CELL_CROP_PX = env_int("CELINSIGHT_CELL_CROP_PX", 128)
+# Detections scored below this are not cut nor classified (0: all the detector reports).
+DETECTOR_MIN_SCORE = env_float("CELINSIGHT_DETECTOR_MIN_SCORE", "0")
+# Video frames as fields: a nucleus within this many pixels of where a tracked cell is
+# expected (after the frame-to-frame shift) is that cell again, and is not counted twice.
+VIDEO_TRACK_RADIUS_PX = env_float("CELINSIGHT_VIDEO_TRACK_RADIUS_PX", "20")
+
 # --- Classifier --------------------------------------------------------------------------
 CLASSIFIER_MODEL_DIR = env_path(
     "CELINSIGHT_MODEL_DIR", BASE_DIR / "diagnostics" / "trained_models" / "default"

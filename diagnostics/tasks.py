@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from diagnostics import services
+from diagnostics import field_cells, services
 from diagnostics.classifier import active_model_version
 from diagnostics.models import CellResult
 
@@ -38,6 +38,39 @@ def queue_for_classification(images):
     result_ids = [result.pk for result in services.create_queued_results(images, model_version)]
     send_for_classification(result_ids)
     return result_ids
+
+
+def queue_for_detection(images):
+    """Queue stored field-of-view images for the worker to find their cells; return the
+    FieldOfView ids. Like queue_for_classification, inside the transaction that stores them.
+
+    Each field is a task of its own (several workers share a batch); the frames of one video
+    are one task, in time order, so a cell seen in consecutive frames is counted once.
+    """
+    chunks = field_cells.detection_tasks(field_cells.create_queued_fields(images))
+    send_for_detection(chunks)
+    return [field_id for chunk in chunks for field_id in chunk]
+
+
+def send_for_detection(chunks):
+    """Send these groups of queued fields to the workers, a task each, on commit."""
+    for chunk in chunks:
+        transaction.on_commit(lambda chunk=chunk: find_cells_in_fields.delay(chunk))
+
+
+@shared_task(name="diagnostics.find_cells_in_fields", max_retries=TRANSIENT_ERROR_RETRIES,
+             **RETRY_TRANSIENT_ERRORS)
+def find_cells_in_fields(field_ids):
+    """Find the cells of these queued fields, store them as crops and queue those for
+    classification; return how many cells were queued. A field that fails is marked so."""
+    attempt_started = timezone.now()
+    try:
+        result_ids = field_cells.find_cells_in_fields(field_ids, active_model_version(),
+                                                      send_for_classification)
+    except TRANSIENT_ERRORS:
+        field_cells.release_unfinished_fields(field_ids, attempt_started)
+        raise
+    return len(result_ids)
 
 
 def send_for_classification(result_ids):
@@ -121,4 +154,5 @@ def send_stale_results_again(older_than):
     """
     result_ids = services.release_stale_results(older_than)
     send_for_classification(result_ids)
+    send_for_detection(field_cells.release_stale_fields(older_than))
     return len(result_ids)

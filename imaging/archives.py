@@ -17,6 +17,8 @@ class UploadedFile:
     name: str
     data: bytes = b""
     problem: str = ""  # set when the file could not even be read
+    video_name: str = ""  # a frame sampled from this video ...
+    frame_seconds: float = None  # ... at this time
 
     def __post_init__(self):
         # Every name reported or stored comes from here: none reorders the text it is shown in.
@@ -103,8 +105,8 @@ def frames_in_video(video):
         yield video
         return
     try:
-        for name, png in sample_frames(video.name, video.data):
-            yield UploadedFile(name, png)
+        for name, seconds, png in sample_frames(video.name, video.data):
+            yield UploadedFile(name, png, video_name=video.name, frame_seconds=seconds)
     except VideoRejected as rejection:
         yield UploadedFile(video.name, problem=str(rejection))
 

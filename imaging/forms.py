@@ -1,6 +1,7 @@
 from django import forms
 
 from cases.dates import not_in_future
+from imaging.fields import AUTO, content_choices
 from imaging.models import Specimen
 
 
@@ -44,3 +45,13 @@ class UploadForm(forms.Form):
         help_text="BMP, PNG, JPEG or TIFF cell or slide images; .zip archives of them; short "
                   "MP4 or AVI microscope videos, of which one frame per interval is kept.",
     )
+    content = forms.ChoiceField(
+        label="The images are", choices=content_choices, initial=AUTO, required=False,
+        widget=forms.RadioSelect,
+        help_text="A field of view holds many cells: the worker finds each and classifies it, "
+                  "and the field is kept to show where each was. Decided by size unless you "
+                  "say which.",
+    )
+
+    def clean_content(self):
+        return self.cleaned_data["content"] or AUTO

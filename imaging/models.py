@@ -51,7 +51,15 @@ def thumbnail_path(instance, filename):
 
 
 class ImageAsset(models.Model):
-    """One uploaded cell or slide image, stored through Django's storage API."""
+    """One uploaded cell or slide image, stored through Django's storage API.
+
+    A cell crop is classified as one cell; a field of view is not: the worker finds its
+    cells (FieldOfView) and stores each as a crop of its own, which remembers where it was cut.
+    """
+
+    class Kind(models.TextChoices):
+        CELL = "cell", "Cell crop"
+        FIELD = "field", "Field of view"
 
     specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="images")
     file = models.FileField(upload_to=stored_image_path, max_length=255)
@@ -75,6 +83,17 @@ class ImageAsset(models.Model):
         "UploadBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="images",
         help_text="The upload that stored this image; empty for images stored before batches were linked.",
     )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CELL)
+    source_field = models.ForeignKey(
+        "FieldOfView", null=True, blank=True, on_delete=models.CASCADE, related_name="crops",
+        help_text="The field of view the worker cut this cell from; empty for uploaded cells.",
+    )
+    # Where the cell was found in its source field, in the field's own pixels.
+    field_x = models.FloatField(null=True, blank=True)
+    field_y = models.FloatField(null=True, blank=True)
+    nucleus_radius = models.FloatField(null=True, blank=True)
+    detection_score = models.FloatField(null=True, blank=True,
+                                        help_text="The detector's score of the nucleus, 0-1.")
 
     class Meta:
         ordering = ["uploaded_at", "pk"]
@@ -105,6 +124,47 @@ class ImageAsset(models.Model):
         return results[-1] if results else None
 
 
+class FieldOfView(models.Model):
+    """The worker's search for cells in one field-of-view image (its ImageAsset holds the
+    bytes, checked and stored like any upload): like a CellResult for a cell, it is queued,
+    running, done (the cells found were stored as crops and queued) or failed, with why.
+
+    Frames of one video are tracked together: a cell seen again in a later frame is not cut
+    again, so ``cells_found`` counts every nucleus in the frame and ``cells_cut`` the new ones.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    image = models.OneToOneField(ImageAsset, on_delete=models.CASCADE,
+                                 related_name="field_of_view")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True, help_text="Why the cells of the field were not found.")
+    detector_version = models.CharField(max_length=100, blank=True)
+    cells_found = models.PositiveIntegerField(null=True, blank=True,
+                                              help_text="Nuclei the detector reported.")
+    cells_cut = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Crops stored and classified from this field.")
+    video_name = models.CharField(max_length=255, blank=True,
+                                  help_text="The video this frame was sampled from, if any.")
+    frame_seconds = models.FloatField(null=True, blank=True)
+    seconds_taken = models.FloatField(null=True, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["queued_at", "pk"]
+        verbose_name = "field of view"
+        verbose_name_plural = "fields of view"
+
+    def __str__(self):
+        return f"{self.image} · {self.status}"
+
+
 class UploadBatch(models.Model):
     """What happened to one upload: how many files were stored, and why others were not."""
 
@@ -118,6 +178,11 @@ class UploadBatch(models.Model):
     duplicates = models.JSONField(default=list, help_text="Names of files already in the specimen.")
     rejections = models.JSONField(
         default=list, help_text='[{"file": name, "reason": why it was not stored}]'
+    )
+    content = models.CharField(
+        max_length=10, default="auto",
+        help_text="What the uploader said the images are: cell (crops), field (of view), or "
+                  "auto (by size, imaging.fields.kind_of_image).",
     )
 
     class Meta:

@@ -9,17 +9,19 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
 
 from diagnostics.review import ReviewRefused, lock_specimen, refuse_if_signed_off
-from diagnostics.tasks import queue_for_classification
+from diagnostics.tasks import queue_for_classification, queue_for_detection
 from imaging.archives import expand_uploads
+from imaging.fields import AUTO, kind_of_image
 from imaging.models import ImageAsset, UploadBatch
 from imaging.thumbnails import save_thumbnail
 from imaging.validation import ImageRejected, inspect_upload
 
 
-def save_image_bytes(specimen, user, original_name, data, facts):
+def save_image_bytes(specimen, user, original_name, data, facts, kind=ImageAsset.Kind.CELL):
     """The file's bytes and its thumbnail in storage, and its ImageAsset, not yet saved."""
     image = ImageAsset(
         specimen=specimen,
+        kind=kind,
         original_name=original_name[:255],
         sha256=facts.sha256,
         image_format=facts.image_format,
@@ -83,10 +85,14 @@ def save_bytes_if_good_and_new(specimen, user, upload, known_hashes, batch):
         batch.duplicates.append(upload.name)
         return None
     try:
-        return save_image_bytes(specimen, user, upload.name, facts.data, facts)
+        kind = kind_of_image(facts.width, facts.height, batch.content)
+        image = save_image_bytes(specimen, user, upload.name, facts.data, facts, kind)
     except OSError as error:
         batch.rejections.append(not_stored(upload.name, error))
         return None
+    # A video's frames are tracked together when they are fields (diagnostics.field_cells).
+    image.video_frame = (upload.video_name, upload.frame_seconds) if upload.video_name else None
+    return image
 
 
 def save_image_rows(images, batch):
@@ -115,7 +121,10 @@ def save_batch(batch, images):
     lock_specimen(batch.specimen)
     refuse_if_signed_off(batch.specimen)  # signed while the files were checked: none is stored
     stored = save_image_rows(images, batch)
-    queue_for_classification(stored)  # the workers are sent them once the transaction commits
+    # The workers are sent them once the transaction commits: cells to be classified, fields
+    # to have their cells found (then classified).
+    queue_for_classification([image for image in stored if image.kind == ImageAsset.Kind.CELL])
+    queue_for_detection([image for image in stored if image.kind == ImageAsset.Kind.FIELD])
     batch.stored_count = len(stored)
     batch.save()
     ImageAsset.objects.filter(pk__in=[image.pk for image in stored]).update(upload_batch=batch)
@@ -138,15 +147,18 @@ def refuse_without_consent(specimen):
         f"reason), then upload again.")
 
 
-def store_upload(specimen, user, uploads):
+def store_upload(specimen, user, uploads, content=AUTO):
     """Check and store every file of an upload; return the UploadBatch report.
+
+    ``content`` says what the images are (imaging.fields): cell crops, fields of view, or
+    "auto", each decided by its size.
 
     A signed-off specimen takes nothing until it is re-opened: diagnostics.review.SpecimenClosed;
     a patient without consent nothing at all, where their lab requires it: ConsentMissing.
     """
     refuse_without_consent(specimen)
     refuse_if_signed_off(specimen)
-    batch = UploadBatch(specimen=specimen, uploaded_by=user)
+    batch = UploadBatch(specimen=specimen, uploaded_by=user, content=content)
     images = save_bytes_of_checked_files(specimen, user, uploads, batch)
     checked_duplicates, checked_rejections = list(batch.duplicates), list(batch.rejections)
     try:
@@ -157,7 +169,7 @@ def store_upload(specimen, user, uploads):
         if not isinstance(error, DatabaseError):
             raise
         batch = UploadBatch.objects.create(
-            specimen=specimen, uploaded_by=user, duplicates=checked_duplicates,
+            specimen=specimen, uploaded_by=user, content=content, duplicates=checked_duplicates,
             rejections=checked_rejections + [not_stored(image.original_name, error)
                                              for image in images])
     return batch

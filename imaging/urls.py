@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imaging import views
+from imaging import field_views, views
 
 app_name = "imaging"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("specimens/<int:specimen_id>/", views.specimen_detail, name="specimen"),
     path("specimens/<int:specimen_id>/upload/", views.specimen_upload, name="upload"),
     path("specimens/<int:specimen_id>/progress/", views.specimen_progress_panel, name="progress"),
+    path("specimens/<int:specimen_id>/fields/<int:field_id>/", field_views.field_detail,
+         name="field"),
     path("images/<int:image_id>/file/", views.image_file, name="image_file"),
     path("images/<int:image_id>/thumbnail/", views.thumbnail_file, name="thumbnail_file"),
     path("images/<int:image_id>/results/<int:result_id>/heatmap/", views.heatmap_file,

@@ -61,7 +61,8 @@ def open_video(path):
 
 
 def read_sampled_frames(capture, video_name, seconds_by_index):
-    """Yield (name, PNG bytes) for the sampled frames; grab() skips the others cheaply."""
+    """Yield (name, seconds, PNG bytes) for the sampled frames; grab() skips the others
+    cheaply."""
     for index in range(max(seconds_by_index) + 1):
         if not capture.grab():
             return
@@ -70,11 +71,12 @@ def read_sampled_frames(capture, video_name, seconds_by_index):
         decoded, frame = capture.retrieve()
         encoded, png = cv2.imencode(".png", frame) if decoded else (False, None)
         if encoded:
-            yield frame_name(video_name, seconds_by_index[index]), png.tobytes()
+            seconds = seconds_by_index[index]
+            yield frame_name(video_name, seconds), seconds, png.tobytes()
 
 
 def sample_frames(video_name, data):
-    """Yield (frame name, PNG bytes), one frame every VIDEO_FRAME_INTERVAL_SECONDS.
+    """Yield (frame name, seconds, PNG bytes), one frame every VIDEO_FRAME_INTERVAL_SECONDS.
 
     Raises VideoRejected before any frame when the video cannot be read, and after
     the last frame when the cap of MAX_FRAMES_PER_VIDEO left the rest unsampled.

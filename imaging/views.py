@@ -20,7 +20,9 @@ from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_p
 from cases.accessioning import accession
 from cases.forms import RequisitionForm
 from diagnostics.review import ReviewRefused, closing_sign_off
+from imaging.field_views import specimen_fields_context, with_fields_pending
 from imaging.forms import SpecimenForm, UploadForm
+from imaging.models import ImageAsset
 from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
 from imaging.uploads import store_upload
 
@@ -53,7 +55,9 @@ def specimen_detail(request, specimen_id):
     polling = request.headers.get("HX-Target") == "gallery"  # the gallery, for heat maps
     if not polling or not read_logged_lately(request.user, specimen):
         log_patient_read(request, specimen)
-    images = list(specimen.images.order_by("uploaded_at", "pk").prefetch_related("results"))
+    # Fields of view are listed apart (imaging.field_views); their cells are images here.
+    images = list(specimen.images.filter(kind=ImageAsset.Kind.CELL)
+                  .order_by("uploaded_at", "pk").prefetch_related("results"))
     results = specimen_results(images)
     gallery_page = page_or_404(request, results["gallery"], GALLERY_SIZE, parameter="cells")
     gallery = {"gallery_page": gallery_page,
@@ -69,11 +73,12 @@ def specimen_detail(request, specimen_id):
         "sign_offs": specimen.sign_offs.newest_first(),
         **results,
         **gallery,
-        "progress": specimen_progress(specimen),
+        "progress": with_fields_pending(specimen, specimen_progress(specimen)),
         "last_batch": specimen.upload_batches.first(),
         "upload_form": UploadForm(),
         "can_upload": request.user.has_perm("imaging.add_imageasset"),
         "closed_by": closing_sign_off(specimen),
+        **specimen_fields_context(request, specimen),
     }
     return render(request, "imaging/specimen_detail.html", context)
 
@@ -97,10 +102,12 @@ def specimen_upload(request, specimen_id):
     specimen = get_specimen_for_user(request.user, specimen_id)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["files"]))
+        messages.error(request, " ".join(error for errors in form.errors.values()
+                                         for error in errors))
         return redirect(specimen)
     try:
-        batch = store_upload(specimen, request.user, form.cleaned_data["files"])
+        batch = store_upload(specimen, request.user, form.cleaned_data["files"],
+                             form.cleaned_data["content"])
     except ReviewRefused as refusal:  # signed off, or no consent
         messages.error(request, str(refusal))
         return redirect(specimen)
@@ -109,7 +116,12 @@ def specimen_upload(request, specimen_id):
 
 
 def report_upload(request, batch):
-    summary = f"{batch.stored_count} image(s) stored and queued for classification."
+    fields = batch.images.filter(kind=ImageAsset.Kind.FIELD).count()
+    cells = batch.stored_count - fields
+    summary = f"{cells} image(s) stored and queued for classification." if cells or not fields else ""
+    if fields:
+        summary = (f"{fields} field(s) of view stored: the worker finds their cells, then "
+                   f"classifies each. {summary}").strip()
     if batch.duplicates:
         summary += f" {len(batch.duplicates)} already in this specimen, not stored again."
     if batch.rejections:
@@ -121,7 +133,7 @@ def report_upload(request, batch):
 
 def specimen_progress_panel(request, specimen_id):
     specimen = get_specimen_material_for_user(request.user, specimen_id)
-    progress = specimen_progress(specimen)
+    progress = with_fields_pending(specimen, specimen_progress(specimen))
     response = render(request, "imaging/_progress.html", {"specimen": specimen, "progress": progress})
     if not progress["pending"]:
         response["HX-Refresh"] = "true"  # the work is done: reload the page to show the results

@@ -28,7 +28,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from cases.models import Case, Correction, Disagreement, HandOver, Requisition, ScreeningFindings
 from diagnostics.models import CellResult, CellReview, SpecimenSignOff
-from imaging.models import ImageAsset, Specimen, UploadBatch
+from imaging.models import FieldOfView, ImageAsset, Specimen, UploadBatch
 from patients.models import Patient
 
 GDPR_PERMISSION = "patients.export_erase_patient"
@@ -51,6 +51,7 @@ def records_of(patient):
         "cases": cases,
         "requisitions": requisitions,
         "results": results,
+        "fields_of_view": FieldOfView.objects.filter(image__specimen__patient=patient),
         "images": images,
         "upload_batches": UploadBatch.objects.filter(specimen__in=specimens),
         "specimens": specimens,

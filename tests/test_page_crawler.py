@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.access import assign_doctor
 from cases.models import Case
 from diagnostics.models import SpecimenSignOff
-from imaging.models import Specimen, UploadBatch
+from imaging.models import FieldOfView, ImageAsset, Specimen, UploadBatch
 from patients.models import Patient
 from tests.conftest import SAMPLE_CELLS_DIR
 
@@ -82,15 +82,25 @@ def ids(patient, specimen, doctor, other_doctor, lab_staff, make_result, lab, ot
     lab.members.add(doctor)
     case = Case.objects.create(specimen=specimen, lab=lab)
     hidden_case = Case.objects.create(specimen=hidden_specimen, lab=other_lab)
+    field, hidden_field = (field_of_view(specimen), field_of_view(hidden_specimen))
     real = {"patient_id": patient.pk, "specimen_id": specimen.pk, "image_id": result.image_id,
             "result_id": result.pk, "batch_id": batch.pk, "case_id": case.pk,
-            "record_id": patient.pk}
+            "record_id": patient.pk, "field_id": field.pk}
     hidden = {"patient_id": hidden_patient.pk, "specimen_id": hidden_specimen.pk,
               "image_id": hidden_result.image_id, "result_id": hidden_result.pk,
               "batch_id": batch.pk + 1, "case_id": hidden_case.pk,
-              "record_id": hidden_specimen.pk}
+              "record_id": hidden_specimen.pk, "field_id": hidden_field.pk}
     return {**{name: [real[name], 0, HUGE, hidden[name]] for name in real},
             "kind": ["patient", "nothing", "requisition", "specimen"]}
+
+
+def field_of_view(specimen):
+    """A field of view of the specimen whose cells were found (none), without stored bytes."""
+    image = ImageAsset.objects.create(
+        specimen=specimen, kind="field", file=f"specimens/{specimen.pk}/field.png",
+        original_name="field.png", sha256="f" * 64, image_format="PNG",
+        width=1280, height=960, size_bytes=100)
+    return FieldOfView.objects.create(image=image, status="done", cells_found=0, cells_cut=0)
 
 
 def urls_of(name, arguments, ids):

@@ -30,6 +30,10 @@ def cut_from_pixels(pixels, x, y, size):
     half = size // 2
     left, top = int(round(x)) - half, int(round(y)) - half
     height, width = pixels.shape[:2]
+    if 0 <= left and left + size <= width and 0 <= top and top + size <= height:
+        # Inside the field, as most crops are: a plain slice, 10x faster than the indexing
+        # below (which a field's hundreds of cells made worth avoiding).
+        return pixels[top:top + size, left:left + size]
     rows = np.clip(np.arange(top, top + size), 0, height - 1)
     columns = np.clip(np.arange(left, left + size), 0, width - 1)
     return pixels[np.ix_(rows, columns)]

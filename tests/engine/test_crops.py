@@ -29,3 +29,13 @@ def test_grayscale_fields_give_rgb_crops():
     crops = cut_cell_crops(field().convert("L"), [(5, 5), (30, 20)], size=8)
     assert [crop.mode for crop in crops] == ["RGB", "RGB"]
     assert [crop.size for crop in crops] == [(8, 8), (8, 8)]
+
+
+def test_a_crop_inside_the_field_is_the_same_as_one_cut_by_edge_padding():
+    from diagnostics.engine.crops import cut_from_pixels
+
+    pixels = np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    padded = np.pad(pixels, ((10, 10), (10, 10), (0, 0)), mode="edge")
+    for x, y in [(40, 30), (5.4, 5.6), (74.6, 54.5), (0, 0), (79, 59)]:
+        assert np.array_equal(cut_from_pixels(pixels, x, y, 10),
+                              cut_from_pixels(padded, x + 10, y + 10, 10))

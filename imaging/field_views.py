@@ -1,0 +1,65 @@
+"""Fields of view on the pages: the specimen page's list of fields (how many cells each
+held, or why it failed) with the adequacy help, and one field with its cells marked."""
+from django.db.models import Prefetch
+from django.shortcuts import render
+
+from accounts.access import get_specimen_material_for_user, get_visible_or_404
+from accounts.audit import log_patient_read
+from cases.models import Requisition
+from celinsight.pagination import page_or_404
+from diagnostics.adequacy import adequacy_help
+from diagnostics.models import CellResult
+from imaging.models import FieldOfView, ImageAsset
+
+FIELDS_PER_PAGE = 20
+
+
+def specimen_fields_context(request, specimen):
+    """The specimen page's fields (a page of them, ``?fields=``) and its adequacy help; empty
+    for a specimen without fields. A constant number of queries, however many fields."""
+    fields = (FieldOfView.objects.filter(image__specimen=specimen)
+              .select_related("image").order_by("image__uploaded_at", "pk"))
+    fields_page = page_or_404(request, fields, FIELDS_PER_PAGE, parameter="fields")
+    if not fields_page.paginator.count:
+        return {"fields_page": None}
+    specimen_type = (Requisition.objects.filter(specimen=specimen)
+                     .values_list("specimen_type", flat=True).first())
+    return {"fields_page": fields_page, "adequacy": adequacy_help(specimen, specimen_type)}
+
+
+def with_fields_pending(specimen, progress):
+    """diagnostics' classification progress, with the fields whose cells are still being
+    found counted as pending work: their cells are not queued yet."""
+    progress["fields_pending"] = FieldOfView.objects.filter(
+        image__specimen=specimen,
+        status__in=[FieldOfView.Status.QUEUED, FieldOfView.Status.RUNNING]).count()
+    progress["pending"] += progress["fields_pending"]
+    return progress
+
+
+def field_detail(request, specimen_id, field_id):
+    """One field of view with every cell cut from it marked where it was found; ``?cell=``
+    (a crop's image id) is the one a cell page came from, drawn apart."""
+    specimen = get_specimen_material_for_user(request.user, specimen_id)
+    fields = FieldOfView.objects.filter(image__specimen=specimen).select_related("image")
+    field = get_visible_or_404(request.user, fields, "field", field_id)
+    log_patient_read(request, field.image)
+    latest_results = Prefetch("results", queryset=CellResult.objects.order_by("queued_at", "pk"))
+    crops = (ImageAsset.objects.filter(source_field=field).order_by("pk")
+             .prefetch_related(latest_results))
+    marks = [crop_mark(crop) for crop in crops]
+    return render(request, "imaging/field.html", {
+        "specimen": specimen, "field": field, "image": field.image, "marks": marks,
+        "chosen": request.GET.get("cell", ""),
+    })
+
+
+def crop_mark(crop):
+    """A cell's mark on its field: where, how large, its class and its cell page's result."""
+    results = list(crop.results.all())
+    result = results[-1] if results else None
+    done = result is not None and result.status == CellResult.Status.DONE
+    return {"crop": crop, "x": round(crop.field_x), "y": round(crop.field_y),
+            "radius": max(round(crop.nucleus_radius or 0), 6),
+            "result": result if done else None,
+            "label": result.predicted_class if done else "not classified yet"}

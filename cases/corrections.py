@@ -6,10 +6,10 @@ Each correction is a Correction row, and the change itself is in django-auditlog
 from django.db import transaction
 
 from cases.models import Correction, Requisition
-from diagnostics.models import CellReview
+from diagnostics.models import CellResult, CellReview
 from diagnostics.review import ReviewRefused, refuse_if_signed_off
 from diagnostics.triage import update_triage_score
-from imaging.models import Specimen
+from imaging.models import ImageAsset, Specimen
 from patients.models import Patient
 
 # What lab staff may correct, by the name the correction page's URL uses.
@@ -62,24 +62,30 @@ def refuse_if_screening_started(specimen):
 
 
 def delete_upload(image, reason, user):
-    """Delete a mistaken upload: the image, its results and their files, and note why."""
+    """Delete a mistaken upload: the image, its results and their files, and note why. A
+    field of view goes with the cells the worker cut from it; a cut cell alone may not go."""
     reason = reason.strip()
     if not reason:
         raise ReviewRefused("Deleting an upload needs a reason: say what was wrong with it.")
+    if image.source_field_id is not None:
+        raise ReviewRefused(f"{image} was cut by the worker from a field of view: delete that "
+                            f"field ({image.source_field.image}) instead.")
     specimen = image.specimen
     refuse_if_screening_started(specimen)
-    results = list(image.results.all())
-    if CellReview.objects.filter(result__image=image).exists():
+    images = [image, *ImageAsset.objects.filter(source_field__image=image)]
+    results = list(CellResult.objects.filter(image__in=images))
+    if CellReview.objects.filter(result__in=results).exists():
         raise ReviewRefused(f"{image} has reviewed cells; it can no longer be deleted.")
-    stored = [image.file] + [result.heatmap for result in results if result.heatmap]
+    stored = [each.file for each in images] + [result.heatmap for result in results if result.heatmap]
     with transaction.atomic():
         Correction.objects.create(
             patient=specimen.patient, model_name="imageasset", object_id=str(image.pk), field="upload",
-            old_value=f"{image.original_name} (sha256 {image.sha256})", new_value="deleted",
-            reason=reason, by=user)
+            old_value=f"{image.original_name} (sha256 {image.sha256})"
+                      + (f" and the {len(images) - 1} cells cut from it" if len(images) > 1 else ""),
+            new_value="deleted", reason=reason, by=user)
         for result in results:
             result.delete()
-        image.delete()  # its thumbnail goes with it (imaging.thumbnails)
+        image.delete()  # its field of view, cut cells and thumbnails go with it
         update_triage_score(specimen)
         for file in stored:
             storage, name = file.storage, file.name

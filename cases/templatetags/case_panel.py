@@ -28,6 +28,7 @@ def case_panel(specimen, user):
         if queue.may_assign(user, case) and case.stage in (stage.AWAITING_SCREENING,
                                                            stage.IN_SCREENING) else None,
         "may_correct": user.has_perm("cases.add_correction"),
-        "deletable_images": specimen.images.all()
+        # What was uploaded (cells and fields), not the cells the worker cut from fields.
+        "deletable_images": specimen.images.filter(source_field__isnull=True)
         if user.has_perm("imaging.delete_imageasset") and not case.screening_started else (),
     }

@@ -131,3 +131,28 @@ def test_a_cytotechnologist_may_not_delete_uploads(client_for, case, cytotechnol
     response = client_for(cytotechnologist).post(
         reverse("cases:delete_image", args=[image.pk]), {"reason": "x"})
     assert response.status_code == 403
+
+
+def test_deleting_a_field_of_view_removes_the_cells_cut_from_it_and_their_files(
+        client_for, case, lab, lab_staff, django_capture_on_commit_callbacks):
+    from imaging.uploads import store_upload
+    from tests.imaging.field_images import png_upload, synthetic_field
+    from tests.imaging.test_field_upload import find_cells
+
+    store_upload(case.specimen, lab_staff, [png_upload("field.png", synthetic_field())])
+    assert find_cells() > 0
+    field_image = ImageAsset.objects.get(kind="field")
+    crops = list(ImageAsset.objects.filter(source_field__image=field_image))
+    names = [field_image.file.name] + [crop.file.name for crop in crops]
+    lab.members.add(lab_staff)  # the panel's actions are for the lab's members
+    client = client_for(lab_staff)
+    panel = client.get(case.specimen.get_absolute_url()).content.decode()
+    assert f"Delete {field_image.original_name}" in panel
+    assert f"Delete {crops[0].original_name}" not in panel  # cut cells are not uploads
+    refused = delete(client, crops[0]).content.decode()
+    assert "delete that field" in refused and ImageAsset.objects.filter(pk=crops[0].pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        delete(client, field_image)
+    assert not ImageAsset.objects.exists() and not CellResult.objects.exists()
+    assert not any(default_storage.exists(name) for name in names)
+    assert f"{len(crops)} cells cut from it" in Correction.objects.get().old_value

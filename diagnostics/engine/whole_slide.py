@@ -45,6 +45,8 @@ DEFAULT_NUCLEUS_DIAMETER_PX = 23
 # Tissue: optical density above Otsu's threshold of the thumbnail, kept within these bounds.
 TISSUE_OD_BOUNDS = (0.04, 0.15)
 THUMBNAIL_SIZE = 2048
+# The thumbnail is read this many pixels at a time (a strip of a level, 64 MiB of RGBA).
+THUMBNAIL_STRIP_PIXELS = 16 * 2 ** 20
 # OpenSlide's decoded-tile cache; its default (32 MiB per slide) is fine, this bounds it.
 OPENSLIDE_CACHE_BYTES = 64 * 2 ** 20
 
@@ -95,8 +97,24 @@ class SlideReader:
         return (rgb + (255 - alpha)).astype(np.uint8)
 
     def thumbnail(self, size=THUMBNAIL_SIZE):
-        """An RGB array whose longer side is at most ``size``, read from a small level."""
-        return np.asarray(self._slide.get_thumbnail((size, size)).convert("RGB"))
+        """An RGB array whose longer side is at most ``size`` (at least half of it where the
+        slide is that large), from the smallest level that gives it, read in strips (OpenSlide's own get_thumbnail reads a whole level, the
+        40,000 px one when the pyramid has no level near ``size``)."""
+        fitting = [index for index, (width, height) in enumerate(self.level_dimensions)
+                   if max(width, height) >= size // 2] or [0]
+        level = max(fitting, key=lambda index: self.level_downsamples[index])
+        width, height = self.level_dimensions[level]
+        shrink = min(1.0, size / max(width, height))
+        out_width = max(1, round(width * shrink))
+        downsample = self.level_downsamples[level]
+        strip = max(1, THUMBNAIL_STRIP_PIXELS // width)
+        strips = []
+        for top in range(0, height, strip):
+            rows = min(strip, height - top)
+            pixels = self.read(level, 0, top * downsample, width, rows)
+            strips.append(np.asarray(Image.fromarray(pixels).resize(
+                (out_width, max(1, round(rows * shrink))), Image.BILINEAR)))
+        return np.concatenate(strips, axis=0)
 
     def close(self):
         self._slide.close()

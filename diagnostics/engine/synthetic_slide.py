@@ -9,6 +9,7 @@ written tile by tile from the layout (each level rendered from pre-shrunk fields
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -94,3 +95,62 @@ def _resolution_tags(resolution, downsample):
         return {"resolutionunit": "NONE"}
     return {"resolution": (resolution / downsample, resolution / downsample),
             "resolutionunit": "CENTIMETER"}
+
+
+def write_dicom_wsi(folder, layout, mpp, levels=2):
+    """Write ``layout`` as a DICOM WSI series in ``folder``: one VL Whole Slide Microscopy
+    instance per pyramid level (1, 4, 16...), tiled-full, uncompressed RGB frames, with
+    ``mpp`` as its pixel spacing. Returns the folder."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    study, series, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
+    for level in range(levels):
+        downsample = 4 ** level
+        width, height = -(-layout.width // downsample), -(-layout.height // downsample)
+        frames = b"".join(tile.tobytes() for tile in layout.level_tiles(downsample))
+        instance = generate_uid()
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = WSI_SOP_CLASS
+        meta.MediaStorageSOPInstanceUID = instance
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        data = Dataset()
+        data.file_meta = meta
+        data.SOPClassUID, data.SOPInstanceUID = WSI_SOP_CLASS, instance
+        data.StudyInstanceUID, data.SeriesInstanceUID = study, series
+        data.FrameOfReferenceUID = frame_of_reference
+        data.Modality, data.PatientName, data.PatientID = "SM", "Synthetic^Slide", "synthetic"
+        data.ContainerIdentifier, data.SpecimenDescriptionSequence = "synthetic", []
+        data.ImageType = ["ORIGINAL" if level == 0 else "DERIVED", "PRIMARY", "VOLUME",
+                          "NONE" if level == 0 else "RESAMPLED"]
+        data.InstanceNumber, data.SeriesNumber = level + 1, 1
+        data.DimensionOrganizationType = "TILED_FULL"
+        data.TotalPixelMatrixColumns, data.TotalPixelMatrixRows = width, height
+        data.TotalPixelMatrixFocalPlanes = 1
+        data.Rows = data.Columns = TILE
+        data.NumberOfFrames = (-(-width // TILE)) * (-(-height // TILE))
+        data.SamplesPerPixel, data.PhotometricInterpretation = 3, "RGB"
+        data.PlanarConfiguration = 0
+        data.BitsAllocated, data.BitsStored, data.HighBit, data.PixelRepresentation = 8, 8, 7, 0
+        spacing_mm = mpp * downsample / 1000
+        data.ImagedVolumeWidth, data.ImagedVolumeHeight = width * spacing_mm, height * spacing_mm
+        data.ImagedVolumeDepth = 0.001
+        measures = Dataset()
+        measures.PixelSpacing = [spacing_mm, spacing_mm]
+        measures.SliceThickness = 0.001
+        shared = Dataset()
+        shared.PixelMeasuresSequence = [measures]
+        data.SharedFunctionalGroupsSequence = [shared]
+        optical_path = Dataset()
+        optical_path.OpticalPathIdentifier = "1"
+        data.OpticalPathSequence = [optical_path]
+        data.NumberOfOpticalPaths = 1
+        data.PixelData = frames
+        data.save_as(folder / f"level-{level}.dcm", enforce_file_format=True)
+    return folder
+
+
+# VL Whole Slide Microscopy Image Storage
+WSI_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"

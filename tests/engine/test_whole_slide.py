@@ -11,7 +11,8 @@ from scipy.spatial import cKDTree
 from diagnostics.engine.cell_detector_artefact import load_detector
 from diagnostics.engine.cells_csv import read_cells_csv
 from diagnostics.engine.crops import DEFAULT_CROP_SIZE
-from diagnostics.engine.synthetic_slide import SlideLayout, write_pyramidal_tiff
+from diagnostics.engine.synthetic_slide import (SlideLayout, write_dicom_wsi,
+                                                write_pyramidal_tiff)
 from diagnostics.engine.whole_slide import (CRIC_MICRONS_PER_PIXEL, open_slide, scan_slide,
                                             tissue_mask)
 
@@ -114,6 +115,26 @@ def test_each_cell_has_a_classifier_sized_crop(scanned):
     crops = tiles[0].crops()
     assert len(crops) == len(tiles[0])
     assert {crop.size for crop in crops} == {(DEFAULT_CROP_SIZE, DEFAULT_CROP_SIZE)}
+
+
+def test_a_dicom_wsi_opens_as_a_folder_or_a_file_and_is_scanned_alike(marked_fields, detector,
+                                                                       tmp_path):
+    field, marks = marked_fields[0]
+    layout = _layout([(field, marks)], ZOOM)
+    folder = write_dicom_wsi(tmp_path / "dicom", _cropped(layout, 1600, 1250), SCANNER_MPP)
+    assert open_slide(folder / "level-0.dcm").dimensions == (1600, 1250)
+    scan = scan_slide(folder, detector, tile_size=768)
+    assert scan.slide.vendor == "dicom" and scan.mpp == pytest.approx(SCANNER_MPP)
+    found = np.vstack([np.column_stack([tile.x, tile.y]) for tile in scan])
+    left, top, _ = layout.positions[0]
+    slide_recall = _recall(found, (marks + 0.5) * ZOOM - 0.5 + (left, top), MATCH_PX * ZOOM)
+    detected = detector.detect(field)
+    assert slide_recall >= _recall(np.column_stack([detected.x, detected.y]), marks,
+                                   MATCH_PX) - 0.05
+
+
+def _cropped(layout, width, height):
+    return SlideLayout(width, height, layout.fields, layout.positions[:1])
 
 
 def test_a_slide_without_scale_is_read_at_cric_scale_and_says_so(marked_fields, detector,

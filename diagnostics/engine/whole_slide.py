@@ -18,9 +18,10 @@ How (and why):
    or a full slide is not split in two), marks tissue; tiles without any are never read.
 3. Tiles. A regular grid of ``tile_size`` px cores (at CRIC scale); each is read with a
    ``margin`` around it (two nucleus diameters at least, half a crop at least), so no nucleus
-   is cut and every crop is whole. A detection belongs to the tile whose core holds it, which
-   is the tile whose centre is nearest; a nucleus found twice across a core edge is reported
-   once (the first tile's).
+   is cut and every crop is whole. A detection belongs to the tile whose core holds it (the
+   tile whose centre is nearest), give or take half a nucleus: tiles see a nucleus on their
+   shared edge a pixel or two apart, and strict cores can lose it on both sides. One found
+   by two tiles is reported once, by the first (its edge context is as wide in both).
 4. Memory. One tile and its crops at a time; the thumbnail and the detections near the
    previous row's edges are all that is kept. OpenSlide's tile cache is kept small.
 
@@ -184,8 +185,10 @@ class SlideScan:
         self.slide, self.detector, self.tile_size = slide, detector, int(tile_size)
         self.crop_size, self.progress = int(crop_size), progress
         self.nucleus_diameter = _nucleus_diameter(detector)
+        # Wide enough for a crop around a cell up to half a nucleus outside the core.
         self.margin = int(margin if margin is not None else
-                          max(2 * self.nucleus_diameter, crop_size // 2 + 1))
+                          max(2 * self.nucleus_diameter,
+                              crop_size // 2 + self.nucleus_diameter // 2 + 1))
         self.mpp_assumed = slide.mpp is None
         self.mpp = target_mpp if self.mpp_assumed else slide.mpp
         self.target_mpp = target_mpp
@@ -260,7 +263,12 @@ class SlideScan:
         pixels = self._read_window(left, top, right - left, bottom - top)
         found = self.detector.detect(pixels)
         x, y = found.x + left, found.y + top
-        own = (x >= core_left) & (x < core_right) & (y >= core_top) & (y < core_bottom)
+        # A nucleus on a core edge may be placed a pixel outside the core by every tile that
+        # sees it; a tile takes those within half a nucleus of its core, and the first to
+        # report one wins (see _not_seen_across_edges).
+        slack = self.nucleus_diameter / 2
+        own = ((x >= core_left - slack) & (x < core_right + slack) &
+               (y >= core_top - slack) & (y < core_bottom + slack))
         found, x, y = found.subset(own), x[own], y[own]
         x0, y0 = (x + 0.5) * self.to_level0 - 0.5, (y + 0.5) * self.to_level0 - 0.5
         keep = self._not_seen_across_edges(row, column, x0, y0, x - core_left, y - core_top,
@@ -272,8 +280,9 @@ class SlideScan:
 
     def _not_seen_across_edges(self, row, column, x0, y0, core_x, core_y, core_width,
                                core_height, edges):
-        # A nucleus on a core edge can be found by both tiles, a pixel apart: the tile
-        # scanned first keeps it. Only cells within one diameter of an edge are compared.
+        # A nucleus near a core edge can be reported by two tiles, a pixel or two apart: the
+        # tile scanned first keeps it. Only cells within a diameter of an edge are compared,
+        # with the tiles before this one (row above, the left neighbour).
         reach = self.nucleus_diameter
         keep = np.ones(len(x0), dtype=bool)
         earlier = [edges.get((row + dr, column + dc)) for dr, dc in

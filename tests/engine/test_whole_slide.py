@@ -158,3 +158,38 @@ def test_a_file_that_is_no_slide_is_refused_with_a_reason(tmp_path):
     path.write_text("not a slide")
     with pytest.raises(ValueError, match="not a whole-slide image"):
         open_slide(path)
+
+
+class JitteryDotDetector:
+    """Finds dark dots, each time a pixel or so off: as a real detector does when a nucleus
+    is seen in two tiles' windows with different surroundings."""
+    metadata_ = {"scale": {"nucleus_diameter_px": 10}}
+
+    def __init__(self):
+        self.random = np.random.default_rng(0)
+
+    def detect(self, pixels):
+        from scipy import ndimage as ndi
+
+        from diagnostics.engine.cell_detector import Detections
+
+        labels, count = ndi.label(pixels.mean(axis=-1) < 100)
+        centres = np.array(ndi.center_of_mass(labels > 0, labels, range(1, count + 1)))
+        centres = centres.reshape(-1, 2) + self.random.uniform(-1.5, 1.5, (count, 2))
+        return Detections(x=centres[:, 1], y=centres[:, 0], score=np.ones(count),
+                          radius=np.full(count, 5.0))
+
+
+def test_a_nucleus_on_a_tile_edge_is_reported_once(tmp_path):
+    dots = np.array([(512, 100), (512, 300), (200, 512), (512, 512), (800, 512)])
+    field = np.full((700, 1100, 3), 226, dtype=np.uint8)
+    rows, columns = np.mgrid[:700, :1100]
+    for x, y in dots:
+        field[np.hypot(columns - x, rows - y) < 5] = 30
+    layout = SlideLayout(1100, 700, [Image.fromarray(field)], [(0, 0, 0)])
+    path = write_pyramidal_tiff(tmp_path / "dots.tiff", layout, mpp=None, compression=None)
+    for _ in range(3):  # other jitters, same answer
+        tiles = list(scan_slide(path, JitteryDotDetector(), tile_size=512))
+        found = np.vstack([np.column_stack([tile.x, tile.y]) for tile in tiles])
+        assert len(found) == len(dots)
+        assert (cKDTree(found).query(dots)[0] < 2.5).all()

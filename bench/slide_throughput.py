@@ -3,12 +3,14 @@
     nice -n 5 .venv/bin/python bench/slide_throughput.py                     # 40,000 px slide
     .venv/bin/python bench/slide_throughput.py --slide some.svs              # a real slide
     .venv/bin/python bench/slide_throughput.py --size 20000 --tissue 6000    # smaller
+    nice -n 5 .venv/bin/python bench/slide_throughput.py --classify          # + the classifier
 
 Without --slide it writes (once) a synthetic pyramidal TIFF to /tmp: --size x --size pixels at
 0.25 um/px (a 40x scanner), CRIC fields enlarged to that scale and tiled over a central
 --tissue x --tissue square, glass elsewhere (a smear covers part of a slide). The slide is
 written by a child process, so the peak RSS reported is the scan's alone: opening the slide,
-the thumbnail and tissue mask, detection tile by tile and cutting every cell's crop.
+the thumbnail and tissue mask, detection tile by tile and cutting every cell's crop (and with
+--classify, the shipped classifier on every crop, as the lean worker runs it: ONNX, no torch).
 """
 
 import argparse
@@ -27,6 +29,7 @@ from diagnostics.engine.whole_slide import CRIC_MICRONS_PER_PIXEL, scan_slide  #
 
 CRIC_IMAGES = REPO_ROOT.parent / "shared" / "datasets" / "cric" / "images"
 DETECTOR_DIR = REPO_ROOT / "diagnostics" / "trained_models" / "detector"
+CLASSIFIER_DIR = REPO_ROOT / "diagnostics" / "trained_models" / "default"
 SCANNER_MPP = 0.25
 
 
@@ -62,6 +65,8 @@ def main():
     parser.add_argument("--tissue", type=int, default=9000)
     parser.add_argument("--tile-size", type=int, default=1024)
     parser.add_argument("--no-crops", action="store_true")
+    parser.add_argument("--classify", action="store_true",
+                        help="classify every crop with diagnostics/trained_models/default")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = Path(args.slide or f"/tmp/celinsight-slide-{args.size}-{args.tissue}.tiff")
@@ -72,16 +77,24 @@ def main():
                         "--tissue", str(args.tissue)], check=True)
 
     detector = load_detector(DETECTOR_DIR)
+    classifier = None
+    if args.classify:
+        from diagnostics.engine.artefact import load_classifier
+        classifier = load_classifier(CLASSIFIER_DIR, runtime="auto", threads=2)
     baseline = peak_rss_mib()
     started = time.perf_counter()
     scan = scan_slide(path, detector, tile_size=args.tile_size,
                       progress=lambda done, total: print(f"\r{done}/{total} tiles", end="",
                                                          file=sys.stderr, flush=True))
     planned = time.perf_counter() - started
-    crops = 0
+    crops = classified = 0
     for tile in scan:
-        if not args.no_crops:
-            crops += len(tile.crops())
+        if args.no_crops and classifier is None:
+            continue
+        cell_crops = tile.crops()
+        crops += len(cell_crops)
+        if classifier is not None:
+            classified += len(classifier.predict_proba(cell_crops))
     seconds = time.perf_counter() - started
     read_tiles = scan.tiles_total - scan.tiles_skipped
     figures = {
@@ -90,6 +103,7 @@ def main():
         "tile_size": args.tile_size, "margin": scan.margin,
         "tiles_total": scan.tiles_total, "tiles_skipped": scan.tiles_skipped,
         "tiles_read": read_tiles, "cells": scan.cells, "crops_cut": crops,
+        "cells_classified": classified,
         "seconds": round(seconds, 1), "seconds_thumbnail_and_mask": round(planned, 2),
         "cells_per_s": round(scan.cells / seconds, 1),
         "tiles_read_per_s": round(read_tiles / seconds, 2),

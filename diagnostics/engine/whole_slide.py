@@ -99,8 +99,11 @@ class SlideReader:
 
     def thumbnail(self, size=THUMBNAIL_SIZE):
         """An RGB array whose longer side is at most ``size`` (at least half of it where the
-        slide is that large), from the smallest level that gives it, read in strips (OpenSlide's own get_thumbnail reads a whole level, the
-        40,000 px one when the pyramid has no level near ``size``)."""
+        slide is that large), from the smallest level that gives it, read in strips.
+
+        OpenSlide's own get_thumbnail reads a whole level: the 40,000 px one when the
+        pyramid has no level near ``size``.
+        """
         fitting = [index for index, (width, height) in enumerate(self.level_dimensions)
                    if max(width, height) >= size // 2] or [0]
         level = max(fitting, key=lambda index: self.level_downsamples[index])

@@ -133,6 +133,23 @@ def test_a_dicom_wsi_opens_as_a_folder_or_a_file_and_is_scanned_alike(marked_fie
                                    MATCH_PX) - 0.05
 
 
+def test_a_high_magnification_slide_is_read_from_the_level_at_cric_scale(marked_fields,
+                                                                         detector, tmp_path):
+    field, marks = marked_fields[0]
+    zoom = 4  # a 160x slide: its level 1 (4x smaller) is at CRIC's scale
+    layout = SlideLayout(5400, 4200, [field.resize((field.width * zoom, field.height * zoom))],
+                         [(100, 100, 0)])
+    path = write_pyramidal_tiff(tmp_path / "160x.tiff", layout,
+                                mpp=CRIC_MICRONS_PER_PIXEL / zoom)
+    scan = scan_slide(path, detector)
+    assert scan.level == 1 and scan.to_level0 == pytest.approx(zoom)
+    found = np.vstack([np.column_stack([tile.x, tile.y]) for tile in scan])
+    slide_recall = _recall(found, (marks + 0.5) * zoom - 0.5 + 100, MATCH_PX * zoom)
+    detected = detector.detect(field)
+    assert slide_recall >= _recall(np.column_stack([detected.x, detected.y]), marks,
+                                   MATCH_PX) - 0.05
+
+
 def _cropped(layout, width, height):
     return SlideLayout(width, height, layout.fields, layout.positions[:1])
 

@@ -160,7 +160,11 @@ def tissue_mask(thumbnail, bounds=TISSUE_OD_BOUNDS):
 
 @dataclass
 class TileCells:
-    """The cells found in one tile: level-0 slide coordinates, best score first."""
+    """The cells found in one tile: level-0 slide coordinates, best score first.
+
+    It holds the tile's pixels until dropped (for :meth:`crops`): keep the arrays, or what
+    the crops gave, rather than the TileCells, or memory grows with the slide.
+    """
     row: int
     column: int
     x: np.ndarray

@@ -84,30 +84,36 @@ def main():
     baseline = peak_rss_mib()
     started = time.perf_counter()
     scan = scan_slide(path, detector, tile_size=args.tile_size,
-                      progress=lambda done, total: print(f"\r{done}/{total} tiles", end="",
-                                                         file=sys.stderr, flush=True))
+                      progress=lambda done, total: print(
+                          f"\r{done}/{total} tiles, peak RSS {peak_rss_mib():.0f} MiB", end="",
+                          file=sys.stderr, flush=True))
     planned = time.perf_counter() - started
     crops = classified = 0
-    for tile in scan:
-        if args.no_crops and classifier is None:
-            continue
-        cell_crops = tile.crops()
-        crops += len(cell_crops)
-        if classifier is not None:
-            classified += len(classifier.predict_proba(cell_crops))
+    interrupted = False
+    try:
+        for tile in scan:
+            if args.no_crops and classifier is None:
+                continue
+            cell_crops = tile.crops()
+            crops += len(cell_crops)
+            if classifier is not None:
+                classified += len(classifier.predict_proba(cell_crops))
+    except KeyboardInterrupt:  # a time limit (timeout -s INT): report what was scanned
+        interrupted = True
     seconds = time.perf_counter() - started
-    read_tiles = scan.tiles_total - scan.tiles_skipped
+    read_tiles = scan.tiles_read
     figures = {
         "slide": str(path), "dimensions": scan.slide.dimensions, "mpp": scan.mpp,
         "mpp_assumed": scan.mpp_assumed, "level_read": scan.level,
         "tile_size": args.tile_size, "margin": scan.margin,
+        "interrupted": interrupted, "tiles_done": scan.tiles_done,
         "tiles_total": scan.tiles_total, "tiles_skipped": scan.tiles_skipped,
         "tiles_read": read_tiles, "cells": scan.cells, "crops_cut": crops,
         "cells_classified": classified,
         "seconds": round(seconds, 1), "seconds_thumbnail_and_mask": round(planned, 2),
         "cells_per_s": round(scan.cells / seconds, 1),
         "tiles_read_per_s": round(read_tiles / seconds, 2),
-        "tiles_per_s_all": round(scan.tiles_total / seconds, 2),
+        "tiles_per_s_all": round(scan.tiles_done / seconds, 2),
         "peak_rss_mib": round(peak_rss_mib()),
         "rss_after_loading_detector_mib": round(baseline),
     }

@@ -210,7 +210,7 @@ class SlideScan:
         self.tiles_total = self.rows * self.columns
         self._tissue = self._tissue_tiles()
         self.tiles_skipped = self.tiles_total - int(self._tissue.sum())
-        self.tiles_done = self.cells = 0
+        self.tiles_done = self.tiles_read = self.cells = 0
 
     def _tissue_tiles(self):
         mask, self.tissue_threshold = tissue_mask(self.slide.thumbnail())
@@ -234,6 +234,7 @@ class SlideScan:
             for column in range(self.columns):
                 if self._tissue[row, column]:
                     cells = self._scan_tile(row, column, edges)
+                    self.tiles_read += 1
                     self.cells += len(cells)
                 else:
                     cells = None

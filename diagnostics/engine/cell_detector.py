@@ -16,6 +16,9 @@ How it works (each step chosen by measurement on CRIC, see bench/detector_accura
    own scale (so a rescaled image measures alike): blob strength, darkness at the centre,
    darkness, texture and coverage of the ring around it. A nucleus of interest sits in smooth
    cytoplasm; leukocytes are small dense nuclei in textured clusters or on bare background.
+   The shipped design ("log-context-boosted", ``cell_detector_context``) scores the
+   candidates that pass this first stage again, on the patch around each: radial profile,
+   shape of the dark region, neighbouring candidates (leukocytes come in clusters).
 4. Overlapping candidates keep the best scored; a threshold fitted for a target recall
    decides what is reported.
 

@@ -1,7 +1,8 @@
 """Grouped 5-fold figures of the nucleus detector on CRIC, on the fields as they are and on
 changed copies (grayscale, rescaled 0.75x and 1.5x), and its seconds per 1280 x 960 field.
 
-    nice -n 5 .venv/bin/python bench/detector_accuracy.py                  # about 15 min, 2 cores
+    nice -n 5 .venv/bin/python bench/detector_accuracy.py                  # about 40 min, 2 cores
+    .venv/bin/python bench/detector_accuracy.py --detectors log-context-boosted  # about 30 min
     .venv/bin/python bench/detector_accuracy.py --detectors log-logistic --sets original
     .venv/bin/python bench/detector_accuracy.py --inspect 4                # annotated PNGs
 
@@ -94,7 +95,7 @@ def inspect(fields, count, name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=CRIC_DIR)
-    parser.add_argument("--detectors", nargs="+", default=["log-boosted", "log-logistic"],
+    parser.add_argument("--detectors", nargs="+", default=["log-context-boosted", "log-boosted"],
                         choices=DETECTORS.names())
     parser.add_argument("--sets", nargs="+", default=["original", *list(CHANGED_COPIES)[:3]],
                         choices=["original", *CHANGED_COPIES])

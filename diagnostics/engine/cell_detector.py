@@ -16,6 +16,9 @@ How it works (each step chosen by measurement on CRIC, see bench/detector_accura
    own scale (so a rescaled image measures alike): blob strength, darkness at the centre,
    darkness, texture and coverage of the ring around it. A nucleus of interest sits in smooth
    cytoplasm; leukocytes are small dense nuclei in textured clusters or on bare background.
+   The shipped design ("log-context-boosted", ``cell_detector_context``) scores the
+   candidates that pass this first stage again, on the patch around each: radial profile,
+   shape of the dark region, neighbouring candidates (leukocytes come in clusters).
 4. Overlapping candidates keep the best scored; a threshold fitted for a target recall
    decides what is reported.
 
@@ -99,13 +102,35 @@ def _luminance(image):
     return pixels
 
 
-def find_candidates(image, scale=1.0):
+def find_candidates(image, scale=1.0, context=False):
     """Every LoG peak of ``image`` with its measurements, before scoring.
 
     ``scale`` is how many times larger a nucleus looks than in CRIC's fields (2 for a field
     taken at twice the magnification); the image is resampled so nuclei come out CRIC-sized.
-    Returns :class:`Detections` with score 0 and ``features`` (N, len(FEATURE_NAMES)).
+    Returns :class:`Detections` with score 0 and ``features`` (N, len(FEATURE_NAMES)), or with
+    ``context=True`` (N, len(FEATURE_NAMES) + len(CONTEXT_FEATURE_NAMES)): the measurements of
+    the patch around each candidate too (see ``cell_detector_context``).
     """
+    candidates, work = candidates_and_work(image, scale)
+    if context:
+        from .cell_detector_context import context_features
+        candidates.features = np.hstack([candidates.features,
+                                         context_features(work, np.arange(len(candidates)))])
+    return candidates
+
+
+@dataclass
+class WorkField:
+    """The work-resolution darkness of a field and every candidate's place in it."""
+    density: np.ndarray
+    rows: np.ndarray
+    columns: np.ndarray
+    sigmas: np.ndarray
+    response: np.ndarray
+
+
+def candidates_and_work(image, scale=1.0):
+    """(:class:`Detections` as :func:`find_candidates` returns, :class:`WorkField`)."""
     density = optical_density(image)
     factor = WORK_DOWNSAMPLE * scale
     work = ndi.zoom(ndi.gaussian_filter(density, 0.5 * factor), 1.0 / factor, order=1)
@@ -137,10 +162,11 @@ def find_candidates(image, scale=1.0):
     sigmas = np.asarray(WORK_SIGMAS)[scales]
     features[:, -1] = np.log(sigmas)
     height, width = density.shape
-    return Detections(x=np.clip((columns + 0.5) * factor - 0.5, 0, width - 1),
-                      y=np.clip((rows + 0.5) * factor - 0.5, 0, height - 1),
-                      score=np.zeros(len(peaks)), radius=sigmas * np.sqrt(2) * factor,
-                      features=features)
+    candidates = Detections(x=np.clip((columns + 0.5) * factor - 0.5, 0, width - 1),
+                            y=np.clip((rows + 0.5) * factor - 0.5, 0, height - 1),
+                            score=np.zeros(len(peaks)), radius=sigmas * np.sqrt(2) * factor,
+                            features=features)
+    return candidates, WorkField(work, rows, columns, sigmas, own)
 
 
 def _ring_measures(coarse, covered, width):
@@ -201,7 +227,12 @@ class NucleusDetector:
                 "overlap": self.overlap}
 
     def fit_scorer(self, features, labels):
-        """Learn to tell candidates near a mark (label 1) from the others; returns self."""
+        """Learn to tell candidates near a mark (label 1) from the others; returns self.
+
+        Only the first-stage measurements (``FEATURE_NAMES``) are used; candidates found with
+        ``context=True`` carry more columns, for designs that read them.
+        """
+        features = features[:, :len(FEATURE_NAMES)]
         self.feature_mean_ = features.mean(axis=0)
         self.feature_scale_ = features.std(axis=0) + 1e-9
         self._fit_standardised((features - self.feature_mean_) / self.feature_scale_, labels)
@@ -210,7 +241,8 @@ class NucleusDetector:
     def score_candidates(self, candidates):
         """``candidates`` with ``score`` set to the scorer's probability (in [0, 1])."""
         if len(candidates):
-            standardised = (candidates.features - self.feature_mean_) / self.feature_scale_
+            standardised = ((candidates.features[:, :len(FEATURE_NAMES)] - self.feature_mean_)
+                            / self.feature_scale_)
             candidates.score = np.clip(self._probability(standardised), 0.0, 1.0)
         return candidates
 
@@ -313,3 +345,8 @@ class BoostedNucleusDetector(NucleusDetector):
     def _load_scorer(self, state, directory):
         import lightgbm
         self.booster_ = lightgbm.Booster(model_file=str(Path(directory) / state["file"]))
+
+
+# The two-stage design lives with its patch measurements; imported here so that DETECTORS
+# always lists it.
+from . import cell_detector_context  # noqa: E402,F401

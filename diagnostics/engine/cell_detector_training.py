@@ -20,9 +20,10 @@ from .cells_csv import CELLS_CSV, read_cells_csv
 from .datasets import grouped_kfold, load_image
 
 MARKS_FILE = CELLS_CSV
-# Chosen by grouped 5-fold validation on CRIC (bench/detector_accuracy.py): at the same held-out
-# recall the boosted scorer reports about a third fewer unmarked candidates than the logistic.
-DEFAULT_DETECTOR = "log-boosted"
+# Chosen by grouped 5-fold validation on CRIC (bench/detector_accuracy.py): the boosted scorer
+# reports about a quarter fewer unmarked candidates than the logistic at the same held-out
+# recall, and its second stage on the patch around each survivor fewer again (bench/README.md).
+DEFAULT_DETECTOR = "log-context-boosted"
 # Bethesda categories from least to most severe: a field is stratified by its worst cell.
 SEVERITY = ("Negative for intraepithelial lesion", "ASC-US", "LSIL", "ASC-H", "HSIL", "SCC")
 
@@ -77,21 +78,31 @@ def label_candidates(candidates, marks, radius):
 
 def fit_detector(detector, candidate_sets, mark_sets):
     """Fit ``detector`` (a ``NucleusDetector``) on precomputed candidates of fields
-    with marks: the logistic model, then the threshold giving ``target_recall``."""
+    with marks: its scorer, then the threshold giving ``target_recall``."""
+    def labels_for(candidates, marks):
+        return label_candidates(candidates, marks, detector.match_radius)
+
+    if hasattr(detector, "fit_fields"):  # designs that fit stage by stage, field by field
+        return detector.fit_fields(candidate_sets, mark_sets, labels_for)
     features = np.concatenate([c.features for c in candidate_sets]).astype(np.float64)
-    labels = np.concatenate([label_candidates(c, m, detector.match_radius)
-                             for c, m in zip(candidate_sets, mark_sets)])
+    labels = np.concatenate([labels_for(c, m) for c, m in zip(candidate_sets, mark_sets)])
     detector.fit_scorer(features, labels)
-    best = np.concatenate([_best_score_per_mark(detector, c, m)
+    best = np.concatenate([best_score_per_mark(detector, c, m)
                            for c, m in zip(candidate_sets, mark_sets)])
-    # The highest threshold keeping target_recall of the training marks.
-    ranked = np.sort(best)[::-1]
-    needed = int(np.ceil(detector.target_recall * len(ranked)))
-    detector.threshold_ = float(ranked[max(needed - 1, 0)])
+    detector.threshold_ = threshold_for_recall(best, detector.target_recall)
     return detector
 
 
-def _best_score_per_mark(detector, candidates, marks):
+def threshold_for_recall(best_scores, recall):
+    """The highest threshold keeping ``recall`` of the marks, given each mark's best score."""
+    ranked = np.sort(best_scores)[::-1]
+    needed = int(np.ceil(recall * len(ranked)))
+    return float(ranked[max(needed - 1, 0)])
+
+
+def best_score_per_mark(detector, candidates, marks):
+    """Each mark's best score among ``candidates`` within ``match_radius`` after overlap
+    suppression (0 where none)."""
     kept = suppress_overlaps(detector.score_candidates(candidates), detector.overlap)
     best = np.zeros(len(marks))
     if len(kept) and len(marks):
@@ -131,7 +142,8 @@ def add_counts(total, counts):
 
 
 def field_candidates(fields, scale=1.0, transform=None):
-    """Candidates of every field (the slow part, done once for all folds). ``transform``
+    """Candidates of every field with all their measurements (``context=True``: the slow
+    part, done once for all folds and designs). ``transform``
     (image -> (image, factor)) tests a changed copy, e.g. grayscale or rescaled; marks are
     multiplied by ``factor``."""
     candidate_sets, mark_sets = [], []
@@ -139,7 +151,7 @@ def field_candidates(fields, scale=1.0, transform=None):
         image, factor = load_image(field.path), 1.0
         if transform is not None:
             image, factor = transform(image)
-        candidate_sets.append(find_candidates(image, scale=scale))
+        candidate_sets.append(find_candidates(image, scale=scale, context=True))
         mark_sets.append(field.marks * factor)
     return candidate_sets, mark_sets
 

@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 from scipy import ndimage as ndi
 
-from diagnostics.engine.cell_detector import DETECTORS, find_candidates
+from diagnostics.engine.cell_detector import (DETECTORS, FEATURE_NAMES, find_candidates,
+                                              suppress_overlaps)
+from diagnostics.engine.cell_detector_context import CONTEXT_FEATURE_NAMES
 from diagnostics.engine.cell_detector_artefact import load_detector, save_detector
 from diagnostics.engine.cell_detector_training import (fit_detector, match_figures,
                                                        read_marked_fields)
@@ -81,12 +83,15 @@ def test_scores_are_probabilities_and_best_first(fitted_on_synthetic):
     assert np.all(detections.radius > 0)
 
 
-@pytest.mark.parametrize("name", ["log-logistic", "log-boosted"])
+SMALL_PARAMS = {"log-logistic": {}, "log-boosted": {"n_trees": 5},
+                "log-context-boosted": {"n_trees": 5, "context_trees": 5, "inner_folds": 2}}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_PARAMS))
 def test_a_saved_detector_loads_and_detects_alike(name, tmp_path):
-    fields = [synthetic_field(seed) for seed in range(3)]
-    params = {"n_trees": 5} if name == "log-boosted" else {}
-    detector = fit_detector(DETECTORS.create(name, **params),
-                            [find_candidates(image) for image, _ in fields],
+    fields = [synthetic_field(seed) for seed in range(4)]
+    detector = fit_detector(DETECTORS.create(name, **SMALL_PARAMS[name]),
+                            [find_candidates(image, context=True) for image, _ in fields],
                             [marks for _, marks in fields])
     save_detector(detector, tmp_path, {"version": "test-1"})
     loaded = load_detector(tmp_path)
@@ -94,6 +99,30 @@ def test_a_saved_detector_loads_and_detects_alike(name, tmp_path):
     assert loaded.metadata_["version"] == "test-1"
     assert loaded.metadata_["name"] == name
     assert np.allclose(loaded.detect(image).score, detector.detect(image).score)
+
+
+def test_the_two_stage_detector_scores_alike_in_training_and_in_detection():
+    # Training scores every candidate with its patch measurements; detection measures only
+    # the first stage's survivors: the same candidates must get the same scores either way.
+    fields = [synthetic_field(seed) for seed in range(4)]
+    detector = fit_detector(DETECTORS.create("log-context-boosted",
+                                             **SMALL_PARAMS["log-context-boosted"]),
+                            [find_candidates(image, context=True) for image, _ in fields],
+                            [marks for _, marks in fields])
+    image = synthetic_field(seed=14)[0]
+    detected = detector.detect(image, threshold=0.0)
+    scored = detector.score_candidates(find_candidates(image, context=True))
+    expected = suppress_overlaps(scored.subset(scored.score >= 0.0), detector.overlap)
+    assert np.allclose(detected.score, expected.score)
+    assert np.allclose(detected.x, expected.x)
+
+
+def test_every_candidate_gets_finite_patch_measurements():
+    image, _ = synthetic_field(seed=15)
+    candidates = find_candidates(image, context=True)
+    names = FEATURE_NAMES + CONTEXT_FEATURE_NAMES
+    assert candidates.features.shape == (len(candidates), len(names))
+    assert np.isfinite(candidates.features).all()
 
 
 def test_a_changed_detector_file_is_refused(fitted_on_synthetic, tmp_path):

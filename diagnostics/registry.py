@@ -7,7 +7,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from diagnostics.engine.metadata import METADATA_FILE, read_metadata
-from diagnostics.models import ModelVersion
+from diagnostics.models import HoldoutEvaluation, ModelVersion
+
+# The parts of metadata.json that decide a model's predictions on given features: two folders
+# under one version name that differ here are different models.
+PREDICTION_FIELDS = ("classes", "head", "calibration")
 
 
 def stored_directory(path):
@@ -25,6 +29,30 @@ def register_model(directory):
         defaults={"directory": stored_directory(directory), "metadata": metadata},
     )
     return model
+
+
+def record_holdout_evaluation(report, directory, evaluated_by=None, run_by=""):
+    """Store an ``engine.holdout.evaluate_holdout`` report of the model in ``directory``
+    as a HoldoutEvaluation of its version, registering the version if it is new.
+
+    Raises ValueError when the version is registered for a folder whose model differs
+    (its classes, head or calibration): the figures would describe another model.
+    """
+    metadata = read_metadata(directory)
+    model = register_model(directory)
+    differing = [field for field in PREDICTION_FIELDS
+                 if model.metadata.get(field) != metadata.get(field)]
+    if differing:
+        raise ValueError(
+            f"{directory} holds version {model.version}, but the registered {model.version} "
+            f"({model.directory}) has another {', '.join(differing)}: these are two models "
+            f"under one name. Evaluate the registered folder, or give this model a new "
+            f"version name.")
+    return HoldoutEvaluation.objects.create(
+        model_version=model, holdout_path=report["data"]["path"],
+        holdout_sha256=report["data"].get("file_list_sha256", ""),
+        n_cells=report["data"]["n_images"], report=report,
+        evaluated_by=evaluated_by, run_by=run_by)
 
 
 def activate_model(model):

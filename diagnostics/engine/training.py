@@ -16,7 +16,8 @@ import torch
 
 from .artefact import save_classifier
 from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibration
-from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
+from .datasets import (DEFAULT_GROUP_PATTERN, add_reviewed_cells, group_keys, grouped_kfold,
+                       list_image_folder)
 from .designs import DEFAULT_HYBRID, create_hybrid
 from .devices import DEVICES, resolve_torch_device
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
@@ -32,7 +33,8 @@ PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "s
 def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None, n_folds=5,
                        seed=0, cache_dir=DEFAULT_CACHE_DIR, group_pattern=DEFAULT_GROUP_PATTERN,
                        version=None, pretrained=True, progress=True,
-                       target_accuracy=DEFAULT_TARGET_ACCURACY, device="cpu"):
+                       target_accuracy=DEFAULT_TARGET_ACCURACY, device="cpu",
+                       reviewed_dir=None):
     """Validate the hybrid ``hybrid`` on grouped folds, calibrate it, fit it on all images.
 
     Folds come from StratifiedGroupKFold, so all cells of one (class, cluster image) group
@@ -42,11 +44,18 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     on every image is saved to ``out_dir`` with a ``metadata.json`` describing data,
     validation, calibration and versions. Returns that metadata. ``device`` (auto, cpu or
     cuda, see :mod:`devices`) is where fine-tuning and feature extraction run.
+
+    ``reviewed_dir`` adds cells whose class a signer overrode, filed under that class and
+    grouped by specimen (see :func:`datasets.add_reviewed_cells`); the metadata's
+    ``training_data.reviewed_cells`` says how many.
     """
     started = time.perf_counter()
     overrides = {**(overrides or {}), "device": resolve_torch_device(device)}
     dataset = list_image_folder(data_dir)
     groups = group_keys(dataset, group_pattern)
+    reviewed = None
+    if reviewed_dir is not None:
+        dataset, groups, reviewed = add_reviewed_cells(dataset, groups, reviewed_dir)
     folds = grouped_kfold(dataset.labels, groups, n_splits=n_folds, seed=seed)
     fit_final, validation, probabilities, classes = validate_hybrid(
         hybrid, dataset, folds, overrides, pretrained, cache_dir, progress)
@@ -63,7 +72,7 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     classifier.calibrate(calibration)
     fit_explainer(classifier, features, labels)
     metadata = _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern,
-                                  validation, n_folds, seed, version)
+                                  validation, n_folds, seed, version, reviewed)
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
     metadata["training_device"] = overrides["device"]
     save_classifier(classifier, out_dir, metadata)
@@ -124,8 +133,8 @@ def _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress):
 
 
 def _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern, validation,
-                       n_folds, seed, version):
-    return {
+                       n_folds, seed, version, reviewed=None):
+    metadata = {
         "name": hybrid,
         "version": version or f"{hybrid}-1",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -147,6 +156,12 @@ def _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern, valid
         },
         "package_versions": _package_versions(),
     }
+    if reviewed is not None:
+        metadata["training_data"]["reviewed_cells"] = reviewed
+        metadata["validation"]["protocol"] += (
+            f"; {reviewed['n_cells']} cells whose class a signer overrode are grouped by "
+            f"specimen ({reviewed['n_specimens']} specimens)")
+    return metadata
 
 
 def _package_versions():
@@ -166,6 +181,7 @@ def describe_training(metadata):
              f"{metadata['training_data']['n_images']} images, "
              f"{metadata['training_data']['n_groups']} groups, "
              f"{metadata['training_seconds']} s)",
+             *_reviewed_line(metadata["training_data"].get("reviewed_cells")),
              f"Validation: {validation['protocol']}",
              format_validation_table(validation, metadata["classes"]),
              f"Calibration: temperature {calibration['temperature']:.3f}, ECE "
@@ -179,6 +195,14 @@ def describe_training(metadata):
         lines.append(f"Grad-CAM explainer: {explainer['kind']}, picks the head's class on "
                      f"{_percent(explainer['agreement_with_head'])} of the training features")
     return "\n".join(lines)
+
+
+def _reviewed_line(reviewed):
+    if reviewed is None:
+        return []
+    counts = ", ".join(f"{name} {count}" for name, count in reviewed["counts_per_class"].items())
+    return [f"Reviewed cells added: {reviewed['n_cells']} whose class a signer overrode, from "
+            f"{reviewed['n_specimens']} specimens{f' ({counts})' if counts else ''}"]
 
 
 def _percent(value):
@@ -195,13 +219,17 @@ def main(argv=None):
     parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR))
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--version", help="model version name")
+    parser.add_argument("--reviewed-dir", default=None,
+                        help="folder per class of overridden cells named <specimen>_<cell>, "
+                             "added to the data and grouped by specimen")
     parser.add_argument("--device", default="auto", choices=DEVICES,
                         help="where to compute: auto (CUDA when present), cpu or cuda")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     metadata = train_and_evaluate(args.data, args.out, hybrid=args.hybrid, n_folds=args.folds,
                                   seed=args.seed, cache_dir=args.cache_dir,
-                                  version=args.version, device=args.device)
+                                  version=args.version, device=args.device,
+                                  reviewed_dir=args.reviewed_dir)
     print(describe_training(metadata))
     print(f"Saved to {args.out}")
 

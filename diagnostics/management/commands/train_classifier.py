@@ -1,5 +1,7 @@
 """Train the cell classifier: a thin wrapper around diagnostics.engine.training."""
 
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from django.conf import settings
@@ -37,9 +39,13 @@ class Command(BaseCommand):
                                  "when present), cpu or cuda (CELINSIGHT_DEVICE: %(default)s)")
         parser.add_argument("--model-version", dest="version",
                             help="name of this model version (default: recipe name and time)")
+        parser.add_argument("--include-reviews", action="store_true",
+                            help="also train on the cells whose class a signer overrode (on "
+                                 "signed-off specimens), with the reviewed class; validation "
+                                 "keeps each specimen's cells in one fold")
 
     def handle(self, *args, data, out, hybrid, list_hybrids, epochs, seed, folds, threads,
-               version, device, **options):
+               version, device, include_reviews, **options):
         import torch
 
         from diagnostics.engine import available_hybrids
@@ -60,16 +66,29 @@ class Command(BaseCommand):
         torch.set_num_threads(threads)
         version = version or f"{hybrid}-{timezone.now():%Y%m%d-%H%M%S}"
         overrides = {"epochs": epochs} if epochs else {}
-        try:
-            metadata = train_and_evaluate(data, out, hybrid=hybrid, overrides=overrides,
-                                          n_folds=folds, seed=seed, version=version,
-                                          device=device)
-        except (FileNotFoundError, DeviceUnavailable) as error:  # weights or GPU missing
-            raise CommandError(str(error)) from error
+        with ExitStack() as cleanup:
+            reviewed_dir = None
+            if include_reviews:
+                reviewed_dir = Path(cleanup.enter_context(
+                    tempfile.TemporaryDirectory(prefix="celinsight-reviewed-")))
+                self.stdout.write(self.export_reviews(reviewed_dir, data))
+            try:
+                metadata = train_and_evaluate(data, out, hybrid=hybrid, overrides=overrides,
+                                              n_folds=folds, seed=seed, version=version,
+                                              device=device, reviewed_dir=reviewed_dir)
+            except (FileNotFoundError, DeviceUnavailable) as error:  # weights or GPU missing
+                raise CommandError(str(error)) from error
         self.stdout.write(describe_training(metadata))
         model = register_model(out)
         self.stdout.write(self.style.SUCCESS(
             f"Saved model {model.version} to {out} and registered it; {_how_it_is_served(out)}."))
+
+    @staticmethod
+    def export_reviews(folder, data):
+        from diagnostics.engine import list_image_folder
+        from diagnostics.training_data import export_reviewed_cells
+
+        return export_reviewed_cells(folder, list_image_folder(data).classes).describe()
 
 
 def _how_it_is_served(out):

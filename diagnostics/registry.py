@@ -31,25 +31,30 @@ def register_model(directory):
     return model
 
 
-def record_holdout_evaluation(report, directory, evaluated_by=None, run_by=""):
-    """Store an ``engine.holdout.evaluate_holdout`` report of the model in ``directory``
-    as a HoldoutEvaluation of its version, registering the version if it is new.
-
-    Raises ValueError when the version is registered for a folder whose model differs
-    (its classes, head or calibration): the figures would describe another model.
-    """
+def refuse_another_model_under_its_version(directory):
+    """Raise ValueError when the version of the model in ``directory`` is registered for a
+    folder whose model differs (its classes, head or calibration): figures of one would be
+    filed under the other."""
     metadata = read_metadata(directory)
-    model = register_model(directory)
+    registered = ModelVersion.objects.filter(version=metadata["version"]).first()
+    if registered is None:
+        return
     differing = [field for field in PREDICTION_FIELDS
-                 if model.metadata.get(field) != metadata.get(field)]
+                 if registered.metadata.get(field) != metadata.get(field)]
     if differing:
         raise ValueError(
-            f"{directory} holds version {model.version}, but the registered {model.version} "
-            f"({model.directory}) has another {', '.join(differing)}: these are two models "
-            f"under one name. Evaluate the registered folder, or give this model a new "
-            f"version name.")
+            f"{directory} holds version {registered.version}, but the registered "
+            f"{registered.version} ({registered.directory}) has another "
+            f"{', '.join(differing)}: these are two models under one name. Evaluate the "
+            f"registered folder, or give this model a new version name.")
+
+
+def record_holdout_evaluation(report, directory, evaluated_by=None, run_by=""):
+    """Store an ``engine.holdout.evaluate_holdout`` report of the model in ``directory``
+    as a HoldoutEvaluation of its version, registering the version if it is new."""
+    refuse_another_model_under_its_version(directory)
     return HoldoutEvaluation.objects.create(
-        model_version=model, holdout_path=report["data"]["path"],
+        model_version=register_model(directory), holdout_path=report["data"]["path"],
         holdout_sha256=report["data"].get("file_list_sha256", ""),
         n_cells=report["data"]["n_images"], report=report,
         evaluated_by=evaluated_by, run_by=run_by)

@@ -100,10 +100,13 @@ class Command(BaseCommand):
 
         from diagnostics.engine import load_classifier
         from diagnostics.engine.holdout import evaluate_holdout, format_holdout_report
-        from diagnostics.registry import record_holdout_evaluation
+        from diagnostics.registry import (
+            record_holdout_evaluation, refuse_another_model_under_its_version,
+        )
 
         try:
-            report = evaluate_holdout(load_classifier(model_dir), holdout)
+            refuse_another_model_under_its_version(model_dir)  # before the long part
+            report = evaluate_holdout(load_classifier(model_dir), holdout.resolve())
         except (FileNotFoundError, ValueError) as error:
             raise CommandError(str(error)) from error
         report["model"]["dir"] = str(model_dir)
@@ -113,11 +116,8 @@ class Command(BaseCommand):
             json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
             self.stdout.write(self.style.SUCCESS(f"Saved the holdout figures to {json_out}"))
         with set_actor(evaluated_by):
-            try:
-                evaluation = record_holdout_evaluation(report, model_dir, evaluated_by,
-                                                       _account_running_this())
-            except ValueError as error:
-                raise CommandError(str(error)) from error
+            evaluation = record_holdout_evaluation(report, model_dir, evaluated_by,
+                                                   _account_running_this())
         self.stdout.write(self.style.SUCCESS(
             f"Recorded as holdout evaluation {evaluation.pk} of {evaluation.model_version}: the "
             f"admin shows it before making that version active."))

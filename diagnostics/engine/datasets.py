@@ -92,16 +92,18 @@ def load_image(path):
         return image.convert("RGB")
 
 
-def group_keys(dataset, pattern=DEFAULT_GROUP_PATTERN):
+def group_keys(dataset, pattern=DEFAULT_GROUP_PATTERN, per_class=True):
     """One ``class/NNN`` key per image from ``pattern``'s first group on the file name.
 
-    A file whose name does not match is its own group.
+    A file whose name does not match is its own group. ``per_class=False`` drops the class
+    from the key, for groups whose cells have several classes (a field of view's cells).
     """
     regex = re.compile(pattern)
     keys = []
     for path, label in zip(dataset.paths, dataset.labels):
         match = regex.search(path.name)
-        keys.append(f"{label}/{match.group(1) if match else path.stem}")
+        key = match.group(1) if match else path.stem
+        keys.append(f"{label}/{key}" if per_class else key)
     return keys
 
 

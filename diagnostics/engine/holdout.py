@@ -149,6 +149,24 @@ def abnormal_figures(truly_abnormal, called_abnormal):
             "n_abnormal": n_abnormal, "n_normal": n_normal}
 
 
+def sensitivity_at_specificity(probabilities, labels, classes, specificity=0.90):
+    """Abnormal-vs-normal figures of probabilities (n, len(classes)) of ``labels`` at the
+    threshold on the summed abnormal-class probability that keeps specificity at least
+    ``specificity``: ``sensitivity``, ``specificity`` and ``threshold`` (None without both
+    kinds of cell)."""
+    abnormal = abnormal_classes(classes)
+    scores = np.asarray(probabilities)[:, [list(classes).index(name) for name in abnormal]]
+    scores = scores.sum(axis=1)
+    truly_abnormal = np.isin(np.asarray(labels).astype(str), abnormal)
+    normal_scores = np.sort(scores[~truly_abnormal])
+    if not len(normal_scores) or not truly_abnormal.any():
+        return {"sensitivity": None, "specificity": None, "threshold": None}
+    threshold = normal_scores[int(np.ceil(specificity * len(normal_scores))) - 1]
+    return {"sensitivity": float(np.mean(scores[truly_abnormal] > threshold)),
+            "specificity": float(np.mean(normal_scores <= threshold)),
+            "threshold": float(threshold), "abnormal_classes": abnormal}
+
+
 def format_holdout_report(report):
     """A plain-text summary of an :func:`evaluate_holdout` report."""
     metrics, classes = report["metrics"], report["classes"]

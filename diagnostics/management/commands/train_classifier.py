@@ -19,7 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--data", type=Path,
                             default=settings.BASE_DIR.parent / "shared" / "datasets" / "sipakmed",
-                            help="folder with one sub-folder of images per class")
+                            help="folder with one sub-folder of images per class, or a "
+                                 "CRIC-layout folder (images/ + cells.csv: cells cut around "
+                                 "their nucleus centres, grouped by field of view)")
+        parser.add_argument("--crop-size", type=int, default=None,
+                            help="with a CRIC-layout --data: the crop size in pixels "
+                                 "(default: the product's, 128)")
         parser.add_argument("--out", type=Path, default=settings.CLASSIFIER_MODEL_DIR,
                             help="folder to write the trained model into (default: the "
                                  "served model's, CELINSIGHT_MODEL_DIR: %(default)s)")
@@ -45,7 +50,7 @@ class Command(BaseCommand):
                                  "keeps each specimen's cells in one fold")
 
     def handle(self, *args, data, out, hybrid, list_hybrids, epochs, seed, folds, threads,
-               version, device, include_reviews, **options):
+               version, device, include_reviews, crop_size, **options):
         import torch
 
         from diagnostics.engine import available_hybrids
@@ -66,6 +71,7 @@ class Command(BaseCommand):
         torch.set_num_threads(threads)
         version = version or f"{hybrid}-{timezone.now():%Y%m%d-%H%M%S}"
         overrides = {"epochs": epochs} if epochs else {}
+        cropping = {"crop_size": crop_size} if crop_size else {}
         with ExitStack() as cleanup:
             reviewed_dir = None
             if include_reviews:
@@ -75,7 +81,8 @@ class Command(BaseCommand):
             try:
                 metadata = train_and_evaluate(data, out, hybrid=hybrid, overrides=overrides,
                                               n_folds=folds, seed=seed, version=version,
-                                              device=device, reviewed_dir=reviewed_dir)
+                                              device=device, reviewed_dir=reviewed_dir,
+                                              **cropping)
             except (FileNotFoundError, DeviceUnavailable) as error:  # weights or GPU missing
                 raise CommandError(str(error)) from error
         self.stdout.write(describe_training(metadata))
@@ -85,10 +92,20 @@ class Command(BaseCommand):
 
     @staticmethod
     def export_reviews(folder, data):
-        from diagnostics.engine import list_image_folder
         from diagnostics.training_data import export_reviewed_cells
 
-        return export_reviewed_cells(folder, list_image_folder(data).classes).describe()
+        return export_reviewed_cells(folder, _classes_of(data)).describe()
+
+
+def _classes_of(data):
+    """The classes of a training folder: its class folders, or a CRIC layout's categories."""
+    from diagnostics.engine import list_image_folder
+    from diagnostics.engine.cells_csv import CELLS_CSV, read_cells_csv
+    from diagnostics.engine.cric import is_cric_layout
+
+    if is_cric_layout(data):
+        return sorted({cell.label for cell in read_cells_csv(data / CELLS_CSV)})
+    return list_image_folder(data).classes
 
 
 def _how_it_is_served(out):

@@ -1,8 +1,17 @@
+from auditlog.models import LogEntry
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Max
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
 
 from accounts.audit import PatientReadsLoggedAdmin
-from diagnostics.models import CellResult, CellReview, ModelVersion, SpecimenSignOff
+from diagnostics.models import (
+    CellResult, CellReview, HoldoutEvaluation, ModelVersion, SpecimenSignOff,
+)
 from diagnostics.registry import activate_model
+
+MAKE_ACTIVE_CONFIRMATION = "admin/diagnostics/modelversion/make_active_confirmation.html"
 
 
 @admin.register(CellResult)
@@ -14,9 +23,15 @@ class CellResultAdmin(PatientReadsLoggedAdmin, admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["version", "is_active", "accuracy", "macro_f1", "registered_at", "activated_at"]
-    readonly_fields = ["version", "directory", "metadata", "is_active", "registered_at", "activated_at"]
+    list_display = ["version", "is_active", "accuracy", "macro_f1", "last_holdout_evaluation",
+                    "registered_at", "activated_at"]
+    readonly_fields = ["version", "directory", "latest_holdout", "metadata", "is_active",
+                       "registered_at", "activated_at"]
     actions = ["make_active"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            last_holdout_at=Max("holdout_evaluations__evaluated_at"))
 
     @admin.display(description="validation accuracy")
     def accuracy(self, model):
@@ -26,17 +41,115 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def macro_f1(self, model):
         return model.validation.get("macro_f1")
 
+    @admin.display(description="holdout evaluation", ordering="last_holdout_at")
+    def last_holdout_evaluation(self, model):
+        return model.last_holdout_at or "none"
+
+    @admin.display(description="latest holdout evaluation")
+    def latest_holdout(self, model):
+        evaluation = model.latest_holdout_evaluation()
+        if evaluation is None:
+            return ("None: score it on the lab's own labelled cells with manage.py "
+                    "evaluate_classifier --model VERSION --holdout PATH")
+        return format_html("{} — {}", holdout_summary(evaluation),
+                           f"{evaluation.evaluated_at:%Y-%m-%d %H:%M}")
+
     @admin.action(description="Make the selected model active (classifies new uploads)",
                   permissions=["change"])
     def make_active(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to make active.", messages.ERROR)
-            return
-        model = activate_model(queryset.get())
-        self.message_user(request, f"{model} is now active: new uploads are classified with it.")
+            return None
+        model = queryset.get()
+        evaluation = model.latest_holdout_evaluation()
+        if request.POST.get("confirmed") != "yes":
+            return self.make_active_confirmation(request, model, evaluation)
+        activate_model(model)
+        log_activation(model, request.user, evaluation)
+        if evaluation is None:
+            self.message_user(request, f"{model} is now active without a holdout evaluation: "
+                                       f"new uploads are classified with it.", messages.WARNING)
+        else:
+            self.message_user(request, f"{model} is now active: new uploads are classified "
+                                       f"with it.")
+        return None
+
+    def make_active_confirmation(self, request, model, evaluation):
+        """The page shown before a model goes live: its latest holdout figures, or a
+        warning that it was never verified on cells it did not see."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Make {model} active?",
+            "opts": self.model._meta,
+            "model_version": model,
+            "evaluation": evaluation,
+            "figures": holdout_figures(evaluation) if evaluation else [],
+            "currently_active": ModelVersion.objects.filter(is_active=True).first(),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, MAKE_ACTIVE_CONFIRMATION, context)
 
     def has_add_permission(self, request):
         return False  # models are registered by train_classifier
+
+
+def holdout_figures(evaluation):
+    """(label, value) rows of a holdout evaluation, as the confirmation page lists them."""
+    return [("Accuracy", _figure(evaluation.accuracy)),
+            ("Macro-F1", _figure(evaluation.macro_f1)),
+            ("Sensitivity (abnormal vs normal)", _figure(evaluation.sensitivity)),
+            ("Specificity (abnormal vs normal)", _figure(evaluation.specificity)),
+            ("Referred to a cytologist", _percent(evaluation.referral_rate)),
+            ("Cells", evaluation.n_cells)]
+
+
+def holdout_summary(evaluation):
+    return (f"accuracy {_figure(evaluation.accuracy)}, macro-F1 {_figure(evaluation.macro_f1)}, "
+            f"sensitivity {_figure(evaluation.sensitivity)}, specificity "
+            f"{_figure(evaluation.specificity)}, referral rate "
+            f"{_percent(evaluation.referral_rate)} on {evaluation.n_cells} cells of "
+            f"{evaluation.holdout_path}, by {evaluation.evaluator_name()}")
+
+
+def _figure(value):
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _percent(value):
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def log_activation(model, user, evaluation):
+    """One audit entry naming who made ``model`` active and on which holdout evaluation
+    (none: they confirmed going live without one)."""
+    LogEntry.objects.log_create(
+        model, action=LogEntry.Action.UPDATE, force_log=True, actor=user,
+        changes={"is_active": ["False", "True"]},
+        additional_data={"holdout_evaluation": evaluation.pk if evaluation else None,
+                         "activated_without_holdout_evaluation": evaluation is None})
+
+
+@admin.register(HoldoutEvaluation)
+class HoldoutEvaluationAdmin(admin.ModelAdmin):
+    """Written by evaluate_classifier --holdout only; the admin reads them."""
+
+    list_display = ["model_version", "evaluated_at", "accuracy", "macro_f1", "sensitivity",
+                    "specificity", "referral_rate", "n_cells", "holdout_path", "evaluator"]
+    list_filter = ["model_version"]
+    readonly_fields = [f.name for f in HoldoutEvaluation._meta.fields]
+
+    @admin.display(description="by")
+    def evaluator(self, evaluation):
+        return evaluation.evaluator_name()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -8,9 +8,12 @@ class DiagnosticsConfig(AppConfig):
         from diagnostics import checks  # noqa: F401  (registers the system checks)
         from auditlog.registry import auditlog
 
-        from diagnostics.models import CellResult, CellReview, SpecimenReopening, SpecimenSignOff
+        from diagnostics.models import (
+            CellResult, CellReview, HoldoutEvaluation, SpecimenReopening, SpecimenSignOff,
+        )
 
         auditlog.register(CellResult)
         auditlog.register(CellReview)
         auditlog.register(SpecimenSignOff)
         auditlog.register(SpecimenReopening)
+        auditlog.register(HoldoutEvaluation)

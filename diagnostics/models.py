@@ -132,6 +132,67 @@ class ModelVersion(models.Model):
     def validation(self):
         return self.metadata.get("validation", {})
 
+    def latest_holdout_evaluation(self):
+        """The newest :class:`HoldoutEvaluation` of this version, or None."""
+        return self.holdout_evaluations.select_related("evaluated_by").first()
+
+
+class HoldoutEvaluation(models.Model):
+    """A model version scored as it is, without re-fitting, on labelled cells it never saw
+    (``manage.py evaluate_classifier --holdout``): the lab's verification of the method on
+    its own material, shown to the administrator who makes the version active."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT,
+                                      related_name="holdout_evaluations")
+    holdout_path = models.CharField(max_length=500, help_text="The holdout folder scored.")
+    holdout_sha256 = models.CharField(
+        max_length=64, help_text="sha256 of the holdout's file list (for images/ + cells.csv: "
+                                 "the fields' names and cells.csv's own sha256).")
+    n_cells = models.PositiveIntegerField()
+    report = models.JSONField(help_text="The figures, as evaluate_classifier --json writes them.")
+    evaluated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", help_text="The user answerable for this evaluation (--evaluated-by).")
+    run_by = models.CharField(max_length=150, blank=True,
+                              help_text="The operating-system account that ran the command.")
+    evaluated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-evaluated_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.model_version} on {self.holdout_path} ({self.evaluated_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def metrics(self):
+        return self.report.get("metrics", {})
+
+    @property
+    def accuracy(self):
+        return self.metrics.get("accuracy")
+
+    @property
+    def macro_f1(self):
+        return self.metrics.get("macro_f1")
+
+    @property
+    def sensitivity(self):
+        return self.metrics.get("abnormal", {}).get("sensitivity")
+
+    @property
+    def specificity(self):
+        return self.metrics.get("abnormal", {}).get("specificity")
+
+    @property
+    def referral_rate(self):
+        return self.metrics.get("referral_rate")
+
+    def evaluator_name(self):
+        """Who answers for it: the named user, else the account that ran the command."""
+        if self.evaluated_by_id:
+            return display_name(self.evaluated_by)
+        return f"{self.run_by} (shell account)" if self.run_by else "not recorded"
+
 
 class CellReview(models.Model):
     """A doctor's verdict on one classified cell: the model's class accepted, or another given.

@@ -7,7 +7,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from diagnostics.engine.metadata import METADATA_FILE, read_metadata
-from diagnostics.models import ModelVersion
+from diagnostics.models import HoldoutEvaluation, ModelVersion
+
+# The parts of metadata.json that decide a model's predictions on given features: two folders
+# under one version name that differ here are different models.
+PREDICTION_FIELDS = ("classes", "head", "calibration")
 
 
 def stored_directory(path):
@@ -25,6 +29,35 @@ def register_model(directory):
         defaults={"directory": stored_directory(directory), "metadata": metadata},
     )
     return model
+
+
+def refuse_another_model_under_its_version(directory):
+    """Raise ValueError when the version of the model in ``directory`` is registered for a
+    folder whose model differs (its classes, head or calibration): figures of one would be
+    filed under the other."""
+    metadata = read_metadata(directory)
+    registered = ModelVersion.objects.filter(version=metadata["version"]).first()
+    if registered is None:
+        return
+    differing = [field for field in PREDICTION_FIELDS
+                 if registered.metadata.get(field) != metadata.get(field)]
+    if differing:
+        raise ValueError(
+            f"{directory} holds version {registered.version}, but the registered "
+            f"{registered.version} ({registered.directory}) has another "
+            f"{', '.join(differing)}: these are two models under one name. Evaluate the "
+            f"registered folder, or give this model a new version name.")
+
+
+def record_holdout_evaluation(report, directory, evaluated_by=None, run_by=""):
+    """Store an ``engine.holdout.evaluate_holdout`` report of the model in ``directory``
+    as a HoldoutEvaluation of its version, registering the version if it is new."""
+    refuse_another_model_under_its_version(directory)
+    return HoldoutEvaluation.objects.create(
+        model_version=register_model(directory), holdout_path=report["data"]["path"],
+        holdout_sha256=report["data"].get("file_list_sha256", ""),
+        n_cells=report["data"]["n_images"], report=report,
+        evaluated_by=evaluated_by, run_by=run_by)
 
 
 def activate_model(model):

@@ -2,7 +2,7 @@
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,9 @@ from sklearn.model_selection import StratifiedGroupKFold
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 # SIPaKMeD names cells NNN_MM: NNN is the cluster image a cell was cropped from.
 DEFAULT_GROUP_PATTERN = r"^(\d+)_"
+# Reviewed cells (see add_reviewed_cells) are named <specimen>_<cell>.
+REVIEWED_PREFIX = "reviewed"
+REVIEWED_NAME_PATTERN = r"^([^_]+)_"
 
 
 @dataclass
@@ -22,12 +25,22 @@ class ImageFolderDataset:
     paths: list
     labels: list
     classes: list
+    # Folders of files added from elsewhere, by the prefix their relative paths get.
+    more_roots: dict = field(default_factory=dict)
 
     def __len__(self):
         return len(self.paths)
 
     def relative_paths(self):
-        return [path.relative_to(self.root).as_posix() for path in self.paths]
+        return [self._relative_path(path) for path in self.paths]
+
+    def _relative_path(self, path):
+        if path.is_relative_to(self.root):
+            return path.relative_to(self.root).as_posix()
+        for prefix, root in self.more_roots.items():
+            if path.is_relative_to(root):
+                return f"{prefix}/{path.relative_to(root).as_posix()}"
+        raise ValueError(f"{path} is in none of this data set's folders")
 
     def counts_per_class(self):
         return {name: self.labels.count(name) for name in self.classes}
@@ -79,16 +92,18 @@ def load_image(path):
         return image.convert("RGB")
 
 
-def group_keys(dataset, pattern=DEFAULT_GROUP_PATTERN):
+def group_keys(dataset, pattern=DEFAULT_GROUP_PATTERN, per_class=True):
     """One ``class/NNN`` key per image from ``pattern``'s first group on the file name.
 
-    A file whose name does not match is its own group.
+    A file whose name does not match is its own group. ``per_class=False`` drops the class
+    from the key, for groups whose cells have several classes (a field of view's cells).
     """
     regex = re.compile(pattern)
     keys = []
     for path, label in zip(dataset.paths, dataset.labels):
         match = regex.search(path.name)
-        keys.append(f"{label}/{match.group(1) if match else path.stem}")
+        key = match.group(1) if match else path.stem
+        keys.append(f"{label}/{key}" if per_class else key)
     return keys
 
 
@@ -106,3 +121,37 @@ def grouped_holdout(labels, groups, validation_fraction=0.2, seed=0):
     """One stratified split holding out about ``validation_fraction`` of the groups."""
     n_splits = max(2, round(1 / validation_fraction))
     return grouped_kfold(labels, groups, n_splits=n_splits, seed=seed)[0]
+
+
+def add_reviewed_cells(dataset, groups, reviewed_dir):
+    """``dataset`` and its ``groups`` with the cells of ``reviewed_dir`` added.
+
+    ``reviewed_dir`` holds a folder per class of cells whose class a signer overrode, each
+    named ``<specimen>_<cell>.<ext>`` and filed under the class the signer gave it (an
+    empty or missing folder adds nothing). Their group is their specimen, whatever class
+    each got: a smear's cells share its staining and patient, so none of them may validate
+    a model trained on another of them. Returns ``(dataset, groups, summary)``; raises
+    ValueError for a class the data set does not have.
+    """
+    reviewed_dir = Path(reviewed_dir)
+    paths, labels = [], []
+    if reviewed_dir.is_dir() and any(reviewed_dir.iterdir()):
+        reviewed = list_image_folder(reviewed_dir)
+        paths, labels = reviewed.paths, reviewed.labels
+    unknown = sorted(set(labels) - set(dataset.classes))
+    if unknown:
+        raise ValueError(f"Reviewed cells of classes the data set does not have: "
+                         f"{', '.join(unknown)} (data set classes: {', '.join(dataset.classes)}).")
+    specimens = [_specimen_of(path) for path in paths]
+    merged = ImageFolderDataset(
+        dataset.root, dataset.paths + paths, dataset.labels + labels, dataset.classes,
+        {**dataset.more_roots, REVIEWED_PREFIX: reviewed_dir})
+    summary = {"n_cells": len(paths), "n_specimens": len(set(specimens)),
+               "counts_per_class": {name: labels.count(name) for name in sorted(set(labels))},
+               "grouped_by": "specimen"}
+    return merged, groups + [f"{REVIEWED_PREFIX}/{specimen}" for specimen in specimens], summary
+
+
+def _specimen_of(path):
+    match = re.search(REVIEWED_NAME_PATTERN, path.name)
+    return match.group(1) if match else path.stem

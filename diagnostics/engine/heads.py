@@ -66,6 +66,12 @@ class BoostedTreesHead(Estimator):
         return encoded
 
 
+def balanced_weights(encoded):
+    """Per-sample weights n / (k * count of its class), as scikit-learn's "balanced"."""
+    counts = np.bincount(encoded)
+    return (len(encoded) / (np.count_nonzero(counts) * counts))[encoded]
+
+
 class LightGBMHead(BoostedTreesHead):
     """LightGBM's gradient-boosted trees; saved in LightGBM's plain-text model format."""
 
@@ -73,7 +79,7 @@ class LightGBMHead(BoostedTreesHead):
 
     def __init__(self, n_estimators=800, learning_rate=0.05, num_leaves=15,
                  min_child_samples=20, colsample_bytree=0.1, subsample=0.8,
-                 reg_lambda=1.0, random_state=0, n_jobs=2):
+                 reg_lambda=1.0, random_state=0, n_jobs=2, class_weight=None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -83,9 +89,14 @@ class LightGBMHead(BoostedTreesHead):
         self.reg_lambda = reg_lambda
         self.random_state = random_state
         self.n_jobs = n_jobs
+        # "balanced": each class weighs as much as any other in training, however few its
+        # cells (CRIC has 3,555 NILM cells and 63 SCC); None: every cell weighs the same.
+        self.class_weight = class_weight
 
     def _train(self, X, encoded):
-        return lightgbm.train(self._lightgbm_params(), lightgbm.Dataset(X, label=encoded),
+        weights = balanced_weights(encoded) if self.class_weight == "balanced" else None
+        return lightgbm.train(self._lightgbm_params(),
+                              lightgbm.Dataset(X, label=encoded, weight=weights),
                               num_boost_round=self.n_estimators)
 
     def _predict(self, X):

@@ -12,6 +12,7 @@ A holdout folder is either one sub-folder of cell images per class, or a CRIC-la
 x, y``), whose cells are cut around their nucleus centres as the slide pipeline cuts them.
 """
 
+import hashlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from .cells_csv import CELLS_CSV, read_cells_csv
+from .checksums import file_sha256
 from .crops import DEFAULT_CROP_SIZE, cut_cell_crops
 from .datasets import list_image_folder
 from .evaluation import classification_metrics
@@ -69,7 +71,16 @@ def _read_cric_layout(path, crop_size):
             images += cut_cell_crops(field, [(row.x, row.y) for row in rows], crop_size)
         labels += [row.label for row in rows]
     return images, labels, {"layout": f"images/ + {CELLS_CSV}", "n_images": len(images),
-                            "n_fields": len(cells.groupby_image()), "crop_size": crop_size}
+                            "n_fields": len(cells.groupby_image()), "crop_size": crop_size,
+                            "file_list_sha256": cric_file_list_sha256(path, cells)}
+
+
+def cric_file_list_sha256(path, cells):
+    """sha256 naming what a CRIC-layout holdout held: its fields' names and the exact
+    ``cells.csv`` (labels and centres), so two evaluations on the same cells match."""
+    listing = [f"{CELLS_CSV} {file_sha256(Path(path) / CELLS_CSV)}"]
+    listing += sorted(f"images/{name}" for name in cells.groupby_image())
+    return hashlib.sha256("\n".join(listing).encode("utf-8")).hexdigest()
 
 
 def evaluate_holdout(classifier, path, progress=False):
@@ -136,6 +147,24 @@ def abnormal_figures(truly_abnormal, called_abnormal):
     return {"sensitivity": true_positive / n_abnormal if n_abnormal else None,
             "specificity": true_negative / n_normal if n_normal else None,
             "n_abnormal": n_abnormal, "n_normal": n_normal}
+
+
+def sensitivity_at_specificity(probabilities, labels, classes, specificity=0.90):
+    """Abnormal-vs-normal figures of probabilities (n, len(classes)) of ``labels`` at the
+    threshold on the summed abnormal-class probability that keeps specificity at least
+    ``specificity``: ``sensitivity``, ``specificity`` and ``threshold`` (None without both
+    kinds of cell)."""
+    abnormal = abnormal_classes(classes)
+    scores = np.asarray(probabilities)[:, [list(classes).index(name) for name in abnormal]]
+    scores = scores.sum(axis=1)
+    truly_abnormal = np.isin(np.asarray(labels).astype(str), abnormal)
+    normal_scores = np.sort(scores[~truly_abnormal])
+    if not len(normal_scores) or not truly_abnormal.any():
+        return {"sensitivity": None, "specificity": None, "threshold": None}
+    threshold = normal_scores[int(np.ceil(specificity * len(normal_scores))) - 1]
+    return {"sensitivity": float(np.mean(scores[truly_abnormal] > threshold)),
+            "specificity": float(np.mean(normal_scores <= threshold)),
+            "threshold": float(threshold), "abnormal_classes": abnormal}
 
 
 def format_holdout_report(report):

@@ -10,18 +10,23 @@ import platform
 import time
 from datetime import datetime, timezone
 from importlib import metadata as package_metadata
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from .artefact import save_classifier
 from .calibration import DEFAULT_TARGET_ACCURACY, apply_temperature, fit_calibration
-from .datasets import DEFAULT_GROUP_PATTERN, group_keys, grouped_kfold, list_image_folder
+from .cric import CRIC_GROUP_PATTERN, cut_cric_crops, is_cric_layout
+from .crops import DEFAULT_CROP_SIZE
+from .datasets import (DEFAULT_GROUP_PATTERN, add_reviewed_cells, group_keys, grouped_kfold,
+                       list_image_folder)
 from .designs import DEFAULT_HYBRID, create_hybrid
 from .devices import DEVICES, resolve_torch_device
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
 from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
+from .holdout import sensitivity_at_specificity
 from .linear_explainer import fit_explainer
 
 PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "scikit-learn",
@@ -32,7 +37,8 @@ PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "s
 def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None, n_folds=5,
                        seed=0, cache_dir=DEFAULT_CACHE_DIR, group_pattern=DEFAULT_GROUP_PATTERN,
                        version=None, pretrained=True, progress=True,
-                       target_accuracy=DEFAULT_TARGET_ACCURACY, device="cpu"):
+                       target_accuracy=DEFAULT_TARGET_ACCURACY, device="cpu",
+                       reviewed_dir=None, crop_size=DEFAULT_CROP_SIZE):
     """Validate the hybrid ``hybrid`` on grouped folds, calibrate it, fit it on all images.
 
     Folds come from StratifiedGroupKFold, so all cells of one (class, cluster image) group
@@ -42,15 +48,38 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     on every image is saved to ``out_dir`` with a ``metadata.json`` describing data,
     validation, calibration and versions. Returns that metadata. ``device`` (auto, cpu or
     cuda, see :mod:`devices`) is where fine-tuning and feature extraction run.
+
+    ``reviewed_dir`` adds cells whose class a signer overrode, filed under that class and
+    grouped by specimen (see :func:`datasets.add_reviewed_cells`); the metadata's
+    ``training_data.reviewed_cells`` says how many.
+
+    ``data_dir`` may also be a CRIC-layout folder (``images/`` + ``cells.csv``, see
+    :mod:`cric`): its cells are cut at ``crop_size`` as the slide pipeline cuts them (kept
+    beside ``cache_dir``), grouped by field of view, and the crop size is recorded.
     """
     started = time.perf_counter()
     overrides = {**(overrides or {}), "device": resolve_torch_device(device)}
-    dataset = list_image_folder(data_dir)
-    groups = group_keys(dataset, group_pattern)
+    source = {"data_dir_name": Path(data_dir).name}
+    if is_cric_layout(data_dir):
+        crops_dir = cut_cric_crops(data_dir, crop_size, Path(cache_dir).parent / "crops")
+        dataset = list_image_folder(crops_dir)
+        groups = group_keys(dataset, CRIC_GROUP_PATTERN, per_class=False)
+        source.update(layout="images/ + cells.csv", group_pattern=CRIC_GROUP_PATTERN,
+                      groups="fields of view (every cell of one field on one side)",
+                      crop={"size": crop_size, "cut_by": "diagnostics.engine.crops"})
+    else:
+        dataset = list_image_folder(data_dir)
+        groups = group_keys(dataset, group_pattern)
+        source.update(layout="folder per class", group_pattern=group_pattern,
+                      groups="(class, cluster image NNN)")
+    reviewed = None
+    if reviewed_dir is not None:
+        dataset, groups, reviewed = add_reviewed_cells(dataset, groups, reviewed_dir)
     folds = grouped_kfold(dataset.labels, groups, n_splits=n_folds, seed=seed)
     fit_final, validation, probabilities, classes = validate_hybrid(
         hybrid, dataset, folds, overrides, pretrained, cache_dir, progress)
     labels = np.asarray(dataset.labels)
+    validation["abnormal_vs_normal"] = sensitivity_at_specificity(probabilities, labels, classes)
     true_indices = np.searchsorted(classes, labels)
     calibration = fit_calibration(probabilities, true_indices, target_accuracy)
     calibrated = apply_temperature(probabilities, calibration["temperature"])
@@ -62,8 +91,8 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     classifier, features = fit_final()
     classifier.calibrate(calibration)
     fit_explainer(classifier, features, labels)
-    metadata = _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern,
-                                  validation, n_folds, seed, version)
+    metadata = _artefact_metadata(hybrid, classifier, dataset, groups, source,
+                                  validation, n_folds, seed, version, reviewed)
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
     metadata["training_device"] = overrides["device"]
     save_classifier(classifier, out_dir, metadata)
@@ -123,23 +152,24 @@ def _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress):
     return fit_final, validation, probabilities, classes
 
 
-def _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern, validation,
-                       n_folds, seed, version):
-    return {
+def _artefact_metadata(hybrid, classifier, dataset, groups, source, validation,
+                       n_folds, seed, version, reviewed=None):
+    metadata = {
         "name": hybrid,
         "version": version or f"{hybrid}-1",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_data": {
-            "data_dir_name": dataset.root.name,
+            "data_dir_name": source["data_dir_name"],
+            "layout": source["layout"],
             "n_images": len(dataset),
             "counts_per_class": dataset.counts_per_class(),
             "n_groups": len(set(groups)),
-            "group_pattern": group_pattern,
+            "group_pattern": source["group_pattern"],
             "file_list_sha256": dataset.file_list_sha256(),
         },
         "validation": {
             "protocol": (f"StratifiedGroupKFold, {n_folds} folds, shuffled with seed {seed}; "
-                         "groups are (class, cluster image NNN), so no group spans train and "
+                         f"groups are {source['groups']}, so no group spans train and "
                          "validation; every fold fits the whole recipe (fine-tuning included) "
                          "on its training images; figures pool the out-of-fold predictions "
                          "of all images, before calibration"),
@@ -147,6 +177,14 @@ def _artefact_metadata(hybrid, classifier, dataset, groups, group_pattern, valid
         },
         "package_versions": _package_versions(),
     }
+    if "crop" in source:
+        metadata["crop"] = source["crop"]
+    if reviewed is not None:
+        metadata["training_data"]["reviewed_cells"] = reviewed
+        metadata["validation"]["protocol"] += (
+            f"; {reviewed['n_cells']} cells whose class a signer overrode are grouped by "
+            f"specimen ({reviewed['n_specimens']} specimens)")
+    return metadata
 
 
 def _package_versions():
@@ -166,8 +204,10 @@ def describe_training(metadata):
              f"{metadata['training_data']['n_images']} images, "
              f"{metadata['training_data']['n_groups']} groups, "
              f"{metadata['training_seconds']} s)",
+             *_reviewed_line(metadata["training_data"].get("reviewed_cells")),
              f"Validation: {validation['protocol']}",
              format_validation_table(validation, metadata["classes"]),
+             *_two_class_line(validation.get("abnormal_vs_normal")),
              f"Calibration: temperature {calibration['temperature']:.3f}, ECE "
              f"{calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f}",
              f"Referral: confidence below {calibration['referral_threshold']:.3f} is referred "
@@ -179,6 +219,22 @@ def describe_training(metadata):
         lines.append(f"Grad-CAM explainer: {explainer['kind']}, picks the head's class on "
                      f"{_percent(explainer['agreement_with_head'])} of the training features")
     return "\n".join(lines)
+
+
+def _two_class_line(figures):
+    if not figures or figures["sensitivity"] is None:
+        return []
+    return [f"Abnormal ({', '.join(figures['abnormal_classes'])}) vs normal, out of fold: "
+            f"sensitivity {figures['sensitivity']:.3f} at specificity "
+            f"{figures['specificity']:.3f}"]
+
+
+def _reviewed_line(reviewed):
+    if reviewed is None:
+        return []
+    counts = ", ".join(f"{name} {count}" for name, count in reviewed["counts_per_class"].items())
+    return [f"Reviewed cells added: {reviewed['n_cells']} whose class a signer overrode, from "
+            f"{reviewed['n_specimens']} specimens{f' ({counts})' if counts else ''}"]
 
 
 def _percent(value):
@@ -195,13 +251,17 @@ def main(argv=None):
     parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR))
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--version", help="model version name")
+    parser.add_argument("--reviewed-dir", default=None,
+                        help="folder per class of overridden cells named <specimen>_<cell>, "
+                             "added to the data and grouped by specimen")
     parser.add_argument("--device", default="auto", choices=DEVICES,
                         help="where to compute: auto (CUDA when present), cpu or cuda")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     metadata = train_and_evaluate(args.data, args.out, hybrid=args.hybrid, n_folds=args.folds,
                                   seed=args.seed, cache_dir=args.cache_dir,
-                                  version=args.version, device=args.device)
+                                  version=args.version, device=args.device,
+                                  reviewed_dir=args.reviewed_dir)
     print(describe_training(metadata))
     print(f"Saved to {args.out}")
 

@@ -68,7 +68,7 @@ def test_groups_default_to_the_engines_cluster_image_pattern():
     assert arguments.group_pattern == DEFAULT_GROUP_PATTERN
 
 
-def test_a_holdout_set_is_scored_without_refitting_and_written_as_json(data_dir, model_dir,
+def test_a_holdout_set_is_scored_without_refitting_and_written_as_json(db, data_dir, model_dir,
                                                                         tmp_path):
     stdout = io.StringIO()
     out = tmp_path / "holdout.json"
@@ -84,7 +84,7 @@ def test_a_holdout_set_is_scored_without_refitting_and_written_as_json(data_dir,
     assert "sensitivity" in stdout.getvalue()
 
 
-def test_holdout_labels_the_model_does_not_know_are_reported(data_dir, model_dir, tmp_path):
+def test_holdout_labels_the_model_does_not_know_are_reported(db, data_dir, model_dir, tmp_path):
     holdout = tmp_path / "holdout"
     shutil.copytree(data_dir, holdout)
     (holdout / "Parabasal").rename(holdout / "HSIL")

@@ -42,7 +42,7 @@ def test_administrator_makes_a_model_active_and_new_uploads_use_it(
     shipped = active_model()
     second = register_model(second_model_dir)
     response = client_for(administrator).post(reverse("admin:diagnostics_modelversion_changelist"), {
-        "action": "make_active", "_selected_action": [second.pk]})
+        "action": "make_active", "_selected_action": [second.pk], "confirmed": "yes"})
     assert response.status_code == 302
     assert ModelVersion.objects.get(is_active=True) == second
     assert not ModelVersion.objects.get(pk=shipped.pk).is_active

@@ -7,7 +7,8 @@ def test_parameters_are_the_init_arguments():
     head = LightGBMHead(n_estimators=5)
     assert list(head.get_params()) == [
         "n_estimators", "learning_rate", "num_leaves", "min_child_samples",
-        "colsample_bytree", "subsample", "reg_lambda", "random_state", "n_jobs"]
+        "colsample_bytree", "subsample", "reg_lambda", "random_state", "n_jobs",
+        "class_weight"]
     assert head.get_params()["n_estimators"] == 5
     assert set(XGBoostHead().get_params()) >= {"max_depth", "min_child_weight"}
 

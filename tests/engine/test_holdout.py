@@ -102,3 +102,16 @@ def test_sensitivity_specificity_and_referral_figures():
     assert metrics["referral_rate"] == 0.5
     assert metrics["accuracy_not_referred"] == 1.0
     assert metrics["abnormal_missed_not_referred"] == 0
+
+
+def test_a_cric_holdout_is_identified_by_its_fields_and_cells_csv(bethesda_model, tmp_path):
+    classifier = load_classifier(bethesda_model)
+    first = _cric_folder(tmp_path / "first", [NILM, HSIL, NILM])
+    same = _cric_folder(tmp_path / "same", [NILM, HSIL, NILM])
+    relabelled = _cric_folder(tmp_path / "relabelled", [NILM, HSIL, HSIL])
+
+    def file_list_hash(folder):
+        return evaluate_holdout(classifier, folder)["data"]["file_list_sha256"]
+
+    assert file_list_hash(first) == file_list_hash(same)
+    assert file_list_hash(first) != file_list_hash(relabelled)

@@ -1,5 +1,7 @@
 """Train the cell classifier: a thin wrapper around diagnostics.engine.training."""
 
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from django.conf import settings
@@ -17,7 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--data", type=Path,
                             default=settings.BASE_DIR.parent / "shared" / "datasets" / "sipakmed",
-                            help="folder with one sub-folder of images per class")
+                            help="folder with one sub-folder of images per class, or a "
+                                 "CRIC-layout folder (images/ + cells.csv: cells cut around "
+                                 "their nucleus centres, grouped by field of view)")
+        parser.add_argument("--crop-size", type=int, default=None,
+                            help="with a CRIC-layout --data: the crop size in pixels "
+                                 "(default: the product's, 128)")
         parser.add_argument("--out", type=Path, default=settings.CLASSIFIER_MODEL_DIR,
                             help="folder to write the trained model into (default: the "
                                  "served model's, CELINSIGHT_MODEL_DIR: %(default)s)")
@@ -37,9 +44,13 @@ class Command(BaseCommand):
                                  "when present), cpu or cuda (CELINSIGHT_DEVICE: %(default)s)")
         parser.add_argument("--model-version", dest="version",
                             help="name of this model version (default: recipe name and time)")
+        parser.add_argument("--include-reviews", action="store_true",
+                            help="also train on the cells whose class a signer overrode (on "
+                                 "signed-off specimens), with the reviewed class; validation "
+                                 "keeps each specimen's cells in one fold")
 
     def handle(self, *args, data, out, hybrid, list_hybrids, epochs, seed, folds, threads,
-               version, device, **options):
+               version, device, include_reviews, crop_size, **options):
         import torch
 
         from diagnostics.engine import available_hybrids
@@ -60,16 +71,41 @@ class Command(BaseCommand):
         torch.set_num_threads(threads)
         version = version or f"{hybrid}-{timezone.now():%Y%m%d-%H%M%S}"
         overrides = {"epochs": epochs} if epochs else {}
-        try:
-            metadata = train_and_evaluate(data, out, hybrid=hybrid, overrides=overrides,
-                                          n_folds=folds, seed=seed, version=version,
-                                          device=device)
-        except (FileNotFoundError, DeviceUnavailable) as error:  # weights or GPU missing
-            raise CommandError(str(error)) from error
+        cropping = {"crop_size": crop_size} if crop_size else {}
+        with ExitStack() as cleanup:
+            reviewed_dir = None
+            if include_reviews:
+                reviewed_dir = Path(cleanup.enter_context(
+                    tempfile.TemporaryDirectory(prefix="celinsight-reviewed-")))
+                self.stdout.write(self.export_reviews(reviewed_dir, data))
+            try:
+                metadata = train_and_evaluate(data, out, hybrid=hybrid, overrides=overrides,
+                                              n_folds=folds, seed=seed, version=version,
+                                              device=device, reviewed_dir=reviewed_dir,
+                                              **cropping)
+            except (FileNotFoundError, DeviceUnavailable) as error:  # weights or GPU missing
+                raise CommandError(str(error)) from error
         self.stdout.write(describe_training(metadata))
         model = register_model(out)
         self.stdout.write(self.style.SUCCESS(
             f"Saved model {model.version} to {out} and registered it; {_how_it_is_served(out)}."))
+
+    @staticmethod
+    def export_reviews(folder, data):
+        from diagnostics.training_data import export_reviewed_cells
+
+        return export_reviewed_cells(folder, _classes_of(data)).describe()
+
+
+def _classes_of(data):
+    """The classes of a training folder: its class folders, or a CRIC layout's categories."""
+    from diagnostics.engine import list_image_folder
+    from diagnostics.engine.cells_csv import CELLS_CSV, read_cells_csv
+    from diagnostics.engine.cric import is_cric_layout
+
+    if is_cric_layout(data):
+        return sorted({cell.label for cell in read_cells_csv(data / CELLS_CSV)})
+    return list_image_folder(data).classes
 
 
 def _how_it_is_served(out):

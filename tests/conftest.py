@@ -75,6 +75,8 @@ def restore_roles():
         *(permission(name) for name in doctor_views.REVOKED_FROM_DOCTORS))
     import_module("accounts.migrations.0006_screening_roles").grant_roles(Group, Permission)
     import_module("accounts.migrations.0007_staff_profile").grant_profiles(Group, Permission)
+    holdouts = import_module("diagnostics.migrations.0013_administrators_see_holdout_evaluations")
+    Group.objects.get(name=ADMINISTRATOR).permissions.add(permission(f"diagnostics.{holdouts.CODENAME}"))
 
 
 def permission(dotted_name):

@@ -102,20 +102,16 @@ def _luminance(image):
     return pixels
 
 
-def find_candidates(image, scale=1.0, context=False):
+def find_candidates(image, scale=1.0):
     """Every LoG peak of ``image`` with its measurements, before scoring.
 
     ``scale`` is how many times larger a nucleus looks than in CRIC's fields (2 for a field
     taken at twice the magnification); the image is resampled so nuclei come out CRIC-sized.
-    Returns :class:`Detections` with score 0 and ``features`` (N, len(FEATURE_NAMES)), or with
-    ``context=True`` (N, len(FEATURE_NAMES) + len(CONTEXT_FEATURE_NAMES)): the measurements of
-    the patch around each candidate too (see ``cell_detector_context``).
+    Returns :class:`Detections` with score 0 and ``features`` (N, len(FEATURE_NAMES));
+    ``cell_detector_context.find_candidates_with_context`` adds the measurements of the patch
+    around each candidate.
     """
-    candidates, work = candidates_and_work(image, scale)
-    if context:
-        from .cell_detector_context import context_features
-        candidates.features = np.hstack([candidates.features,
-                                         context_features(work, np.arange(len(candidates)))])
+    candidates, _ = candidates_and_work(image, scale)
     return candidates
 
 
@@ -230,7 +226,7 @@ class NucleusDetector:
         """Learn to tell candidates near a mark (label 1) from the others; returns self.
 
         Only the first-stage measurements (``FEATURE_NAMES``) are used; candidates found with
-        ``context=True`` carry more columns, for designs that read them.
+        ``find_candidates_with_context`` carry more columns, for designs that read them.
         """
         features = features[:, :len(FEATURE_NAMES)]
         self.feature_mean_ = features.mean(axis=0)
@@ -347,6 +343,21 @@ class BoostedNucleusDetector(NucleusDetector):
         self.booster_ = lightgbm.Booster(model_file=str(Path(directory) / state["file"]))
 
 
-# The two-stage design lives with its patch measurements; imported here so that DETECTORS
-# always lists it.
-from . import cell_detector_context  # noqa: E402,F401
+def threshold_for_recall(best_scores, recall):
+    """The highest threshold keeping ``recall`` of the marks, given each mark's best score."""
+    ranked = np.sort(best_scores)[::-1]
+    needed = int(np.ceil(recall * len(ranked)))
+    return float(ranked[max(needed - 1, 0)])
+
+
+def best_score_per_mark(detector, candidates, marks):
+    """Each mark's best score among ``candidates`` within ``match_radius`` after overlap
+    suppression (0 where none)."""
+    kept = suppress_overlaps(detector.score_candidates(candidates), detector.overlap)
+    best = np.zeros(len(marks))
+    if len(kept) and len(marks):
+        tree = cKDTree(np.column_stack([kept.x, kept.y]))
+        for index, neighbours in enumerate(tree.query_ball_point(marks, detector.match_radius)):
+            if neighbours:
+                best[index] = kept.score[neighbours].max()
+    return best

@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import cell_detector_context  # noqa: F401  registers the two-stage design in DETECTORS
 from .cell_detector import DETECTORS, WORK_DOWNSAMPLE
 from .checksums import check_sha256, file_sha256
 from .metadata import read_metadata, write_metadata

@@ -27,6 +27,7 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
 from .cell_detector import (DETECTORS, FEATURE_NAMES, BoostedNucleusDetector,
+                            best_score_per_mark, threshold_for_recall,
                             candidates_and_work, suppress_overlaps)
 
 # Radii of the profile, in nucleus radii (a blob of sigma s has radius s * sqrt(2)).
@@ -49,6 +50,15 @@ CONTEXT_FEATURE_NAMES = (
       for distance in NEIGHBOUR_DISTANCES),
     "nearest_stronger",
 )
+
+
+def find_candidates_with_context(image, scale=1.0):
+    """``cell_detector.find_candidates`` with each candidate's patch measurements appended
+    (N, len(FEATURE_NAMES) + len(CONTEXT_FEATURE_NAMES)): the columns this design reads."""
+    candidates, work = candidates_and_work(image, scale)
+    candidates.features = np.hstack([candidates.features,
+                                     context_features(work, np.arange(len(candidates)))])
+    return candidates
 
 
 def context_features(field, which):
@@ -168,11 +178,10 @@ class ContextNucleusDetector(BoostedNucleusDetector):
                 "inner_folds": self.inner_folds}
 
     def fit_fields(self, candidate_sets, mark_sets, labels_for):
-        """Fit both stages on fields' candidates (found with ``context=True``) and marks;
+        """Fit both stages on fields' candidates (found by ``find_candidates_with_context``) and marks;
         ``labels_for(candidates, marks)`` gives each candidate's 0/1 label. The threshold
         is fitted on scores of fields left out of an inner grouped split (the two stages fit
         their own fields too closely for an in-sample threshold); returns self."""
-        from .cell_detector_training import best_score_per_mark, threshold_for_recall
         order = np.random.default_rng(self.seed).permutation(len(candidate_sets))
         best = []
         for inner in np.array_split(order, self.inner_folds):
@@ -188,7 +197,6 @@ class ContextNucleusDetector(BoostedNucleusDetector):
 
     def _fit_stages(self, candidate_sets, mark_sets, labels_for):
         import lightgbm
-        from .cell_detector_training import best_score_per_mark, threshold_for_recall
         labels = [labels_for(c, m) for c, m in zip(candidate_sets, mark_sets)]
         self.fit_scorer(np.concatenate([c.features for c in candidate_sets]),
                         np.concatenate(labels))
@@ -219,7 +227,7 @@ class ContextNucleusDetector(BoostedNucleusDetector):
         return self._probability(standardised)
 
     def score_candidates(self, candidates):
-        """Scores of candidates found with ``context=True``: the second stage's probability
+        """Scores of candidates found by ``find_candidates_with_context``: the second stage's probability
         for those passing the first stage's ``prefilter_``, 0 for the others."""
         score = np.zeros(len(candidates))
         if len(candidates):

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .cell_detector import DETECTORS, find_candidates, suppress_overlaps
+from . import cell_detector_context  # the two-stage design (registered in DETECTORS) and its candidates
+from .cell_detector import (DETECTORS, best_score_per_mark, suppress_overlaps,
+                            threshold_for_recall)
 from .cells_csv import CELLS_CSV, read_cells_csv
 from .datasets import grouped_kfold, load_image
 
@@ -93,26 +95,6 @@ def fit_detector(detector, candidate_sets, mark_sets):
     return detector
 
 
-def threshold_for_recall(best_scores, recall):
-    """The highest threshold keeping ``recall`` of the marks, given each mark's best score."""
-    ranked = np.sort(best_scores)[::-1]
-    needed = int(np.ceil(recall * len(ranked)))
-    return float(ranked[max(needed - 1, 0)])
-
-
-def best_score_per_mark(detector, candidates, marks):
-    """Each mark's best score among ``candidates`` within ``match_radius`` after overlap
-    suppression (0 where none)."""
-    kept = suppress_overlaps(detector.score_candidates(candidates), detector.overlap)
-    best = np.zeros(len(marks))
-    if len(kept) and len(marks):
-        tree = cKDTree(np.column_stack([kept.x, kept.y]))
-        for index, neighbours in enumerate(tree.query_ball_point(marks, detector.match_radius)):
-            if neighbours:
-                best[index] = kept.score[neighbours].max()
-    return best
-
-
 def match_figures(detections, marks, radius=20.0):
     """Counts for one field: marks found (a detection within ``radius``), detections near a
     mark, and totals."""
@@ -142,7 +124,7 @@ def add_counts(total, counts):
 
 
 def field_candidates(fields, scale=1.0, transform=None):
-    """Candidates of every field with all their measurements (``context=True``: the slow
+    """Candidates of every field with all their measurements (with their patch measurements: the slow
     part, done once for all folds and designs). ``transform``
     (image -> (image, factor)) tests a changed copy, e.g. grayscale or rescaled; marks are
     multiplied by ``factor``."""
@@ -151,7 +133,8 @@ def field_candidates(fields, scale=1.0, transform=None):
         image, factor = load_image(field.path), 1.0
         if transform is not None:
             image, factor = transform(image)
-        candidate_sets.append(find_candidates(image, scale=scale, context=True))
+        candidate_sets.append(
+            cell_detector_context.find_candidates_with_context(image, scale=scale))
         mark_sets.append(field.marks * factor)
     return candidate_sets, mark_sets
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.access import assign_doctor
 from cases.models import Case
 from diagnostics.models import CellReview, SpecimenSignOff
+from imaging.models import FieldOfView, ImageAsset
 from tests.conftest import PASSWORD
 
 CLIENT = {"REMOTE_ADDR": "10.7.7.7"}
@@ -60,8 +61,13 @@ def records(specimen, make_result, sample_cell_paths, doctor, lab):
                                        reviewed_class="Dyskeratotic", accepted=True)
     sign_off = SpecimenSignOff.objects.create(specimen=specimen, interpretation="see_comment",
                                               signed_by=doctor)
+    field_image = ImageAsset.objects.create(
+        specimen=specimen, file=f"specimens/{specimen.pk}/field.jpg", original_name="field.jpg",
+        sha256="f" * 64, image_format="JPEG", width=1280, height=960, size_bytes=100,
+        kind=ImageAsset.Kind.FIELD)
+    field = FieldOfView.objects.create(image=field_image, status=FieldOfView.Status.DONE)
     return {"patient": specimen.patient, "specimen": specimen, "image": image, "result": result,
-            "review": review, "sign_off": sign_off, "case": case}
+            "review": review, "sign_off": sign_off, "case": case, "field": field}
 
 
 def patient_reads(records):
@@ -76,6 +82,7 @@ def patient_reads(records):
         ("imaging:image_file", [image.pk], "doctor", image),
         ("imaging:thumbnail_file", [image.pk], "doctor", image),
         ("imaging:heatmap_file", [image.pk, result.pk], "doctor", result),
+        ("imaging:field", [specimen.pk, records["field"].pk], "doctor", records["field"].image),
         ("diagnostics:review", [specimen.pk], "doctor", specimen),
         ("diagnostics:accept_all_flagged", [specimen.pk], "doctor", specimen),  # confirmation
         ("diagnostics:cell", [specimen.pk, result.pk], "doctor", result),
@@ -89,7 +96,7 @@ def patient_reads(records):
         ("api:sign_offs", [specimen.pk], "doctor", specimen),
         ("api:image", [image.pk], "doctor", image),
         ("api:result", [result.pk], "doctor", result),
-        # The admin site's page of one record (its lists, like the pages' lists, are not).
+        # The admin site's page of one record (its lists are not logged; the pages' lists are).
         ("admin:patients_patient_change", [patient.pk], "administrator", patient),
         ("admin:imaging_specimen_change", [specimen.pk], "administrator", specimen),
         ("admin:imaging_imageasset_change", [image.pk], "administrator", image),

@@ -11,7 +11,7 @@ from scipy import ndimage as ndi
 
 from diagnostics.engine.cell_detector import (DETECTORS, FEATURE_NAMES, find_candidates,
                                               suppress_overlaps)
-from diagnostics.engine.cell_detector_context import CONTEXT_FEATURE_NAMES
+from diagnostics.engine.cell_detector_context import CONTEXT_FEATURE_NAMES, find_candidates_with_context
 from diagnostics.engine.cell_detector_artefact import load_detector, save_detector
 from diagnostics.engine.cell_detector_training import (fit_detector, match_figures,
                                                        read_marked_fields)
@@ -91,7 +91,7 @@ SMALL_PARAMS = {"log-logistic": {}, "log-boosted": {"n_trees": 5},
 def test_a_saved_detector_loads_and_detects_alike(name, tmp_path):
     fields = [synthetic_field(seed) for seed in range(4)]
     detector = fit_detector(DETECTORS.create(name, **SMALL_PARAMS[name]),
-                            [find_candidates(image, context=True) for image, _ in fields],
+                            [find_candidates_with_context(image) for image, _ in fields],
                             [marks for _, marks in fields])
     save_detector(detector, tmp_path, {"version": "test-1"})
     loaded = load_detector(tmp_path)
@@ -107,11 +107,11 @@ def test_the_two_stage_detector_scores_alike_in_training_and_in_detection():
     fields = [synthetic_field(seed) for seed in range(4)]
     detector = fit_detector(DETECTORS.create("log-context-boosted",
                                              **SMALL_PARAMS["log-context-boosted"]),
-                            [find_candidates(image, context=True) for image, _ in fields],
+                            [find_candidates_with_context(image) for image, _ in fields],
                             [marks for _, marks in fields])
     image = synthetic_field(seed=14)[0]
     detected = detector.detect(image, threshold=0.0)
-    scored = detector.score_candidates(find_candidates(image, context=True))
+    scored = detector.score_candidates(find_candidates_with_context(image))
     expected = suppress_overlaps(scored.subset(scored.score >= 0.0), detector.overlap)
     assert np.allclose(detected.score, expected.score)
     assert np.allclose(detected.x, expected.x)
@@ -119,7 +119,7 @@ def test_the_two_stage_detector_scores_alike_in_training_and_in_detection():
 
 def test_every_candidate_gets_finite_patch_measurements():
     image, _ = synthetic_field(seed=15)
-    candidates = find_candidates(image, context=True)
+    candidates = find_candidates_with_context(image)
     names = FEATURE_NAMES + CONTEXT_FEATURE_NAMES
     assert candidates.features.shape == (len(candidates), len(names))
     assert np.isfinite(candidates.features).all()

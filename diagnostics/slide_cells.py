@@ -1,0 +1,182 @@
+"""Scan a whole slide: detect and classify its cells tile by tile, write every cell to the
+slide's Parquet cell table, and keep database rows (crops with their queued results) only for
+the SLIDE_CELL_ROWS top-scored cells and every flagged one. Called by
+diagnostics.field_cells for a FieldOfView whose image is a slide; nothing here imports tasks.
+
+Memory stays bounded: one tile at a time (diagnostics.engine.whole_slide), the table written
+in row groups, the top-scored crops in a heap of SLIDE_CELL_ROWS, and flagged crops stored as
+their tile is done. A slide ends "done" with its table and kept crops, or "failed" with none.
+"""
+import heapq
+import itertools
+import logging
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import PurePath
+
+import numpy as np
+from django.conf import settings
+from django.core.files import File
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from diagnostics.classifier import classifier_for
+from diagnostics.triage import ABNORMAL_CLASSES
+from imaging.fields import delete_stored_bytes, store_crops
+from imaging.models import FieldOfView
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 1.0
+COPY_CHUNK_BYTES = 16 * 1024 * 1024
+
+
+@contextmanager
+def local_slide(stored_file):
+    """A local path to the stored slide: the file itself, or a copy where the storage (S3)
+    has no paths: OpenSlide reads files, not streams."""
+    try:
+        path = stored_file.path
+    except NotImplementedError:
+        path = None
+    if path is not None:
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(suffix=PurePath(stored_file.name).suffix) as copy:
+        with stored_file.open("rb") as source:
+            shutil.copyfileobj(source, copy, COPY_CHUNK_BYTES)
+        copy.flush()
+        yield copy.name
+
+
+class ProgressSaver:
+    """Saves the scan's tiles done / total on the slide's row, at most once a second. It
+    also moves ``started_at`` on: a slide scanned for longer than
+    CLASSIFIER_STALE_AFTER_MINUTES is alive, not stale, while its tiles advance."""
+
+    def __init__(self, field):
+        self.field_id, self.last = field.pk, 0.0
+
+    def __call__(self, done, total):
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_SECONDS and done not in (0, total):
+            return
+        self.last = now
+        FieldOfView.objects.filter(pk=self.field_id, status=FieldOfView.Status.RUNNING).update(
+            tiles_done=done, tiles_total=total, started_at=timezone.now())
+
+
+class KeptCells:
+    """The cells that get rows: flagged ones stored as their tile is done, and the ``limit``
+    best-scored others in a heap, stored at the end."""
+
+    def __init__(self, field, limit):
+        self.field, self.limit = field, limit
+        self.flagged_images, self._heap, self._order = [], [], itertools.count()
+
+    def offer(self, crops, positions, flagged):
+        chosen = [(crop, position) for crop, position, flag in zip(crops, positions, flagged)
+                  if flag]
+        if chosen:
+            self.flagged_images += store_crops(self.field, *zip(*chosen))
+        for crop, position, flag in zip(crops, positions, flagged):
+            if not flag and self.limit:
+                entry = (position[2], next(self._order), crop, position)
+                if len(self._heap) < self.limit:
+                    heapq.heappush(self._heap, entry)
+                elif entry[0] > self._heap[0][0]:
+                    heapq.heapreplace(self._heap, entry)
+
+    def store_top(self):
+        """Store the best-scored crops; return every kept image, one per distinct crop."""
+        top = sorted(self._heap, key=lambda entry: -entry[0])
+        images = self.flagged_images
+        if top:
+            images = images + store_crops(self.field, [entry[2] for entry in top],
+                                          [entry[3] for entry in top])
+        distinct, seen = [], set()
+        for image in images:
+            (delete_stored_bytes([image]) if image.sha256 in seen else distinct.append(image))
+            seen.add(image.sha256)
+        return distinct
+
+
+def classify_tile(classifier, crops):
+    """(probabilities, referred, flagged) of a tile's crops with the served classifier."""
+    pixels = np.stack(classifier.prepare_pixels(crops))
+    probabilities = classifier.predict_proba_pixels(pixels)
+    referred = np.asarray(classifier.needs_referral(probabilities), dtype=bool)
+    predicted = np.asarray(classifier.classes_)[probabilities.argmax(axis=1)]
+    flagged = referred | np.isin(predicted, list(ABNORMAL_CLASSES))
+    return probabilities, referred, flagged
+
+
+def scan_cells(field, slide_path, classifier, table_path, kept):
+    """Scan the slide, write its table, offer each tile's cells to ``kept``; return the scan."""
+    from diagnostics.engine.cell_table import CellTableWriter
+    from diagnostics.engine.whole_slide import open_slide, scan_slide
+    from diagnostics.field_cells import field_detector
+
+    detector = field_detector()
+    field.detector_version = detector.metadata_.get("version", "")
+    with open_slide(slide_path) as slide, \
+            CellTableWriter(table_path, classifier.classes_) as table:
+        scan = scan_slide(slide, detector, progress=ProgressSaver(field),
+                          crop_size=settings.CELL_CROP_PX)
+        for tile in scan:
+            chosen = np.flatnonzero(tile.score >= settings.DETECTOR_MIN_SCORE)
+            if not len(chosen):
+                continue
+            crops = tile.crops()
+            crops = [crops[index] for index in chosen]
+            x, y, score, radius = (tile.x[chosen], tile.y[chosen], tile.score[chosen],
+                                   tile.radius[chosen])
+            probabilities, referred, flagged = classify_tile(classifier, crops)
+            table.write(x, y, radius, score, probabilities, referred)
+            kept.offer(crops, list(zip(x.tolist(), y.tolist(), score.tolist(),
+                                       radius.tolist())), flagged)
+        scan.table_rows = table.rows
+    return scan
+
+
+def find_cells_in_slide(field, model_version, failed, save_cells, mark_done):
+    """Scan the slide of ``field`` (claimed, running); store its table and kept crops with
+    their queued results; return those results' ids. ``failed`` is field_cells.FieldFailed,
+    ``save_cells`` and ``mark_done`` its savers (passed in: field_cells imports this)."""
+    started = time.perf_counter()
+    kept = KeptCells(field, settings.SLIDE_CELL_ROWS)
+    images = []
+    try:
+        classifier = classifier_for(model_version)
+        with tempfile.TemporaryDirectory() as folder:
+            table_path = f"{folder}/cells.parquet"
+            with local_slide(field.image.file) as slide_path:
+                scan = scan_cells(field, slide_path, classifier, table_path, kept)
+            images = kept.store_top()
+            with open(table_path, "rb") as table:
+                field.cell_table.save(f"{field.image.sha256}-{model_version}.parquet"[-120:],
+                                      File(table), save=False)
+    except (OperationalError, InterfaceError):
+        delete_stored_bytes(kept.flagged_images + images)
+        raise
+    except Exception as error:
+        delete_stored_bytes(kept.flagged_images + images)
+        logger.exception("Scanning slide %s failed", field.pk)
+        raise failed(f"The slide could not be scanned ({error}); no cell of it was "
+                     f"stored.") from error
+    try:
+        with transaction.atomic():
+            result_ids = save_cells(field, images, model_version)
+            field.tiles_done = field.tiles_total = scan.tiles_total
+            mark_done(field, scan.table_rows, len(images), time.perf_counter() - started,
+                      extra_fields=("tiles_done", "tiles_total", "cell_table"))
+    except BaseException as error:
+        delete_stored_bytes(images)
+        field.cell_table.delete(save=False)
+        if isinstance(error, (failed, OperationalError, InterfaceError)) or \
+                not isinstance(error, Exception):
+            raise
+        logger.exception("Storing the cells of slide %s failed", field.pk)
+        raise failed(f"Its cells could not be stored ({error}).") from error
+    return result_ids

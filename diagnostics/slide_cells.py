@@ -112,13 +112,11 @@ def classify_tile(classifier, crops):
     return probabilities, referred, flagged
 
 
-def scan_cells(field, slide_path, classifier, table_path, kept):
+def scan_cells(field, slide_path, detector, classifier, table_path, kept):
     """Scan the slide, write its table, offer each tile's cells to ``kept``; return the scan."""
     from diagnostics.engine.cell_table import CellTableWriter
     from diagnostics.engine.whole_slide import open_slide, scan_slide
-    from diagnostics.field_cells import field_detector
 
-    detector = field_detector()
     field.detector_version = detector.metadata_.get("version", "")
     with open_slide(slide_path) as slide, \
             CellTableWriter(table_path, classifier.classes_) as table:
@@ -140,19 +138,21 @@ def scan_cells(field, slide_path, classifier, table_path, kept):
     return scan
 
 
-def find_cells_in_slide(field, model_version, failed, save_cells, mark_done):
+def find_cells_in_slide(field, model_version, worker):
     """Scan the slide of ``field`` (claimed, running); store its table and kept crops with
-    their queued results; return those results' ids. ``failed`` is field_cells.FieldFailed,
-    ``save_cells`` and ``mark_done`` its savers (passed in: field_cells imports this)."""
+    their queued results; return those results' ids. ``worker`` is diagnostics.field_cells
+    (passed in, as it imports this): its detector, FieldFailed and savers."""
+    failed, save_cells, mark_done = worker.FieldFailed, worker.save_field_cells, worker.mark_done
     started = time.perf_counter()
     kept = KeptCells(field, settings.SLIDE_CELL_ROWS)
     images = []
     try:
         classifier = classifier_for(model_version)
+        detector = worker.field_detector()
         with tempfile.TemporaryDirectory() as folder:
             table_path = f"{folder}/cells.parquet"
             with local_slide(field.image.file) as slide_path:
-                scan = scan_cells(field, slide_path, classifier, table_path, kept)
+                scan = scan_cells(field, slide_path, detector, classifier, table_path, kept)
             images = kept.store_top()
             with open(table_path, "rb") as table:
                 field.cell_table.save(f"{field.image.sha256}-{model_version}.parquet"[-120:],

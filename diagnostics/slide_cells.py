@@ -1,11 +1,12 @@
 """Scan a whole slide: detect and classify its cells tile by tile, write every cell to the
 slide's Parquet cell table, and keep database rows (crops with their queued results) only for
-the SLIDE_CELL_ROWS top-scored cells and every flagged one. Called by
+the SLIDE_CELL_ROWS top-scored cells and the SLIDE_FLAGGED_ROWS most suspicious flagged
+ones. Called by
 diagnostics.field_cells for a FieldOfView whose image is a slide; nothing here imports tasks.
 
 Memory stays bounded: one tile at a time (diagnostics.engine.whole_slide), the table written
-in row groups, the top-scored crops in a heap of SLIDE_CELL_ROWS, and flagged crops stored as
-their tile is done. A slide ends "done" with its table and kept crops, or "failed" with none.
+in row groups, the kept crops in heaps of SLIDE_CELL_ROWS and SLIDE_FLAGGED_ROWS (128 px
+RGB: 48 KiB a crop). A slide ends "done" with its table and kept crops, or "failed" with none.
 """
 import heapq
 import itertools
@@ -67,34 +68,50 @@ class ProgressSaver:
             tiles_done=done, tiles_total=total, started_at=timezone.now())
 
 
+class BestCells:
+    """The ``limit`` best-ranked of the cells offered: their crops in a bounded heap."""
+
+    def __init__(self, limit):
+        self.limit, self._heap, self._order = limit, [], itertools.count()
+
+    def offer(self, rank, crop, position):
+        if not self.limit:
+            return
+        entry = (rank, next(self._order), crop, position)
+        if len(self._heap) < self.limit:
+            heapq.heappush(self._heap, entry)
+        elif rank > self._heap[0][0]:
+            heapq.heapreplace(self._heap, entry)
+
+    def best_first(self):
+        return sorted(self._heap, key=lambda entry: -entry[0])
+
+
 class KeptCells:
-    """The cells that get rows: flagged ones stored as their tile is done, and the ``limit``
-    best-scored others in a heap, stored at the end."""
+    """The cells that get rows: the SLIDE_FLAGGED_ROWS most suspicious flagged cells (by
+    their abnormal classes' probability) and the SLIDE_CELL_ROWS best-scored others, held in
+    bounded heaps while the slide is scanned and stored at the end."""
 
-    def __init__(self, field, limit):
-        self.field, self.limit = field, limit
-        self.flagged_images, self._heap, self._order = [], [], itertools.count()
+    def __init__(self, field, top_rows, flagged_rows):
+        self.field = field
+        self.top, self.flagged = BestCells(top_rows), BestCells(flagged_rows)
+        self.flagged_seen = 0
 
-    def offer(self, crops, positions, flagged):
-        chosen = [(crop, position) for crop, position, flag in zip(crops, positions, flagged)
-                  if flag]
-        if chosen:
-            self.flagged_images += store_crops(self.field, *zip(*chosen))
-        for crop, position, flag in zip(crops, positions, flagged):
-            if not flag and self.limit:
-                entry = (position[2], next(self._order), crop, position)
-                if len(self._heap) < self.limit:
-                    heapq.heappush(self._heap, entry)
-                elif entry[0] > self._heap[0][0]:
-                    heapq.heapreplace(self._heap, entry)
+    def offer(self, crops, positions, flagged, suspicion):
+        for crop, position, flag, rank in zip(crops, positions, flagged, suspicion):
+            if flag:
+                self.flagged_seen += 1
+                self.flagged.offer(float(rank), crop, position)
+            else:
+                self.top.offer(position[2], crop, position)
 
-    def store_top(self):
-        """Store the best-scored crops; return every kept image, one per distinct crop."""
-        top = sorted(self._heap, key=lambda entry: -entry[0])
-        images = self.flagged_images
-        if top:
-            images = images + store_crops(self.field, [entry[2] for entry in top],
-                                          [entry[3] for entry in top])
+    def store(self):
+        """Store the kept crops; return their unsaved images, one per distinct crop."""
+        chosen = self.flagged.best_first() + self.top.best_first()
+        if not chosen:
+            return []
+        images = store_crops(self.field, [entry[2] for entry in chosen],
+                             [entry[3] for entry in chosen])
         distinct, seen = [], set()
         for image in images:
             (delete_stored_bytes([image]) if image.sha256 in seen else distinct.append(image))
@@ -103,13 +120,15 @@ class KeptCells:
 
 
 def classify_tile(classifier, crops):
-    """(probabilities, referred, flagged) of a tile's crops with the served classifier."""
+    """(probabilities, referred, flagged, suspicion) of a tile's crops with the served
+    classifier; suspicion is the probability of the abnormal classes."""
     pixels = np.stack(classifier.prepare_pixels(crops))
     probabilities = classifier.predict_proba_pixels(pixels)
     referred = np.asarray(classifier.needs_referral(probabilities), dtype=bool)
     predicted = np.asarray(classifier.classes_)[probabilities.argmax(axis=1)]
     flagged = referred | np.isin(predicted, list(ABNORMAL_CLASSES))
-    return probabilities, referred, flagged
+    abnormal = np.isin(np.asarray(classifier.classes_), list(ABNORMAL_CLASSES))
+    return probabilities, referred, flagged, probabilities[:, abnormal].sum(axis=1)
 
 
 def scan_cells(field, slide_path, detector, classifier, table_path, kept):
@@ -130,10 +149,10 @@ def scan_cells(field, slide_path, detector, classifier, table_path, kept):
             crops = [crops[index] for index in chosen]
             x, y, score, radius = (tile.x[chosen], tile.y[chosen], tile.score[chosen],
                                    tile.radius[chosen])
-            probabilities, referred, flagged = classify_tile(classifier, crops)
+            probabilities, referred, flagged, suspicion = classify_tile(classifier, crops)
             table.write(x, y, radius, score, probabilities, referred)
             kept.offer(crops, list(zip(x.tolist(), y.tolist(), score.tolist(),
-                                       radius.tolist())), flagged)
+                                       radius.tolist())), flagged, suspicion)
         scan.table_rows = table.rows
     return scan
 
@@ -144,7 +163,7 @@ def find_cells_in_slide(field, model_version, worker):
     (passed in, as it imports this): its detector, FieldFailed and savers."""
     failed, save_cells, mark_done = worker.FieldFailed, worker.save_field_cells, worker.mark_done
     started = time.perf_counter()
-    kept = KeptCells(field, settings.SLIDE_CELL_ROWS)
+    kept = KeptCells(field, settings.SLIDE_CELL_ROWS, settings.SLIDE_FLAGGED_ROWS)
     images = []
     try:
         classifier = classifier_for(model_version)
@@ -153,15 +172,15 @@ def find_cells_in_slide(field, model_version, worker):
             table_path = f"{folder}/cells.parquet"
             with local_slide(field.image.file) as slide_path:
                 scan = scan_cells(field, slide_path, detector, classifier, table_path, kept)
-            images = kept.store_top()
+            images = kept.store()
             with open(table_path, "rb") as table:
                 field.cell_table.save(f"{field.image.sha256}-{model_version}.parquet"[-120:],
                                       File(table), save=False)
     except (OperationalError, InterfaceError):
-        delete_stored_bytes(kept.flagged_images + images)
+        delete_stored_bytes(images)
         raise
     except Exception as error:
-        delete_stored_bytes(kept.flagged_images + images)
+        delete_stored_bytes(images)
         logger.exception("Scanning slide %s failed", field.pk)
         raise failed(f"The slide could not be scanned ({error}); no cell of it was "
                      f"stored.") from error

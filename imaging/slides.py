@@ -55,6 +55,7 @@ def local_path(upload):
         for chunk in upload.chunks(CHUNK_BYTES):
             copy.write(chunk)
         copy.flush()
+        upload.seek(0)  # a .tif that is no slide is read again as an image
         yield copy.name
 
 

@@ -4,6 +4,7 @@
     .venv/bin/python bench/slide_throughput.py --slide some.svs              # a real slide
     .venv/bin/python bench/slide_throughput.py --size 20000 --tissue 6000    # smaller
     nice -n 5 .venv/bin/python bench/slide_throughput.py --classify          # + the classifier
+    .venv/bin/python bench/slide_throughput.py --classify --cell-table /tmp/cells.parquet
 
 Without --slide it writes (once) a synthetic pyramidal TIFF to /tmp: --size x --size pixels at
 0.25 um/px (a 40x scanner), CRIC fields enlarged to that scale and tiled over a central
@@ -11,6 +12,9 @@ Without --slide it writes (once) a synthetic pyramidal TIFF to /tmp: --size x --
 written by a child process, so the peak RSS reported is the scan's alone: opening the slide,
 the thumbnail and tissue mask, detection tile by tile and cutting every cell's crop (and with
 --classify, the shipped classifier on every crop, as the lean worker runs it: ONNX, no torch).
+With --cell-table, every classified cell is written to the slide's Parquet cell table as the
+worker writes it (diagnostics/engine/cell_table.py), and its bytes and flagged cells reported:
+what a slide costs in storage (rows kept: CELINSIGHT_SLIDE_CELL_ROWS plus the flagged).
 """
 
 import argparse
@@ -26,6 +30,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from diagnostics.engine.cell_detector_artefact import load_detector  # noqa: E402
 from diagnostics.engine.whole_slide import CRIC_MICRONS_PER_PIXEL, scan_slide  # noqa: E402
+
+# diagnostics.triage.ABNORMAL_CLASSES (a Django module): the classes flagged besides referrals.
+ABNORMAL_CLASSES = ("Dyskeratotic", "Koilocytotic")
 
 CRIC_IMAGES = REPO_ROOT.parent / "shared" / "datasets" / "cric" / "images"
 DETECTOR_DIR = REPO_ROOT / "diagnostics" / "trained_models" / "detector"
@@ -67,6 +74,7 @@ def main():
     parser.add_argument("--no-crops", action="store_true")
     parser.add_argument("--classify", action="store_true",
                         help="classify every crop with diagnostics/trained_models/default")
+    parser.add_argument("--cell-table", help="with --classify: write the Parquet cell table here")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = Path(args.slide or f"/tmp/celinsight-slide-{args.size}-{args.tissue}.tiff")
@@ -88,8 +96,12 @@ def main():
                           f"\r{done}/{total} tiles, peak RSS {peak_rss_mib():.0f} MiB", end="",
                           file=sys.stderr, flush=True))
     planned = time.perf_counter() - started
-    crops = classified = 0
+    crops = classified = flagged = 0
     interrupted = False
+    table = None
+    if args.cell_table and classifier is not None:
+        from diagnostics.engine.cell_table import CellTableWriter
+        table = CellTableWriter(args.cell_table, classifier.classes_)
     try:
         for tile in scan:
             if args.no_crops and classifier is None:
@@ -97,9 +109,18 @@ def main():
             cell_crops = tile.crops()
             crops += len(cell_crops)
             if classifier is not None:
-                classified += len(classifier.predict_proba(cell_crops))
+                probabilities = classifier.predict_proba(cell_crops)
+                classified += len(probabilities)
+                referred = classifier.needs_referral(probabilities)
+                predicted = [classifier.classes_[i] for i in probabilities.argmax(axis=1)]
+                flagged += sum(bool(refer) or name in ABNORMAL_CLASSES
+                               for refer, name in zip(referred, predicted))
+                if table is not None:
+                    table.write(tile.x, tile.y, tile.radius, tile.score, probabilities, referred)
     except KeyboardInterrupt:  # a time limit (timeout -s INT): report what was scanned
         interrupted = True
+    if table is not None:
+        table.close()
     seconds = time.perf_counter() - started
     read_tiles = scan.tiles_read
     figures = {
@@ -109,7 +130,11 @@ def main():
         "interrupted": interrupted, "tiles_done": scan.tiles_done,
         "tiles_total": scan.tiles_total, "tiles_skipped": scan.tiles_skipped,
         "tiles_read": read_tiles, "cells": scan.cells, "crops_cut": crops,
-        "cells_classified": classified,
+        "cells_classified": classified, "cells_flagged": flagged,
+        **({"cell_table_bytes": Path(args.cell_table).stat().st_size,
+            "cell_table_bytes_per_cell": round(Path(args.cell_table).stat().st_size
+                                               / max(classified, 1), 1)}
+           if table is not None else {}),
         "seconds": round(seconds, 1), "seconds_thumbnail_and_mask": round(planned, 2),
         "cells_per_s": round(scan.cells / seconds, 1),
         "tiles_read_per_s": round(read_tiles / seconds, 2),

@@ -272,6 +272,8 @@ UPLOAD_MAX_IMAGE_PIXELS = env_int("CELINSIGHT_UPLOAD_MAX_IMAGE_PIXELS", 40_000_0
 UPLOAD_MIN_IMAGE_SIDE = env_int("CELINSIGHT_UPLOAD_MIN_IMAGE_SIDE", 32)  # smaller holds no cell
 UPLOAD_MAX_FILES_PER_BATCH = env_int("CELINSIGHT_UPLOAD_MAX_FILES", 1000)
 UPLOAD_MAX_ZIP_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_ZIP_BYTES", 1024 * 1024 * 1024)
+# A whole slide (.svs, .ndpi, pyramidal .tif) is streamed to storage, never read into memory.
+UPLOAD_MAX_SLIDE_BYTES = env_int("CELINSIGHT_UPLOAD_MAX_SLIDE_BYTES", 8 * 1024 ** 3)
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES_PER_BATCH
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Videos (MP4, AVI): one frame is kept every this many seconds (imaging/video.py caps the count).
@@ -290,6 +292,13 @@ DETECTOR_DIR = env_path(
 CELL_CROP_PX = env_int("CELINSIGHT_CELL_CROP_PX", 128)
 # Detections scored below this are not cut nor classified (0: all the detector reports).
 DETECTOR_MIN_SCORE = env_float("CELINSIGHT_DETECTOR_MIN_SCORE", "0")
+# A whole slide keeps database rows (with crops) for this many top-scored cells besides every
+# flagged one; all its cells are in its Parquet cell table (imaging.models.FieldOfView).
+SLIDE_CELL_ROWS = env_int("CELINSIGHT_SLIDE_CELL_ROWS", 200)
+# ... and for at most this many flagged cells (referred or predicted abnormal), the most
+# suspicious first: on detector candidates today's classifier flags nearly every cell
+# (bench/README.md, whole slides), so "every flagged cell" would be a row per cell.
+SLIDE_FLAGGED_ROWS = env_int("CELINSIGHT_SLIDE_FLAGGED_ROWS", 1000)
 # Video frames as fields: a nucleus within this many pixels of where a tracked cell is
 # expected (after the frame-to-frame shift) is that cell again, and is not counted twice.
 VIDEO_TRACK_RADIUS_PX = env_float("CELINSIGHT_VIDEO_TRACK_RADIUS_PX", "20")

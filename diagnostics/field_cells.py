@@ -8,6 +8,7 @@ field whose transaction did not commit are removed.
 """
 import functools
 import logging
+import sys
 import time
 from datetime import timedelta
 
@@ -20,8 +21,9 @@ from PIL import Image
 
 from diagnostics.models import CellResult
 from diagnostics.review import ReviewRefused, lock_specimen, refuse_if_signed_off
+from diagnostics.slide_cells import find_cells_in_slide
 from imaging.fields import creation_audit_entries, delete_stored_bytes, save_crop_rows, store_crops
-from imaging.models import FieldOfView
+from imaging.models import FieldOfView, ImageAsset
 
 logger = logging.getLogger(__name__)
 Status = FieldOfView.Status
@@ -115,8 +117,12 @@ def find_cells_in_fields(field_ids, model_version, send_cells=lambda result_ids:
     for index, field in enumerate(fields):
         last_frame = index == len(fields) - 1
         try:
-            field_result_ids = find_cells_in_field(
-                field, model_version, tracker if field.video_name else None, last_frame)
+            if field.image.kind == ImageAsset.Kind.SLIDE:  # this module passed: no import cycle
+                field_result_ids = find_cells_in_slide(field, model_version,
+                                                       sys.modules[__name__])
+            else:
+                field_result_ids = find_cells_in_field(
+                    field, model_version, tracker if field.video_name else None, last_frame)
         except FieldFailed as failure:
             mark_failed(field, str(failure))
             continue
@@ -206,12 +212,12 @@ def save_field_cells(field, images, model_version):
     return [result.pk for result in results]
 
 
-def mark_done(field, cells_found, cells_cut, seconds):
+def mark_done(field, cells_found, cells_cut, seconds, extra_fields=()):
     field.status, field.error = Status.DONE, ""
     field.cells_found, field.cells_cut = cells_found, cells_cut
     field.seconds_taken, field.finished_at = seconds, timezone.now()
     field.save(update_fields=["status", "error", "cells_found", "cells_cut", "seconds_taken",
-                              "finished_at", "detector_version"])
+                              "finished_at", "detector_version", *extra_fields])
 
 
 def mark_failed(field, reason):

@@ -34,6 +34,11 @@ def with_fields_pending(specimen, progress):
         image__specimen=specimen,
         status__in=[FieldOfView.Status.QUEUED, FieldOfView.Status.RUNNING]).count()
     progress["pending"] += progress["fields_pending"]
+    # Whole slides being scanned, with their tiles done / total (diagnostics.slide_cells).
+    progress["slides_scanning"] = list(FieldOfView.objects.filter(
+        image__specimen=specimen, image__kind=ImageAsset.Kind.SLIDE,
+        status=FieldOfView.Status.RUNNING).values_list(
+        "image__original_name", "tiles_done", "tiles_total")) if progress["fields_pending"] else []
     return progress
 
 

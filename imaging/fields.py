@@ -18,11 +18,12 @@ from django.core.files.base import ContentFile
 
 from imaging.models import ImageAsset
 
-AUTO, CELLS, FIELDS = "auto", "cell", "field"
+AUTO, CELLS, FIELDS, SLIDES = "auto", "cell", "field", "slide"
 CONTENT_CHOICES = [
     (AUTO, "Decide by size: a field of view if its long side is at least {} px, else a cell crop"),
     (CELLS, "Cell crops: each image is one cell, classified as it is"),
     (FIELDS, "Fields of view: the worker finds the cells in each image and classifies each"),
+    (SLIDES, "Whole slides (.svs, .ndpi, pyramidal .tif): the worker scans each tile by tile"),
 ]
 # Encoding a crop's PNG releases the GIL: two threads store crops faster than one.
 CROP_STORE_THREADS = 2
@@ -41,8 +42,9 @@ def content_choices():
 
 
 def kind_of_image(width, height, content):
-    """ImageAsset.Kind of an uploaded image: what the uploader said, or by its size."""
-    if content == AUTO:
+    """ImageAsset.Kind of an uploaded image (not a slide, imaging.slides): what the uploader
+    said, or by its size."""
+    if content in (AUTO, SLIDES):  # an image among slides: by its size
         is_field = max(width, height) >= settings.FIELD_MIN_LONG_SIDE_PX
         return ImageAsset.Kind.FIELD if is_field else ImageAsset.Kind.CELL
     return ImageAsset.Kind.FIELD if content == FIELDS else ImageAsset.Kind.CELL

@@ -27,7 +27,7 @@ class MultipleFileField(forms.FileField):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={
-            "accept": ".bmp,.png,.jpg,.jpeg,.tif,.tiff,.zip,.mp4,.avi",
+            "accept": ".bmp,.png,.jpg,.jpeg,.tif,.tiff,.zip,.mp4,.avi,.svs,.ndpi",
         }))
         super().__init__(*args, **kwargs)
 
@@ -41,9 +41,10 @@ class MultipleFileField(forms.FileField):
 
 class UploadForm(forms.Form):
     files = MultipleFileField(
-        label="Images, .zip archives or videos",
-        help_text="BMP, PNG, JPEG or TIFF cell or slide images; .zip archives of them; short "
-                  "MP4 or AVI microscope videos, of which one frame per interval is kept.",
+        label="Images, .zip archives, videos or whole slides",
+        help_text="BMP, PNG, JPEG or TIFF cell or field images; .zip archives of them; short "
+                  "MP4 or AVI microscope videos, of which one frame per interval is kept; "
+                  "whole-slide images (.svs, .ndpi, pyramidal .tif).",
     )
     content = forms.ChoiceField(
         label="The images are", choices=content_choices, initial=AUTO, required=False,

@@ -46,6 +46,10 @@ def stored_image_path(instance, filename):
     return f"specimens/{instance.specimen_id}/{filename}"
 
 
+def cell_table_path(instance, filename):
+    return f"specimens/{instance.image.specimen_id}/cell_tables/{filename}"
+
+
 def thumbnail_path(instance, filename):
     return f"specimens/{instance.specimen_id}/thumbnails/{filename}"
 
@@ -60,6 +64,7 @@ class ImageAsset(models.Model):
     class Kind(models.TextChoices):
         CELL = "cell", "Cell crop"
         FIELD = "field", "Field of view"
+        SLIDE = "slide", "Whole slide"
 
     specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="images")
     file = models.FileField(upload_to=stored_image_path, max_length=255)
@@ -152,6 +157,15 @@ class FieldOfView(models.Model):
                                   help_text="The video this frame was sampled from, if any.")
     frame_seconds = models.FloatField(null=True, blank=True)
     seconds_taken = models.FloatField(null=True, blank=True)
+    # A whole slide (its image's kind "slide") is scanned tile by tile: its progress, and
+    # every cell found in a Parquet table (diagnostics.engine.cell_table); only the top-ranked
+    # and the flagged cells are stored as crops (CELINSIGHT_SLIDE_CELL_ROWS).
+    tiles_done = models.PositiveIntegerField(null=True, blank=True)
+    tiles_total = models.PositiveIntegerField(null=True, blank=True)
+    cell_table = models.FileField(
+        upload_to=cell_table_path, max_length=255, blank=True, editable=False,
+        help_text="A whole slide's cells, one row each (position, detector score, classes, "
+                  "probabilities, referral), as Parquet.")
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -13,6 +13,7 @@ from diagnostics.tasks import queue_for_classification, queue_for_detection
 from imaging.archives import expand_uploads
 from imaging.fields import AUTO, kind_of_image
 from imaging.models import ImageAsset, UploadBatch
+from imaging.slides import save_bytes_of_slides, split_slides
 from imaging.thumbnails import save_thumbnail
 from imaging.validation import ImageRejected, inspect_upload
 
@@ -124,7 +125,8 @@ def save_batch(batch, images):
     # The workers are sent them once the transaction commits: cells to be classified, fields
     # to have their cells found (then classified).
     queue_for_classification([image for image in stored if image.kind == ImageAsset.Kind.CELL])
-    queue_for_detection([image for image in stored if image.kind == ImageAsset.Kind.FIELD])
+    queue_for_detection([image for image in stored
+                         if image.kind in (ImageAsset.Kind.FIELD, ImageAsset.Kind.SLIDE)])
     batch.stored_count = len(stored)
     batch.save()
     ImageAsset.objects.filter(pk__in=[image.pk for image in stored]).update(upload_batch=batch)
@@ -150,8 +152,9 @@ def refuse_without_consent(specimen):
 def store_upload(specimen, user, uploads, content=AUTO):
     """Check and store every file of an upload; return the UploadBatch report.
 
-    ``content`` says what the images are (imaging.fields): cell crops, fields of view, or
-    "auto", each decided by its size.
+    ``content`` says what the images are (imaging.fields): cell crops, fields of view, whole
+    slides, or "auto", each decided by its size; .svs, .ndpi and pyramidal .tif files are
+    whole slides (imaging.slides).
 
     A signed-off specimen takes nothing until it is re-opened: diagnostics.review.SpecimenClosed;
     a patient without consent nothing at all, where their lab requires it: ConsentMissing.
@@ -159,7 +162,13 @@ def store_upload(specimen, user, uploads, content=AUTO):
     refuse_without_consent(specimen)
     refuse_if_signed_off(specimen)
     batch = UploadBatch(specimen=specimen, uploaded_by=user, content=content)
-    images = save_bytes_of_checked_files(specimen, user, uploads, batch)
+    slides, others = split_slides(uploads, content)
+    images = save_bytes_of_slides(specimen, user, slides, batch)
+    try:
+        images += save_bytes_of_checked_files(specimen, user, others, batch)
+    except BaseException:
+        delete_image_bytes(images)
+        raise
     checked_duplicates, checked_rejections = list(batch.duplicates), list(batch.rejections)
     try:
         with transaction.atomic():

@@ -117,8 +117,13 @@ def specimen_upload(request, specimen_id):
 
 def report_upload(request, batch):
     fields = batch.images.filter(kind=ImageAsset.Kind.FIELD).count()
-    cells = batch.stored_count - fields
-    summary = f"{cells} image(s) stored and queued for classification." if cells or not fields else ""
+    slides = batch.images.filter(kind=ImageAsset.Kind.SLIDE).count()
+    cells = batch.stored_count - fields - slides
+    summary = (f"{cells} image(s) stored and queued for classification."
+               if cells or not (fields or slides) else "")
+    if slides:
+        summary = (f"{slides} whole slide(s) stored: the worker scans them tile by tile. "
+                   f"{summary}").strip()
     if fields:
         summary = (f"{fields} field(s) of view stored: the worker finds their cells, then "
                    f"classifies each. {summary}").strip()

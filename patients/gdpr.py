@@ -60,10 +60,11 @@ def records_of(patient):
 
 
 def stored_files_of(patient):
-    """Names in storage of the patient's images and heatmaps."""
+    """Names in storage of the patient's images, heatmaps and whole slides' cell tables."""
     records = records_of(patient)
     names = list(records["images"].values_list("file", flat=True))
     names += records["results"].exclude(heatmap="").values_list("heatmap", flat=True)
+    names += records["fields_of_view"].exclude(cell_table="").values_list("cell_table", flat=True)
     return [name for name in names if name]
 
 

@@ -50,7 +50,7 @@ def test_the_uploader_may_say_a_large_image_is_one_cell(client_for, lab_staff, s
 
 def test_an_unknown_content_choice_is_refused_with_a_message(client_for, lab_staff, specimen):
     page = upload(client_for(lab_staff), specimen, [png_upload("field.png", synthetic_field())],
-                  content="slide").content.decode()
+                  content="hologram").content.decode()
     assert "Select a valid choice" in page and not ImageAsset.objects.exists()
 
 

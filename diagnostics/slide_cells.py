@@ -1,0 +1,201 @@
+"""Scan a whole slide: detect and classify its cells tile by tile, write every cell to the
+slide's Parquet cell table, and keep database rows (crops with their queued results) only for
+the SLIDE_CELL_ROWS top-scored cells and the SLIDE_FLAGGED_ROWS most suspicious flagged
+ones. Called by
+diagnostics.field_cells for a FieldOfView whose image is a slide; nothing here imports tasks.
+
+Memory stays bounded: one tile at a time (diagnostics.engine.whole_slide), the table written
+in row groups, the kept crops in heaps of SLIDE_CELL_ROWS and SLIDE_FLAGGED_ROWS (128 px
+RGB: 48 KiB a crop). A slide ends "done" with its table and kept crops, or "failed" with none.
+"""
+import heapq
+import itertools
+import logging
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import PurePath
+
+import numpy as np
+from django.conf import settings
+from django.core.files import File
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from diagnostics.classifier import classifier_for
+from diagnostics.triage import ABNORMAL_CLASSES
+from imaging.fields import delete_stored_bytes, store_crops
+from imaging.models import FieldOfView
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 1.0
+COPY_CHUNK_BYTES = 16 * 1024 * 1024
+
+
+@contextmanager
+def local_slide(stored_file):
+    """A local path to the stored slide: the file itself, or a copy where the storage (S3)
+    has no paths: OpenSlide reads files, not streams."""
+    try:
+        path = stored_file.path
+    except NotImplementedError:
+        path = None
+    if path is not None:
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(suffix=PurePath(stored_file.name).suffix) as copy:
+        with stored_file.open("rb") as source:
+            shutil.copyfileobj(source, copy, COPY_CHUNK_BYTES)
+        copy.flush()
+        yield copy.name
+
+
+class ProgressSaver:
+    """Saves the scan's tiles done / total on the slide's row, at most once a second. It
+    also moves ``started_at`` on: a slide scanned for longer than
+    CLASSIFIER_STALE_AFTER_MINUTES is alive, not stale, while its tiles advance."""
+
+    def __init__(self, field):
+        self.field_id, self.last = field.pk, 0.0
+
+    def __call__(self, done, total):
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_SECONDS and done not in (0, total):
+            return
+        self.last = now
+        FieldOfView.objects.filter(pk=self.field_id, status=FieldOfView.Status.RUNNING).update(
+            tiles_done=done, tiles_total=total, started_at=timezone.now())
+
+
+class BestCells:
+    """The ``limit`` best-ranked of the cells offered: their crops in a bounded heap."""
+
+    def __init__(self, limit):
+        self.limit, self._heap, self._order = limit, [], itertools.count()
+
+    def offer(self, rank, crop, position):
+        if not self.limit:
+            return
+        entry = (rank, next(self._order), crop, position)
+        if len(self._heap) < self.limit:
+            heapq.heappush(self._heap, entry)
+        elif rank > self._heap[0][0]:
+            heapq.heapreplace(self._heap, entry)
+
+    def best_first(self):
+        return sorted(self._heap, key=lambda entry: -entry[0])
+
+
+class KeptCells:
+    """The cells that get rows: the SLIDE_FLAGGED_ROWS most suspicious flagged cells (by
+    their abnormal classes' probability) and the SLIDE_CELL_ROWS best-scored others, held in
+    bounded heaps while the slide is scanned and stored at the end."""
+
+    def __init__(self, field, top_rows, flagged_rows):
+        self.field = field
+        self.top, self.flagged = BestCells(top_rows), BestCells(flagged_rows)
+        self.flagged_seen = 0
+
+    def offer(self, crops, positions, flagged, suspicion):
+        for crop, position, flag, rank in zip(crops, positions, flagged, suspicion):
+            if flag:
+                self.flagged_seen += 1
+                self.flagged.offer(float(rank), crop, position)
+            else:
+                self.top.offer(position[2], crop, position)
+
+    def store(self):
+        """Store the kept crops; return their unsaved images, one per distinct crop."""
+        chosen = self.flagged.best_first() + self.top.best_first()
+        if not chosen:
+            return []
+        images = store_crops(self.field, [entry[2] for entry in chosen],
+                             [entry[3] for entry in chosen])
+        distinct, seen = [], set()
+        for image in images:
+            (delete_stored_bytes([image]) if image.sha256 in seen else distinct.append(image))
+            seen.add(image.sha256)
+        return distinct
+
+
+def classify_tile(classifier, crops):
+    """(probabilities, referred, flagged, suspicion) of a tile's crops with the served
+    classifier; suspicion is the probability of the abnormal classes."""
+    pixels = np.stack(classifier.prepare_pixels(crops))
+    probabilities = classifier.predict_proba_pixels(pixels)
+    referred = np.asarray(classifier.needs_referral(probabilities), dtype=bool)
+    predicted = np.asarray(classifier.classes_)[probabilities.argmax(axis=1)]
+    flagged = referred | np.isin(predicted, list(ABNORMAL_CLASSES))
+    abnormal = np.isin(np.asarray(classifier.classes_), list(ABNORMAL_CLASSES))
+    return probabilities, referred, flagged, probabilities[:, abnormal].sum(axis=1)
+
+
+def scan_cells(field, slide_path, detector, classifier, table_path, kept):
+    """Scan the slide, write its table, offer each tile's cells to ``kept``; return the scan."""
+    from diagnostics.engine.cell_table import CellTableWriter
+    from diagnostics.engine.whole_slide import open_slide, scan_slide
+
+    field.detector_version = detector.metadata_.get("version", "")
+    with open_slide(slide_path) as slide, \
+            CellTableWriter(table_path, classifier.classes_) as table:
+        scan = scan_slide(slide, detector, progress=ProgressSaver(field),
+                          crop_size=settings.CELL_CROP_PX)
+        for tile in scan:
+            chosen = np.flatnonzero(tile.score >= settings.DETECTOR_MIN_SCORE)
+            if not len(chosen):
+                continue
+            crops = tile.crops()
+            crops = [crops[index] for index in chosen]
+            x, y, score, radius = (tile.x[chosen], tile.y[chosen], tile.score[chosen],
+                                   tile.radius[chosen])
+            probabilities, referred, flagged, suspicion = classify_tile(classifier, crops)
+            table.write(x, y, radius, score, probabilities, referred)
+            kept.offer(crops, list(zip(x.tolist(), y.tolist(), score.tolist(),
+                                       radius.tolist())), flagged, suspicion)
+        scan.table_rows = table.rows
+    return scan
+
+
+def find_cells_in_slide(field, model_version, worker):
+    """Scan the slide of ``field`` (claimed, running); store its table and kept crops with
+    their queued results; return those results' ids. ``worker`` is diagnostics.field_cells
+    (passed in, as it imports this): its detector, FieldFailed and savers."""
+    failed, save_cells, mark_done = worker.FieldFailed, worker.save_field_cells, worker.mark_done
+    started = time.perf_counter()
+    kept = KeptCells(field, settings.SLIDE_CELL_ROWS, settings.SLIDE_FLAGGED_ROWS)
+    images = []
+    try:
+        classifier = classifier_for(model_version)
+        detector = worker.field_detector()
+        with tempfile.TemporaryDirectory() as folder:
+            table_path = f"{folder}/cells.parquet"
+            with local_slide(field.image.file) as slide_path:
+                scan = scan_cells(field, slide_path, detector, classifier, table_path, kept)
+            images = kept.store()
+            with open(table_path, "rb") as table:
+                field.cell_table.save(f"{field.image.sha256}-{model_version}.parquet"[-120:],
+                                      File(table), save=False)
+    except (OperationalError, InterfaceError):
+        delete_stored_bytes(images)
+        raise
+    except Exception as error:
+        delete_stored_bytes(images)
+        logger.exception("Scanning slide %s failed", field.pk)
+        raise failed(f"The slide could not be scanned ({error}); no cell of it was "
+                     f"stored.") from error
+    try:
+        with transaction.atomic():
+            result_ids = save_cells(field, images, model_version)
+            field.tiles_done = field.tiles_total = scan.tiles_total
+            mark_done(field, scan.table_rows, len(images), time.perf_counter() - started,
+                      extra_fields=("tiles_done", "tiles_total", "cell_table"))
+    except BaseException as error:
+        delete_stored_bytes(images)
+        field.cell_table.delete(save=False)
+        if isinstance(error, (failed, OperationalError, InterfaceError)) or \
+                not isinstance(error, Exception):
+            raise
+        logger.exception("Storing the cells of slide %s failed", field.pk)
+        raise failed(f"Its cells could not be stored ({error}).") from error
+    return result_ids

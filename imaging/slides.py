@@ -1,0 +1,161 @@
+"""Whole-slide uploads: which uploaded files are slides, and storing each once.
+
+A slide (.svs, .ndpi, or a pyramidal .tif/.tiff) is never read into memory: it is checked by
+opening it with OpenSlide from its temporary file, hashed and streamed to storage as it is,
+as an ImageAsset of kind "slide" whose FieldOfView row is the worker's scan
+(diagnostics.slide_cells). A file that does not open is refused by name; the batch goes on.
+.mrxs (a file and a folder) and DICOM folders are not taken by the upload form yet.
+"""
+import hashlib
+import io
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files import File
+from PIL import Image
+
+from imaging.fields import AUTO, SLIDES, delete_stored_bytes
+from imaging.models import ImageAsset
+from imaging.thumbnails import save_thumbnail
+from imaging.validation import megabytes
+
+SLIDE_EXTENSIONS = (".svs", ".ndpi")
+TIFF_EXTENSIONS = (".tif", ".tiff")
+CHUNK_BYTES = 8 * 1024 * 1024
+THUMBNAIL_SIDE = 512
+
+
+class SlideRejected(Exception):
+    """The file is not a whole slide OpenSlide can read; the message says so, by name."""
+
+
+@dataclass
+class SlideFacts:
+    width: int
+    height: int
+    levels: int
+    thumbnail_png: bytes
+
+
+def extension(name):
+    return PurePath(name).suffix.lower()
+
+
+@contextmanager
+def local_path(upload):
+    """A path to the uploaded file's bytes: its temporary file, or a copy of a small one."""
+    if hasattr(upload, "temporary_file_path"):
+        yield upload.temporary_file_path()
+        return
+    with tempfile.NamedTemporaryFile(suffix=extension(upload.name)) as copy:
+        upload.seek(0)
+        for chunk in upload.chunks(CHUNK_BYTES):
+            copy.write(chunk)
+        copy.flush()
+        upload.seek(0)  # a .tif that is no slide is read again as an image
+        yield copy.name
+
+
+def read_slide_facts(path, name):
+    """Level-0 size, level count and a small PNG preview; SlideRejected if OpenSlide cannot."""
+    from diagnostics.engine.whole_slide import open_slide
+
+    try:
+        with open_slide(path) as slide:
+            width, height = slide.dimensions
+            preview = Image.fromarray(slide.thumbnail(THUMBNAIL_SIDE))
+            levels = len(slide.level_dimensions)
+    except (ValueError, OSError) as error:
+        raise SlideRejected(
+            f"{name} is not a whole-slide image OpenSlide can read (.svs, .ndpi or a tiled, "
+            f"pyramidal .tif); it was not stored. Check that the scanner's export finished, "
+            f"or upload its fields of view as images. ({str(error).split(': ', 1)[-1][:200]})"
+        ) from None
+    buffer = io.BytesIO()
+    preview.save(buffer, format="PNG")
+    return SlideFacts(width, height, levels, buffer.getvalue())
+
+
+def is_pyramid(path):
+    try:
+        return read_slide_facts(path, "").levels > 1
+    except SlideRejected:
+        return False
+
+
+def split_slides(uploads, content):
+    """(slides, other files) of an upload: .svs and .ndpi always are slides; a .tif(f) is
+    one when the uploader says so, or (deciding by itself) when it is a tiled pyramid."""
+    slides, others = [], []
+    for upload in uploads:
+        suffix = extension(upload.name)
+        if suffix in SLIDE_EXTENSIONS:
+            slides.append(upload)
+        elif suffix in TIFF_EXTENSIONS and content in (AUTO, SLIDES):
+            with local_path(upload) as path:
+                pyramid = content == SLIDES or is_pyramid(path)
+            (slides if pyramid else others).append(upload)
+        else:
+            others.append(upload)
+    return slides, others
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while chunk := source.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_slide_bytes(specimen, user, upload, known_hashes, batch):
+    """Check one slide and stream it to storage; return its unsaved image, or None where
+    ``batch`` notes why it is not stored."""
+    if upload.size > settings.UPLOAD_MAX_SLIDE_BYTES:
+        batch.rejections.append({"file": upload.name, "reason": (
+            f"it is above the whole-slide limit of {megabytes(settings.UPLOAD_MAX_SLIDE_BYTES)}")})
+        return None
+    with local_path(upload) as path:
+        try:
+            facts = read_slide_facts(path, upload.name)
+        except SlideRejected as rejection:
+            batch.rejections.append({"file": upload.name, "reason": str(rejection)})
+            return None
+        sha256 = sha256_of(path)
+        if sha256 in known_hashes:
+            batch.duplicates.append(upload.name)
+            return None
+        image = ImageAsset(
+            specimen=specimen, kind=ImageAsset.Kind.SLIDE, original_name=upload.name[:255],
+            sha256=sha256, image_format=extension(upload.name).lstrip(".").upper()[:10],
+            width=facts.width, height=facts.height, size_bytes=upload.size, uploaded_by=user)
+        try:
+            with open(path, "rb") as source:
+                image.file.save(f"{sha256}{extension(upload.name)}", File(source), save=False)
+            save_thumbnail(image, facts.thumbnail_png, save=False)
+        except OSError as error:
+            delete_stored_bytes([image])
+            batch.rejections.append({"file": upload.name,
+                                     "reason": f"it could not be stored ({error})"})
+            return None
+    image.video_frame = None
+    return image
+
+
+def save_bytes_of_slides(specimen, user, uploads, batch):
+    """Store the bytes of the good slides among ``uploads``; return their unsaved images."""
+    known_hashes = set(specimen.images.values_list("sha256", flat=True))
+    images = []
+    try:
+        for upload in uploads:
+            image = save_slide_bytes(specimen, user, upload, known_hashes, batch)
+            if image is not None:
+                images.append(image)
+                known_hashes.add(image.sha256)
+    except BaseException:
+        delete_stored_bytes(images)  # an unforeseen error: it leaves no bytes behind
+        raise
+    return images

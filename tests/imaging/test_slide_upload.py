@@ -1,0 +1,94 @@
+"""Whole-slide uploads: a pyramidal TIFF of demo cells on glass stored once as a slide, scanned
+by the worker tile by tile, rows kept only for the top-scored and flagged cells, every cell in
+its Parquet table; a file that is not a slide refused by name; the specimen page's queries do
+not grow with the slides and their cells."""
+import numpy as np
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from diagnostics import tasks
+from diagnostics.engine.cell_table import read_cell_table
+from diagnostics.engine.synthetic_slide import SlideLayout, write_pyramidal_tiff
+from diagnostics.models import CellResult
+from diagnostics.triage import ABNORMAL_CLASSES
+from imaging.models import FieldOfView, ImageAsset
+from tests.imaging.field_images import png_upload, synthetic_field
+
+
+def slide_upload(tmp_path, name="smear.tiff", seed=0):
+    """A 1,500 x 1,100 two-level pyramidal TIFF: four fields of demo cells on glass."""
+    fields = [synthetic_field(seed=seed + 6 * index) for index in range(4)]
+    layout = SlideLayout.grid(fields, width=1500, height=1100, gap=60)
+    path = write_pyramidal_tiff(tmp_path / name, layout, mpp=0.275)
+    return SimpleUploadedFile(name, path.read_bytes(), content_type="image/tiff")
+
+
+def upload(client, specimen, files, content="auto"):
+    return client.post(reverse("imaging:upload", args=[specimen.pk]),
+                       {"files": files, "content": content}, follow=True)
+
+
+def scan_queued_slides():
+    return tasks.find_cells_in_fields(
+        list(FieldOfView.objects.filter(status="queued").values_list("pk", flat=True)))
+
+
+def test_a_slide_is_scanned_and_keeps_rows_only_for_its_top_and_flagged_cells(
+        client_for, lab_staff, specimen, tmp_path, settings):
+    settings.SLIDE_CELL_ROWS, settings.SLIDE_FLAGGED_ROWS = 3, 4
+    page = upload(client_for(lab_staff), specimen, [slide_upload(tmp_path)])
+    [slide] = ImageAsset.objects.all()
+    assert slide.kind == "slide" and slide.field_of_view.status == "queued"
+    assert (slide.width, slide.height) == (1500, 1100)
+    assert "1 whole slide(s) stored" in page.content.decode()
+
+    scan_queued_slides()
+    scan = FieldOfView.objects.get()
+    assert scan.status == "done", scan.error
+    assert scan.tiles_done == scan.tiles_total > 0
+    with scan.cell_table.open("rb") as stored:
+        table = read_cell_table(stored).to_pydict()
+    assert len(table["x"]) == scan.cells_found > 3
+    probabilities = np.array([values for name, values in table.items() if name.startswith("p_")])
+    assert np.allclose(probabilities.sum(axis=0), 1, atol=1e-4)
+    flagged = sum(referred or predicted in ABNORMAL_CLASSES
+                  for referred, predicted in zip(table["referred"], table["predicted_class"]))
+    crops = ImageAsset.objects.filter(source_field=scan)
+    assert crops.count() == scan.cells_cut == min(4, flagged) + min(3, len(table["x"]) - flagged)
+    assert CellResult.objects.filter(image__in=crops, status="queued").count() == crops.count()
+    if flagged < len(table["x"]):  # the best-scored unflagged cell has a row
+        best = max(score for score, referred, predicted in zip(
+            table["detector_score"], table["referred"], table["predicted_class"])
+            if not (referred or predicted in ABNORMAL_CLASSES))
+        assert np.isclose(crops.values_list("detection_score", flat=True), best).any()
+
+
+def test_a_file_named_svs_that_is_no_slide_is_refused_by_name_and_the_batch_goes_on(
+        client_for, lab_staff, specimen, tmp_path):
+    fake = SimpleUploadedFile("scan.svs", b"not a slide at all" * 100)
+    page = upload(client_for(lab_staff), specimen,
+                  [fake, png_upload("field.png", synthetic_field())]).content.decode()
+    assert list(ImageAsset.objects.values_list("original_name", "kind")) == [("field.png", "field")]
+    assert "scan.svs is not a whole-slide image OpenSlide can read" in page
+
+
+def test_the_specimen_page_runs_as_many_queries_with_more_slides_and_cells(
+        client_for, lab_staff, specimen, tmp_path, settings):
+    client = client_for(lab_staff)
+
+    def page_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(specimen.get_absolute_url()).status_code == 200
+        return len(queries)
+
+    settings.SLIDE_CELL_ROWS = 2
+    upload(client, specimen, [slide_upload(tmp_path, "first.tiff")])
+    scan_queued_slides()
+    one_slide = page_queries()
+    settings.SLIDE_CELL_ROWS = 8
+    upload(client, specimen, [slide_upload(tmp_path, "second.tiff", seed=3)])
+    scan_queued_slides()
+    assert ImageAsset.objects.filter(kind="cell").count() > 10
+    assert page_queries() == one_slide

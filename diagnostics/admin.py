@@ -129,8 +129,22 @@ def log_activation(model, user, evaluation):
                          "activated_without_holdout_evaluation": evaluation is None})
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written elsewhere only (clinical records by the review pages, holdout
+    evaluations by evaluate_classifier); the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(HoldoutEvaluation)
-class HoldoutEvaluationAdmin(admin.ModelAdmin):
+class HoldoutEvaluationAdmin(ReadOnlyAdmin):
     """Written by evaluate_classifier --holdout only; the admin reads them."""
 
     list_display = ["model_version", "evaluated_at", "accuracy", "macro_f1", "sensitivity",
@@ -141,28 +155,6 @@ class HoldoutEvaluationAdmin(admin.ModelAdmin):
     @admin.display(description="by")
     def evaluator(self, evaluation):
         return evaluation.evaluator_name()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Clinical records are written by the review pages only; the admin shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CellReview)

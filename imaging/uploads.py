@@ -11,7 +11,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from diagnostics.review import ReviewRefused, lock_specimen, refuse_if_signed_off
 from diagnostics.tasks import queue_for_classification, queue_for_detection
 from imaging.archives import expand_uploads
-from imaging.fields import AUTO, kind_of_image
+from imaging.fields import AUTO, delete_stored_bytes, kind_of_image
 from imaging.models import ImageAsset, UploadBatch
 from imaging.slides import save_bytes_of_slides, split_slides
 from imaging.thumbnails import save_thumbnail
@@ -35,17 +35,9 @@ def save_image_bytes(specimen, user, original_name, data, facts, kind=ImageAsset
     try:
         save_thumbnail(image, data, save=False)
     except BaseException:
-        delete_image_bytes([image])
+        delete_stored_bytes([image])
         raise
     return image
-
-
-def delete_image_bytes(images):
-    """Remove the stored bytes (the file and its thumbnail) of images whose rows are not kept."""
-    for image in images:
-        for stored in (image.file, image.thumbnail):
-            if stored:
-                stored.storage.delete(stored.name)
 
 
 def not_stored(name, error):
@@ -66,7 +58,7 @@ def save_bytes_of_checked_files(specimen, user, uploads, batch):
                 images.append(image)
                 known_hashes.add(image.sha256)
     except BaseException:
-        delete_image_bytes(images)  # an unforeseen error: it leaves no bytes behind
+        delete_stored_bytes(images)  # an unforeseen error: it leaves no bytes behind
         raise
     return images
 
@@ -113,7 +105,7 @@ def save_image_rows(images, batch):
         else:
             saved.append(image)
             continue
-        delete_image_bytes([image])
+        delete_stored_bytes([image])
     return saved
 
 
@@ -167,14 +159,14 @@ def store_upload(specimen, user, uploads, content=AUTO):
     try:
         images += save_bytes_of_checked_files(specimen, user, others, batch)
     except BaseException:
-        delete_image_bytes(images)
+        delete_stored_bytes(images)
         raise
     checked_duplicates, checked_rejections = list(batch.duplicates), list(batch.rejections)
     try:
         with transaction.atomic():
             save_batch(batch, images)
     except BaseException as error:
-        delete_image_bytes(images)  # the transaction was rolled back: none of them is stored
+        delete_stored_bytes(images)  # the transaction was rolled back: none of them is stored
         if not isinstance(error, DatabaseError):
             raise
         batch = UploadBatch.objects.create(

@@ -73,6 +73,7 @@ def queue_images(paths):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from imaging.models import Specimen
+    from imaging.fields import CELLS
     from imaging.uploads import store_upload
     from patients.models import Patient
 
@@ -84,7 +85,8 @@ def queue_images(paths):
     for start in range(0, len(paths), UPLOAD_BATCH):  # as a lab would: several uploads
         uploads = [SimpleUploadedFile(f"{p.parent.name}_{p.name}", p.read_bytes())
                    for p in paths[start:start + UPLOAD_BATCH]]
-        stored += store_upload(specimen, user, uploads).stored_count
+        # Cell crops, said so: by size alone a few large SIPaKMeD crops would be fields of view.
+        stored += store_upload(specimen, user, uploads, content=CELLS).stored_count
     return stored
 
 

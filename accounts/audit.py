@@ -123,11 +123,20 @@ def reads_of_patient(patient):
 
 class PatientReadsLoggedAdmin:
     """A ModelAdmin mixin: opening one record's page in the admin site is a read of patient
-    data, logged as the pages' are. ``patient_record`` says which record the entry names
-    (the patient, specimen, image or result that the access log lists)."""
+    data, logged as the pages' are, and so is each record of a list page shown (one "listed"
+    entry per row, as the product's lists write). ``patient_record`` says which record the
+    entry names (the patient, specimen, image or result that the access log lists)."""
 
     def patient_record(self, obj):
         return obj
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        change_list = (getattr(response, "context_data", None) or {}).get("cl")
+        if change_list is not None:  # not a redirect after an action, nor an error page
+            log_patient_list_read(
+                request, [self.patient_record(obj) for obj in change_list.result_list])
+        return response
 
     def render_change_form(self, request, context, add=False, change=False, form_url="",
                            obj=None):

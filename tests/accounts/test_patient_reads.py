@@ -96,7 +96,7 @@ def patient_reads(records):
         ("api:sign_offs", [specimen.pk], "doctor", specimen),
         ("api:image", [image.pk], "doctor", image),
         ("api:result", [result.pk], "doctor", result),
-        # The admin site's page of one record (its lists are not logged; the pages' lists are).
+        # The admin site's page of one record (its lists log each row: tests/cases/test_list_reads.py).
         ("admin:patients_patient_change", [patient.pk], "administrator", patient),
         ("admin:imaging_specimen_change", [specimen.pk], "administrator", specimen),
         ("admin:imaging_imageasset_change", [image.pk], "administrator", image),

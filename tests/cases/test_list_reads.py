@@ -49,3 +49,21 @@ def test_the_api_lists_log_each_record_returned(api_as, patient, specimen, docto
     assert client.get("/api/specimens/").status_code == 200
     assert listed_reads(doctor) == {("patient", str(patient)),
                                     ("specimen", specimen.accession_number)}
+
+
+def test_the_admin_sites_lists_log_each_record_shown(client_for, patient, specimen,
+                                                     administrator):
+    client = client_for(administrator)
+    assert client.get(reverse("admin:patients_patient_changelist")).status_code == 200
+    assert client.get(reverse("admin:imaging_specimen_changelist"),
+                      {"q": specimen.accession_number}).status_code == 200
+    assert listed_reads(administrator) == {("patient", str(patient)),
+                                           ("specimen", str(specimen))}
+
+
+def test_an_admin_action_answered_with_a_file_logs_no_list(client_for, patient, administrator):
+    response = client_for(administrator).post(
+        reverse("admin:patients_patient_changelist"),
+        {"action": "export_patient_data", "_selected_action": [patient.pk], "index": 0})
+    assert response["Content-Type"] == "application/zip"
+    assert listed_reads(administrator) == set()

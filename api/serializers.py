@@ -10,6 +10,7 @@ from diagnostics.bethesda import BETHESDA_FIELDS
 from diagnostics.models import (
     FREE_TEXT_MAX_LENGTH, CellResult, CellReview, SpecimenReopening, SpecimenSignOff,
 )
+from imaging.fields import AUTO, CONTENT_CHOICES
 from imaging.models import ImageAsset, Specimen, UploadBatch
 from patients.models import Patient
 
@@ -104,8 +105,14 @@ class ImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImageAsset
         fields = ["id", "specimen", "original_name", "image_format", "width", "height",
-                  "size_bytes", "sha256", "uploaded_at", "upload_batch", "file_url"]
+                  "size_bytes", "sha256", "uploaded_at", "upload_batch", "file_url", "kind",
+                  "source_image", "field_x", "field_y", "nucleus_radius", "detection_score"]
         read_only_fields = fields
+
+    source_image = serializers.IntegerField(
+        source="source_field.image_id", allow_null=True, default=None, read_only=True,
+        help_text="For a cell the worker cut from a field of view or a whole slide: that "
+                  "image's id (field_x, field_y are the cell's place in its pixels).")
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_file_url(self, image):
@@ -220,6 +227,11 @@ class UploadRequestSerializer(serializers.Serializer):
         child=serializers.FileField(allow_empty_file=True, use_url=False), min_length=1,
         help_text="Images (BMP, PNG, JPEG, TIFF), .zip archives of them, or MP4/AVI videos; "
                   "send the field once per file.")
+    content = serializers.ChoiceField(
+        choices=[value for value, _ in CONTENT_CHOICES], default=AUTO,
+        help_text="What the images are: 'cell' crops (each classified as one cell), 'field' "
+                  "of view (the worker finds and classifies each cell), 'slide' (whole "
+                  "slides), or 'auto' (by size, as the upload page's default).")
 
 
 class FileOutcomeSerializer(serializers.Serializer):
@@ -236,8 +248,8 @@ class UploadReportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = UploadBatch
-        fields = ["id", "specimen", "created_at", "stored_count", "duplicates", "rejections",
-                  "files"]
+        fields = ["id", "specimen", "created_at", "content", "stored_count", "duplicates",
+                  "rejections", "files"]
         read_only_fields = fields
 
     @extend_schema_field(FileOutcomeSerializer(many=True))

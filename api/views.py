@@ -281,7 +281,7 @@ class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
             return ImageAsset.objects.none()
         specimen = get_specimen_material_for_user(self.request.user, self.kwargs["specimen_id"])
         log_patient_read(self.request, specimen)
-        return specimen.images.order_by("uploaded_at", "pk")
+        return specimen.images.select_related("source_field").order_by("uploaded_at", "pk")
 
     @extend_schema(
         request={"multipart/form-data": serializers.UploadRequestSerializer},
@@ -295,7 +295,8 @@ class SpecimenImages(CountRefusedRequests, generics.ListAPIView):
         upload = serializers.UploadRequestSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         batch = record_or_conflict(store_upload, specimen, request.user,
-                                   upload.validated_data["files"])
+                                   upload.validated_data["files"],
+                                   content=upload.validated_data["content"])
         report = serializers.UploadReportSerializer(batch, context=self.get_serializer_context())
         return Response(report.data, status=status.HTTP_201_CREATED)
 

@@ -66,3 +66,31 @@ def test_a_malformed_multipart_body_is_refused(api_as, lab_staff, specimen):
         content_type="multipart/form-data; boundary=")
     assert response.status_code == 400
     assert "Multipart form parse error" in response.json()["detail"]
+
+
+def test_the_uploader_says_what_the_images_are_and_crops_say_where_they_were_cut(
+        api_as, lab_staff, specimen):
+    from diagnostics import tasks
+    from imaging.models import FieldOfView
+    from tests.imaging.field_images import png_upload, synthetic_field
+
+    client = api_as(lab_staff)
+    small_field = png_upload("small-field.png", synthetic_field(size=(400, 300)))
+    report = client.post(upload_url(specimen), {"files": [small_field], "content": "field"},
+                         format="multipart").json()
+    assert report["content"] == "field" and report["stored_count"] == 1
+    tasks.find_cells_in_fields(list(FieldOfView.objects.values_list("pk", flat=True)))
+    images = client.get(upload_url(specimen)).json()["results"]
+    field, *crops = images
+    assert field["kind"] == "field" and field["source_image"] is None
+    assert crops and all(crop["kind"] == "cell" and crop["source_image"] == field["id"]
+                         and 0 <= crop["field_x"] < 400 for crop in crops)
+
+
+def test_an_unknown_content_is_refused_with_the_choices(api_as, lab_staff, specimen,
+                                                        sample_upload):
+    response = api_as(lab_staff).post(upload_url(specimen),
+                                      {"files": sample_upload(1), "content": "hologram"},
+                                      format="multipart")
+    assert response.status_code == 400 and "content" in response.json()
+    assert not ImageAsset.objects.exists()

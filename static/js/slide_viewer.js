@@ -158,8 +158,8 @@ document.addEventListener("DOMContentLoaded", function () {
 
   viewer.addHandler("open", function () {
     if (focus) {
-      // About four nuclei across: the cell and its neighbours.
-      var side = 400;
+      // The cell and its nearest neighbours: about eight nuclei across.
+      var side = 200;
       var box = viewer.viewport.imageToViewportRectangle(
         focus.x - side / 2, focus.y - side / 2, side, side);
       viewer.viewport.fitBounds(box, true);

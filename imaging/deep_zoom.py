@@ -81,6 +81,12 @@ class FieldTiles:
         scale = 2 ** (self.level_count - 1 - level)
         return math.ceil(self.width / scale), math.ceil(self.height / scale)
 
+    @property
+    def level_tiles(self):
+        """(columns, rows) of tiles of each level, as DeepZoomGenerator gives them."""
+        return tuple(tuple(math.ceil(side / self.tile_size) for side in self.level_size(level))
+                     for level in range(self.level_count))
+
     def level_image(self, level):
         with self._lock:
             return self._level(level)
@@ -96,7 +102,7 @@ class FieldTiles:
         if not 0 <= level < self.level_count:
             raise ValueError(f"Invalid level {level}")
         width, height = self.level_size(level)
-        columns, rows = math.ceil(width / self.tile_size), math.ceil(height / self.tile_size)
+        columns, rows = self.level_tiles[level]
         if not (0 <= column < columns and 0 <= row < rows):
             raise ValueError(f"Invalid address {address}")
         left = column * self.tile_size - (self.overlap if column else 0)

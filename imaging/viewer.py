@@ -22,7 +22,7 @@ from accounts.access import get_specimen_material_for_user, get_visible_or_404
 from accounts.audit import log_patient_read
 from imaging.deep_zoom import JPEG_QUALITY, TILE_FORMAT, deep_zoom_for
 from imaging.models import FieldOfView, ImageAsset
-from imaging.viewer_cells import marks_and_crops, region_json
+from imaging.viewer_cells import cell_marks, marks_and_crops, region_json
 from imaging.views import cached_if_current
 
 REGION_SIDES = ("left", "top", "right", "bottom")
@@ -40,7 +40,7 @@ def viewer(request, specimen_id, field_id):
     ``?x=&y=`` (its pixels) centres on a place, ``&cell=`` (a crop's id) marks that cell."""
     specimen, field = get_field_for_user(request.user, specimen_id, field_id)
     log_patient_read(request, field.image)
-    marks, _ = marks_and_crops(field)
+    marks = cell_marks(field)
     return render(request, "imaging/viewer.html", {
         "specimen": specimen, "field": field, "image": field.image,
         "is_slide": field.image.kind == ImageAsset.Kind.SLIDE,
@@ -113,7 +113,7 @@ def viewer_cells(request, specimen_id, field_id):
     except ValueError as error:
         return JsonResponse({"error": str(error)}, status=400)
     log_read_unless_lately(request, field.image)
-    marks, crops = marks_and_crops(field)
+    marks, crops = marks_and_crops(field, region)
     response = JsonResponse(region_json(specimen, marks, crops, region,
                                         request.GET.get("flagged") == "1"))
     response["Cache-Control"] = "private, no-cache"  # classes change as cells are reviewed

@@ -53,19 +53,26 @@ def class_colour(name, index):
     return UNCLASSIFIED_COLOUR if name == UNCLASSIFIED else PALETTE[index % len(PALETTE)]
 
 
-def marks_and_crops(field):
-    """The CellMarks of a FieldOfView (its table's for a slide, its crops' for a field) and
-    its crops by their position as the cell table stores it (float32)."""
-    crops = field_crops(field)
-    by_position = {(float(np.float32(crop.x)), float(np.float32(crop.y))): crop
-                   for crop in crops}
+def cell_marks(field):
+    """The CellMarks of a FieldOfView: its table's for a slide, its crops' for a field."""
     if field.image.kind != ImageAsset.Kind.SLIDE:
-        return crop_marks(crops), by_position
+        return crop_marks(field_crops(field))
     if not field.cell_table:
-        return empty_marks(), by_position
-    marks = cell_tables_cache.get((field.pk, field.cell_table.name),
-                                  lambda: table_marks(field.cell_table))
-    return marks, by_position
+        return empty_marks()
+    return cell_tables_cache.get((field.pk, field.cell_table.name),
+                                 lambda: table_marks(field.cell_table))
+
+
+def marks_and_crops(field, region=None):
+    """The field's CellMarks and its crops (those in ``region``, for a slide) by their
+    position as the cell table stores it (float32), to link the marks to cell pages."""
+    if field.image.kind == ImageAsset.Kind.SLIDE:
+        marks, crops = cell_marks(field), field_crops(field, region)
+    else:
+        crops = field_crops(field)
+        marks = crop_marks(crops)
+    return marks, {(float(np.float32(crop.x)), float(np.float32(crop.y))): crop
+                   for crop in crops}
 
 
 def empty_marks():
@@ -106,16 +113,23 @@ class Crop:
     suspicion: float = 0.0
 
 
-def field_crops(field):
-    """The crops of the field with their latest results: two queries, however many."""
+def field_crops(field, region=None):
+    """The crops of the field (in ``region``, a pixel or so around it, if given) with their
+    latest results: two queries, however many."""
+    images = ImageAsset.objects.filter(source_field=field)
+    if region is not None:
+        left, top, right, bottom = region
+        images = images.filter(field_x__gte=left - 1, field_x__lte=right + 1,
+                               field_y__gte=top - 1, field_y__lte=bottom + 1)
     crops = {pk: Crop(pk, x or 0.0, y or 0.0, radius or 0.0) for pk, x, y, radius in
-             ImageAsset.objects.filter(source_field=field).order_by("pk")
-             .values_list("pk", "field_x", "field_y", "nucleus_radius")}
-    results = (CellResult.objects.filter(image__source_field=field).order_by("queued_at", "pk")
+             images.order_by("pk").values_list("pk", "field_x", "field_y", "nucleus_radius")}
+    results = (CellResult.objects.filter(image__in=images).order_by("queued_at", "pk")
                .values_list("image_id", "pk", "status", "predicted_class", "probabilities",
                             "refer_to_cytologist"))
     for image_id, pk, status, predicted, probabilities, referred in results:
-        crop = crops[image_id]  # the latest result comes last and wins
+        crop = crops.get(image_id)  # the latest result comes last and wins
+        if crop is None:  # a crop saved between the two queries
+            continue
         done = status == CellResult.Status.DONE
         crop.result_id = pk if done else None
         crop.predicted_class = predicted if done else ""

@@ -306,3 +306,22 @@ def test_a_slide_on_a_storage_without_paths_is_read_from_a_local_copy(tmp_path, 
     tiles = deep_zoom.slide_tiles(RemoteFile(), "ab" * 32)
     assert tiles.level_dimensions[-1] == (800, 600)
     assert [copy.name for copy in (tmp_path / "copies").iterdir()] == [f"{'ab' * 32}.tiff"]
+
+
+def test_the_specimen_page_opens_fields_and_slides_in_the_viewer(
+        client_for, lab_staff, specimen, field, tmp_path):
+    slide, _, _ = add_slide(specimen, tmp_path, cells=10)
+    page = client_for(lab_staff).get(specimen.get_absolute_url()).content.decode()
+    assert f'<a href="{reverse("imaging:viewer", args=[specimen.pk, slide.pk])}">smear.tiff</a>' in page
+    assert f'href="{reverse("imaging:viewer", args=[specimen.pk, field.pk])}"' in page
+
+
+def test_the_review_list_links_a_detected_cell_to_its_place(
+        client_for, doctor, specimen, field):
+    from accounts.access import assign_doctor
+
+    assign_doctor(specimen.patient, doctor)
+    crop = field.crops.order_by("pk").last()
+    page = client_for(doctor).get(reverse("diagnostics:review", args=[specimen.pk])).content
+    assert (f'{reverse("imaging:viewer", args=[specimen.pk, field.pk])}?x=200&amp;y=200&amp;'
+            f'cell={crop.pk}" aria-label="Where {crop.original_name} was found"') in page.decode()

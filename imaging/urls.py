@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imaging import field_views, views
+from imaging import field_views, viewer, views
 
 app_name = "imaging"
 urlpatterns = [
@@ -10,6 +10,14 @@ urlpatterns = [
     path("specimens/<int:specimen_id>/progress/", views.specimen_progress_panel, name="progress"),
     path("specimens/<int:specimen_id>/fields/<int:field_id>/", field_views.field_detail,
          name="field"),
+    path("specimens/<int:specimen_id>/fields/<int:field_id>/viewer/", viewer.viewer,
+         name="viewer"),
+    path("specimens/<int:specimen_id>/fields/<int:field_id>/viewer/cells/", viewer.viewer_cells,
+         name="viewer_cells"),
+    path("specimens/<int:specimen_id>/fields/<int:field_id>/deep-zoom.dzi",
+         viewer.deep_zoom_descriptor, name="deep_zoom"),
+    path("specimens/<int:specimen_id>/fields/<int:field_id>/deep-zoom_files/<int:level>/"
+         "<int:column>_<int:row>.jpeg", viewer.deep_zoom_tile, name="deep_zoom_tile"),
     path("images/<int:image_id>/file/", views.image_file, name="image_file"),
     path("images/<int:image_id>/thumbnail/", views.thumbnail_file, name="thumbnail_file"),
     path("images/<int:image_id>/results/<int:result_id>/heatmap/", views.heatmap_file,

@@ -91,6 +91,8 @@ def ids(patient, specimen, doctor, other_doctor, lab_staff, make_result, lab, ot
               "batch_id": batch.pk + 1, "case_id": hidden_case.pk,
               "record_id": hidden_specimen.pk, "field_id": hidden_field.pk}
     return {**{name: [real[name], 0, HUGE, hidden[name]] for name in real},
+            # A Deep Zoom tile's place (imaging:deep_zoom_tile).
+            "level": [10, 0, HUGE, 99], "column": [0, 1, HUGE, 7], "row": [0, 2, HUGE, 7],
             "kind": ["patient", "nothing", "requisition", "specimen"]}
 
 

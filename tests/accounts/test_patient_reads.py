@@ -25,6 +25,11 @@ NOT_PATIENT_READS = {
     "patients:create": "a form for a new patient",
     "imaging:upload": "a write (audited as a change)",
     "imaging:progress": "counts of the specimen's classification, no patient data",
+    # The zoomable viewer's fetches: opening its page (imaging:viewer) is the read logged;
+    # they log one only when the user's read of the image is older than AUDIT_POLL_READ_MINUTES.
+    "imaging:deep_zoom": "the viewer's descriptor, logged with its page (imaging:viewer)",
+    "imaging:deep_zoom_tile": "the viewer's tiles, logged with its page (imaging:viewer)",
+    "imaging:viewer_cells": "the viewer's cells, logged with its page (imaging:viewer)",
     "diagnostics:worklist": "a list of specimens, not a record",
     "diagnostics:batches": "a list of the user's uploads",
     "diagnostics:batch_progress": "counts of one upload",
@@ -83,6 +88,7 @@ def patient_reads(records):
         ("imaging:thumbnail_file", [image.pk], "doctor", image),
         ("imaging:heatmap_file", [image.pk, result.pk], "doctor", result),
         ("imaging:field", [specimen.pk, records["field"].pk], "doctor", records["field"].image),
+        ("imaging:viewer", [specimen.pk, records["field"].pk], "doctor", records["field"].image),
         ("diagnostics:review", [specimen.pk], "doctor", specimen),
         ("diagnostics:accept_all_flagged", [specimen.pk], "doctor", specimen),  # confirmation
         ("diagnostics:cell", [specimen.pk, result.pk], "doctor", result),

@@ -14,6 +14,7 @@ from django.urls import URLPattern, reverse
 import api.urls
 from accounts.access import share_patient_with
 from cases.models import Case, Requisition
+from imaging.models import FieldOfView, ImageAsset
 
 ROLES = ["anonymous", "doctor", "other_doctor", "lab_staff", "cytotechnologist", "clinician",
          "administrator"]
@@ -56,6 +57,7 @@ PAGE_MATRIX = {
     ("post", "diagnostics:reopen", "specimen"): (302, 302, 404, 403, 403, 403, 403),
     ("post", "diagnostics:accept_all_flagged", "specimen"): (302, 302, 404, 403, 302, 403, 403),
     ("get", "imaging:thumbnail_file", "image"): (302, 200, 404, 200, 200, 404, 200),
+    ("get", "imaging:viewer", "field"): (302, 200, 404, 200, 200, 404, 200),
     ("get", "patients:access_log", "patient"): (302, 403, 403, 403, 403, 403, 200),
     # The doctor is a pathologist of the case's lab; the other doctor a pathologist of none.
     ("get", "cases:queue", None): (302, 200, 200, 403, 200, 403, 403),
@@ -89,7 +91,17 @@ def records(patient, specimen, flagged_result, sample_cell_paths, lab, doctor, c
                          ContentFile(sample_cell_paths[0].read_bytes()))
     return {"patient": patient.pk, "specimen": specimen.pk, "image": flagged_result.image_id,
             "result": flagged_result.pk, "cell": (specimen.pk, flagged_result.pk),
-            "case": case.pk, "correction": ("patient", patient.pk)}
+            "case": case.pk, "correction": ("patient", patient.pk),
+            "field": (specimen.pk, field_of(specimen).pk)}
+
+
+def field_of(specimen):
+    """A field of view of the specimen, searched (no cells, no stored bytes)."""
+    image = ImageAsset.objects.create(
+        specimen=specimen, kind="field", file=f"specimens/{specimen.pk}/field.png",
+        original_name="field.png", sha256="f" * 64, image_format="PNG", width=1280,
+        height=960, size_bytes=100)
+    return FieldOfView.objects.create(image=image, status="done", cells_found=0, cells_cut=0)
 
 
 def page_client(user):
@@ -129,7 +141,7 @@ def test_role_matrix(api_as, users, records):
                 | observed_statuses(PAGE_MATRIX, page_client, users, records))
     print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
           f"= {len(observed)} cases")
-    assert len(observed) == (len(API_MATRIX) + len(PAGE_MATRIX)) * len(ROLES) == 42 * 7
+    assert len(observed) == (len(API_MATRIX) + len(PAGE_MATRIX)) * len(ROLES) == 43 * 7
     mismatches = {case: (observed[case], status) for case, status in expected.items()
                   if observed[case] != status}
     assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

@@ -1,10 +1,8 @@
 """Whole slides of several files: a DICOM WSI (a .zip of its instances, or its .dcm files
-chosen together) stored part by part under one folder and scanned by the worker from a local
+chosen together) and a MIRAX slide (a .zip of its .mrxs file and folder), generated as the
+engine tests do, stored part by part under one folder and scanned by the worker from a local
 copy, also where the storage has no paths (S3); a .zip whose parts make no slide refused by
 name while the rest of the batch is stored; the parts gone with a failed upload or an erasure.
-
-No valid .mrxs is generated here (MIRAX's index and data files are not cheap to write): its
-refusals are tested, and the nested layout it is stored in with a folder of fake parts.
 """
 import html
 import io
@@ -19,7 +17,7 @@ from django.db import DatabaseError
 from django.urls import reverse
 
 from diagnostics import tasks
-from diagnostics.engine.synthetic_slide import SlideLayout, write_dicom_wsi
+from diagnostics.engine.synthetic_slide import SlideLayout, write_dicom_wsi, write_mirax
 from imaging.models import FieldOfView, ImageAsset
 from imaging.slide_parts import local_slide_path, stored_names_of
 from patients.gdpr import erase_patient
@@ -27,12 +25,27 @@ from tests.imaging.field_images import png_upload, synthetic_field
 from tests.imaging.pathless_storage import PathlessStorage
 
 
+def demo_layout():
+    """1,500 x 1,100 px: four fields of demo cells on glass."""
+    fields = [synthetic_field(seed=6 * index) for index in range(4)]
+    return SlideLayout.grid(fields, width=1500, height=1100, gap=60)
+
+
 @pytest.fixture(scope="module")
 def dicom_folder(tmp_path_factory):
-    """A 1,500 x 1,100 DICOM WSI of two levels: four fields of demo cells on glass."""
-    fields = [synthetic_field(seed=6 * index) for index in range(4)]
-    layout = SlideLayout.grid(fields, width=1500, height=1100, gap=60)
-    return write_dicom_wsi(tmp_path_factory.mktemp("dicom") / "scan", layout, mpp=0.275)
+    """A DICOM WSI of two levels (an instance each)."""
+    return write_dicom_wsi(tmp_path_factory.mktemp("dicom") / "scan", demo_layout(), mpp=0.275)
+
+
+@pytest.fixture(scope="module")
+def mirax_members(tmp_path_factory):
+    """A MIRAX slide as a scanner's export is zipped: "Scan 1.mrxs" and its folder."""
+    slide = write_mirax(tmp_path_factory.mktemp("mirax") / "Scan 1.mrxs", demo_layout(),
+                        mpp=0.275)
+    members = {f"export/{slide.name}": slide.read_bytes()}
+    members.update({f"export/Scan 1/{part.name}": part.read_bytes()
+                    for part in slide.with_suffix("").iterdir()})
+    return members
 
 
 def zip_upload(name, members):
@@ -90,6 +103,33 @@ def test_a_dicom_wsi_zip_is_stored_in_parts_and_scanned_from_a_local_copy(
     assert scan.status == "done", scan.error
     assert scan.tiles_done == scan.tiles_total > 0 and scan.cells_found > 0
     assert not list(temporary.iterdir())  # the local copy of the parts is gone
+
+
+def test_a_mirax_zip_is_stored_with_its_folder_and_scanned(client_for, lab_staff, specimen,
+                                                           mirax_members):
+    page = upload(client_for(lab_staff), specimen, [zip_upload("mirax.zip", mirax_members)])
+    assert "1 whole slide(s) stored" in page
+    [slide] = ImageAsset.objects.all()
+    assert (slide.image_format, slide.width, slide.height) == ("MRXS", 1536, 1280)
+    folder = slide.file.name.rsplit("/", 1)[0]
+    assert sorted(name[len(folder) + 1:] for name in
+                  stored_names_of(default_storage, slide.file.name)) == [
+        "slide.mrxs", "slide/Data0000.dat", "slide/Index.dat", "slide/Slidedat.ini"]
+
+    tasks.find_cells_in_fields([slide.field_of_view.pk])
+    scan = FieldOfView.objects.get()
+    assert scan.status == "done", scan.error
+    assert scan.cells_found > 0
+
+
+def test_a_mirax_zip_missing_a_data_file_is_refused_by_name(client_for, lab_staff, specimen,
+                                                            mirax_members):
+    members = {name: data for name, data in mirax_members.items()
+               if not name.endswith("Data0000.dat")}
+    page = upload(client_for(lab_staff), specimen, [zip_upload("mirax.zip", members)])
+    assert not ImageAsset.objects.exists()
+    assert ("mirax.zip</strong>: missing data files: Data0000.dat is not in the slide's "
+            "folder") in page
 
 
 def test_the_dcm_files_of_one_upload_are_one_slide(client_for, lab_staff, specimen,

@@ -2,6 +2,8 @@
 
     layout = SlideLayout.grid(fields, width=3000, height=2000, every=2)
     write_pyramidal_tiff("slide.tiff", layout, mpp=0.25)
+    write_dicom_wsi("folder", layout, mpp=0.25)       # one .dcm instance per level
+    write_mirax("slide.mrxs", layout, mpp=0.25)       # + the folder slide/ (one level)
 
 Fields (PIL images at the slide's level-0 scale) are pasted on blank glass; the pyramid is
 written tile by tile from the layout (each level rendered from pre-shrunk fields), so a

@@ -231,3 +231,23 @@ def test_a_slide_folder_with_subfolders_is_copied_whole_from_storage_without_pat
     assert copied == {name: name.encode() for name in
                       ("slide.mrxs", "slide/Slidedat.ini", "slide/Data0000.dat")}
     assert not root.exists()
+
+
+def test_a_slide_whose_scan_fails_keeps_its_parts_and_leaves_no_local_copy(
+        client_for, lab_staff, specimen, dicom_folder, storage_without_paths, tmp_path,
+        monkeypatch):
+    upload(client_for(lab_staff), specimen, [zip_upload("scan.zip", dicom_members(dicom_folder))])
+    [slide] = ImageAsset.objects.all()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the detector ran out of memory")
+
+    monkeypatch.setattr("diagnostics.slide_cells.scan_cells", fail)
+    temporary = tmp_path / "worker-tmp"
+    temporary.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temporary))
+    tasks.find_cells_in_fields([slide.field_of_view.pk])
+    scan = FieldOfView.objects.get()
+    assert scan.status == "failed" and "ran out of memory" in scan.error
+    assert not list(temporary.iterdir())
+    assert len(stored_names_of(default_storage, slide.file.name)) == 2  # rescannable

@@ -169,6 +169,11 @@ def refuse_missing_mrxs_data(data_folder):
     except (configparser.Error, ValueError, UnicodeDecodeError) as error:
         raise PartsRejected(f"its Slidedat.ini cannot be read ({error}); it was not "
                             f"stored") from None
+    # OpenSlide opens the files Slidedat.ini names: none may lie outside the slide's folder.
+    outside = [file for file in named if PurePosixPath(file.replace("\\", "/")).name != file]
+    if outside:
+        raise PartsRejected(f"its Slidedat.ini names {outside[0]}, a file outside the slide's "
+                            f"folder; it was not stored")
     missing = [file for file in named if file and not (data_folder / file).is_file()]
     if missing:
         raise PartsRejected(f"missing data files: {', '.join(missing[:5])} "

@@ -156,10 +156,11 @@ def test_a_zip_with_a_broken_part_is_refused_by_name_and_the_batch_goes_on(
                 if ".slide/" in name]
 
 
-def fake_mrxs(data_files=("Index.dat", "Data0000.dat", "Data0001.dat"), folder="scan/"):
+def fake_mrxs(data_files=("Index.dat", "Data0000.dat", "Data0001.dat"), folder="scan/",
+              second_file="Data0001.dat"):
     members = {"scan.mrxs": b"[GENERAL]\n"}
     ini = ("[HIERARCHICAL]\nINDEXFILE=Index.dat\n[DATAFILE]\nFILE_COUNT=2\n"
-           "FILE_0=Data0000.dat\nFILE_1=Data0001.dat\n")
+           f"FILE_0=Data0000.dat\nFILE_1={second_file}\n")
     if folder is not None:
         members[f"{folder}Slidedat.ini"] = ini.encode()
         members.update({f"{folder}{name}": b"\0" * 64 for name in data_files})
@@ -171,6 +172,8 @@ def fake_mrxs(data_files=("Index.dat", "Data0000.dat", "Data0001.dat"), folder="
     (fake_mrxs(data_files=("Index.dat", "Data0000.dat")),
      "missing data files: Data0001.dat is not in the slide's folder"),
     ({**fake_mrxs(), "other.mrxs": b""}, "it holds 2 .mrxs slides"),
+    (fake_mrxs(second_file="../../../etc/passwd"),
+     "its Slidedat.ini names ../../../etc/passwd, a file outside the slide's folder"),
     ({"../escape.dcm": b"DICM"}, "the path of ../escape.dcm in the archive is absolute or "
                                  "climbs out with '..'"),
 ])

@@ -181,6 +181,25 @@ def sha256_of_parts(folder):
     return digest.hexdigest()
 
 
+def refuse_several_dicom_series(folder):
+    """OpenSlide opens the series of the instance it is given and ignores the others: the
+    instances of two slides uploaded together would be stored as one."""
+    from openslide import OpenSlide, OpenSlideError
+
+    series = set()
+    for path in sorted(Path(folder).glob(f"*{DICOM}")):
+        try:
+            with OpenSlide(str(path)) as instance:
+                series.add(instance.properties.get("dicom.SeriesInstanceUID"))
+        except OpenSlideError as error:
+            raise PartsRejected(f"one of its .dcm files is no whole-slide image instance "
+                                f"OpenSlide can read ({error}); it was not stored") from None
+    if len(series) > 1:
+        raise PartsRejected(f"its .dcm files are the instances of {len(series)} slides (DICOM "
+                            f"series); upload each slide's files on their own. It was not "
+                            f"stored")
+
+
 def save_slide_of_parts(specimen, user, parts, known_hashes, batch):
     """Unpack, check and store a slide of several files (imaging.slide_archives); return its
     unsaved image, or None where ``batch`` notes why it is not stored."""
@@ -192,6 +211,8 @@ def save_slide_of_parts(specimen, user, parts, known_hashes, batch):
         try:
             entry = unpack_slide_parts(parts, folder)
             facts = read_slide_facts(Path(folder) / entry, parts.name)
+            if extension(entry) == DICOM:
+                refuse_several_dicom_series(folder)
         except (PartsRejected, SlideRejected) as rejection:
             batch.rejections.append({"file": parts.name, "reason": str(rejection)})
             return None

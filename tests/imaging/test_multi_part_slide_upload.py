@@ -143,6 +143,17 @@ def test_the_dcm_files_of_one_upload_are_one_slide(client_for, lab_staff, specim
     assert len(stored_names_of(default_storage, slide.file.name)) == 2
 
 
+def test_the_dcm_files_of_two_slides_uploaded_together_are_refused(
+        client_for, lab_staff, specimen, dicom_folder, tmp_path):
+    other = write_dicom_wsi(tmp_path / "other", SlideLayout.grid(
+        [synthetic_field(seed=1)], width=800, height=600), mpp=0.275)
+    files = [SimpleUploadedFile(f"{folder.name}-{path.name}", path.read_bytes())
+             for folder in (dicom_folder, other) for path in sorted(folder.iterdir())]
+    page = upload(client_for(lab_staff), specimen, files)
+    assert not ImageAsset.objects.exists()
+    assert "its .dcm files are the instances of 2 slides (DICOM series)" in page
+
+
 def test_a_zip_with_a_broken_part_is_refused_by_name_and_the_batch_goes_on(
         client_for, lab_staff, specimen, dicom_folder):
     members = dicom_members(dicom_folder)

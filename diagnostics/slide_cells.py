@@ -11,11 +11,8 @@ RGB: 48 KiB a crop). A slide ends "done" with its table and kept crops, or "fail
 import heapq
 import itertools
 import logging
-import shutil
 import tempfile
 import time
-from contextlib import contextmanager
-from pathlib import PurePath
 
 import numpy as np
 from django.conf import settings
@@ -27,28 +24,13 @@ from diagnostics.classifier import classifier_for
 from diagnostics.triage import ABNORMAL_CLASSES
 from imaging.fields import delete_stored_bytes, store_crops
 from imaging.models import FieldOfView
+from imaging.slide_parts import local_slide_path
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 1.0
-COPY_CHUNK_BYTES = 16 * 1024 * 1024
-
-
-@contextmanager
-def local_slide(stored_file):
-    """A local path to the stored slide: the file itself, or a copy where the storage (S3)
-    has no paths: OpenSlide reads files, not streams."""
-    try:
-        path = stored_file.path
-    except NotImplementedError:
-        path = None
-    if path is not None:
-        yield path
-        return
-    with tempfile.NamedTemporaryFile(suffix=PurePath(stored_file.name).suffix) as copy:
-        with stored_file.open("rb") as source:
-            shutil.copyfileobj(source, copy, COPY_CHUNK_BYTES)
-        copy.flush()
-        yield copy.name
+# A local path to a stored slide, every part of it (imaging.slide_parts); kept under its
+# earlier name for the readers of slides that import it from here.
+local_slide = local_slide_path
 
 
 class ProgressSaver:

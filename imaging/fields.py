@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 
 from imaging.models import ImageAsset
+from imaging.slide_parts import delete_slide_parts
 
 AUTO, CELLS, FIELDS, SLIDES = "auto", "cell", "field", "slide"
 CONTENT_CHOICES = [
@@ -128,6 +129,7 @@ def distinct_and_new(specimen_id, encoded):
 def delete_stored_bytes(images):
     """Remove the stored file and thumbnail of images whose rows are not kept."""
     for image in images:
+        delete_slide_parts(image.file)  # a slide of several files: its every part
         for stored in (image.file, image.thumbnail):
             if stored:
                 stored.storage.delete(stored.name)

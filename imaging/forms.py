@@ -27,7 +27,7 @@ class MultipleFileField(forms.FileField):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={
-            "accept": ".bmp,.png,.jpg,.jpeg,.tif,.tiff,.zip,.mp4,.avi,.svs,.ndpi",
+            "accept": ".bmp,.png,.jpg,.jpeg,.tif,.tiff,.zip,.mp4,.avi,.svs,.ndpi,.dcm",
         }))
         super().__init__(*args, **kwargs)
 
@@ -44,7 +44,8 @@ class UploadForm(forms.Form):
         label="Images, .zip archives, videos or whole slides",
         help_text="BMP, PNG, JPEG or TIFF cell or field images; .zip archives of them; short "
                   "MP4 or AVI microscope videos, of which one frame per interval is kept; "
-                  "whole-slide images (.svs, .ndpi, pyramidal .tif).",
+                  "whole-slide images (.svs, .ndpi, pyramidal .tif; a .mrxs slide zipped with "
+                  "its folder; a DICOM slide's .dcm files, chosen together or zipped).",
     )
     content = forms.ChoiceField(
         label="The images are", choices=content_choices, initial=AUTO, required=False,

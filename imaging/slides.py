@@ -4,21 +4,27 @@ A slide (.svs, .ndpi, or a pyramidal .tif/.tiff) is never read into memory: it i
 opening it with OpenSlide from its temporary file, hashed and streamed to storage as it is,
 as an ImageAsset of kind "slide" whose FieldOfView row is the worker's scan
 (diagnostics.slide_cells). A file that does not open is refused by name; the batch goes on.
-.mrxs (a file and a folder) and DICOM folders are not taken by the upload form yet.
+A slide of several files (a .zip of a .mrxs slide and its folder, or of DICOM instances; the
+.dcm files of one upload) is unpacked into a temporary folder (imaging.slide_archives), checked
+there the same way and stored part by part under one folder (imaging.slide_parts).
 """
 import hashlib
 import io
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from django.conf import settings
 from django.core.files import File
 from PIL import Image
 
+from imaging.archives import is_zip_name
 from imaging.fields import AUTO, SLIDES, delete_stored_bytes
 from imaging.models import ImageAsset
+from imaging.slide_archives import DICOM, MRXS, LooseDicomFiles, PartsRejected, \
+    is_slide_archive, unpack_slide_parts
+from imaging.slide_parts import PARTS_FOLDER_SUFFIX, store_parts
 from imaging.thumbnails import save_thumbnail
 from imaging.validation import megabytes
 
@@ -61,6 +67,8 @@ def local_path(upload):
 
 def read_slide_facts(path, name):
     """Level-0 size, level count and a small PNG preview; SlideRejected if OpenSlide cannot."""
+    from openslide import OpenSlideError
+
     from diagnostics.engine.whole_slide import open_slide
 
     try:
@@ -68,11 +76,15 @@ def read_slide_facts(path, name):
             width, height = slide.dimensions
             preview = Image.fromarray(slide.thumbnail(THUMBNAIL_SIDE))
             levels = len(slide.level_dimensions)
-    except (ValueError, OSError) as error:
+            # A level-0 tile: a slide whose data is missing or broken fails here, not later
+            # in the worker.
+            slide.read(0, width // 2, height // 2, 64, 64)
+    except (ValueError, OSError, OpenSlideError) as error:
         raise SlideRejected(
-            f"{name} is not a whole-slide image OpenSlide can read (.svs, .ndpi or a tiled, "
-            f"pyramidal .tif); it was not stored. Check that the scanner's export finished, "
-            f"or upload its fields of view as images. ({str(error).split(': ', 1)[-1][:200]})"
+            f"{name} is not a whole-slide image OpenSlide can read (.svs, .ndpi, a tiled, "
+            f"pyramidal .tif, or a .zip of a .mrxs slide or of DICOM WSI files) or some of its "
+            f"data is missing or broken; it was not stored. Check that the scanner's export "
+            f"finished, or upload its fields of view as images. ({str(error).split(': ', 1)[-1][:200]})"
         ) from None
     buffer = io.BytesIO()
     preview.save(buffer, format="PNG")
@@ -87,19 +99,24 @@ def is_pyramid(path):
 
 
 def split_slides(uploads, content):
-    """(slides, other files) of an upload: .svs and .ndpi always are slides; a .tif(f) is
-    one when the uploader says so, or (deciding by itself) when it is a tiled pyramid."""
-    slides, others = [], []
+    """(slides, other files) of an upload: .svs and .ndpi always are slides, and so are a .zip
+    of a .mrxs slide or of DICOM instances, and the .dcm files of the upload, together; a .tif(f)
+    is one when the uploader says so, or (deciding by itself) when it is a tiled pyramid."""
+    slides, others, dicom_files = [], [], []
     for upload in uploads:
         suffix = extension(upload.name)
-        if suffix in SLIDE_EXTENSIONS:
+        if suffix in SLIDE_EXTENSIONS or suffix == MRXS or is_slide_archive(upload):
             slides.append(upload)
+        elif suffix == DICOM:
+            dicom_files.append(upload)
         elif suffix in TIFF_EXTENSIONS and content in (AUTO, SLIDES):
             with local_path(upload) as path:
                 pyramid = content == SLIDES or is_pyramid(path)
             (slides if pyramid else others).append(upload)
         else:
             others.append(upload)
+    if dicom_files:
+        slides.append(LooseDicomFiles(dicom_files))
     return slides, others
 
 
@@ -114,6 +131,11 @@ def sha256_of(path):
 def save_slide_bytes(specimen, user, upload, known_hashes, batch):
     """Check one slide and stream it to storage; return its unsaved image, or None where
     ``batch`` notes why it is not stored."""
+    if isinstance(upload, LooseDicomFiles) or is_zip_name(upload.name):
+        return save_slide_of_parts(specimen, user, upload, known_hashes, batch)
+    if extension(upload.name) == MRXS:
+        batch.rejections.append({"file": upload.name, "reason": MRXS_ALONE})
+        return None
     if upload.size > settings.UPLOAD_MAX_SLIDE_BYTES:
         batch.rejections.append({"file": upload.name, "reason": (
             f"it is above the whole-slide limit of {megabytes(settings.UPLOAD_MAX_SLIDE_BYTES)}")})
@@ -139,6 +161,76 @@ def save_slide_bytes(specimen, user, upload, known_hashes, batch):
         except OSError as error:
             delete_stored_bytes([image])
             batch.rejections.append({"file": upload.name,
+                                     "reason": f"it could not be stored ({error})"})
+            return None
+    image.video_frame = None
+    return image
+
+
+MRXS_ALONE = ("a .mrxs slide's pixels are in the folder of the same name beside it: zip the "
+              ".mrxs file together with that folder and upload the .zip; it was not stored")
+MULTI_PART_FORMATS = {MRXS: "MRXS", DICOM: "DICOM"}
+
+
+def sha256_of_parts(folder):
+    """One digest for a slide of several files: each part's relative path and content."""
+    digest = hashlib.sha256()
+    for path in sorted(path for path in Path(folder).rglob("*") if path.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(sha256_of(path).encode())
+    return digest.hexdigest()
+
+
+def refuse_several_dicom_series(folder):
+    """OpenSlide opens the series of the instance it is given and ignores the others: the
+    instances of two slides uploaded together would be stored as one."""
+    from openslide import OpenSlide, OpenSlideError
+
+    series = set()
+    for path in sorted(Path(folder).glob(f"*{DICOM}")):
+        try:
+            with OpenSlide(str(path)) as instance:
+                series.add(instance.properties.get("dicom.SeriesInstanceUID"))
+        except OpenSlideError as error:
+            raise PartsRejected(f"one of its .dcm files is no whole-slide image instance "
+                                f"OpenSlide can read ({error}); it was not stored") from None
+    if len(series) > 1:
+        raise PartsRejected(f"its .dcm files are the instances of {len(series)} slides (DICOM "
+                            f"series); upload each slide's files on their own. It was not "
+                            f"stored")
+
+
+def save_slide_of_parts(specimen, user, parts, known_hashes, batch):
+    """Unpack, check and store a slide of several files (imaging.slide_archives); return its
+    unsaved image, or None where ``batch`` notes why it is not stored."""
+    if parts.size > settings.UPLOAD_MAX_SLIDE_BYTES:
+        batch.rejections.append({"file": parts.name, "reason": (
+            f"it is above the whole-slide limit of {megabytes(settings.UPLOAD_MAX_SLIDE_BYTES)}")})
+        return None
+    with tempfile.TemporaryDirectory(prefix="celinsight-upload-") as folder:
+        try:
+            entry = unpack_slide_parts(parts, folder)
+            facts = read_slide_facts(Path(folder) / entry, parts.name)
+            if extension(entry) == DICOM:
+                refuse_several_dicom_series(folder)
+        except (PartsRejected, SlideRejected) as rejection:
+            batch.rejections.append({"file": parts.name, "reason": str(rejection)})
+            return None
+        sha256 = sha256_of_parts(folder)
+        if sha256 in known_hashes:
+            batch.duplicates.append(parts.name)
+            return None
+        image = ImageAsset(
+            specimen=specimen, kind=ImageAsset.Kind.SLIDE, original_name=parts.name[:255],
+            sha256=sha256, image_format=MULTI_PART_FORMATS[extension(entry)],
+            width=facts.width, height=facts.height, uploaded_by=user,
+            size_bytes=sum(path.stat().st_size for path in Path(folder).rglob("*")))
+        try:
+            store_parts(image, folder, entry, f"{sha256}{PARTS_FOLDER_SUFFIX}")
+            save_thumbnail(image, facts.thumbnail_png, save=False)
+        except OSError as error:
+            delete_stored_bytes([image])
+            batch.rejections.append({"file": parts.name,
                                      "reason": f"it could not be stored ({error})"})
             return None
     image.video_frame = None

@@ -145,8 +145,9 @@ def store_upload(specimen, user, uploads, content=AUTO):
     """Check and store every file of an upload; return the UploadBatch report.
 
     ``content`` says what the images are (imaging.fields): cell crops, fields of view, whole
-    slides, or "auto", each decided by its size; .svs, .ndpi and pyramidal .tif files are
-    whole slides (imaging.slides).
+    slides, or "auto", each decided by its size; .svs, .ndpi and pyramidal .tif files, .zip
+    archives of a .mrxs or DICOM slide, and an upload's .dcm files are whole slides
+    (imaging.slides).
 
     A signed-off specimen takes nothing until it is re-opened: diagnostics.review.SpecimenClosed;
     a patient without consent nothing at all, where their lab requires it: ConsentMissing.

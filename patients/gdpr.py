@@ -29,6 +29,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from cases.models import Case, Correction, Disagreement, HandOver, Requisition, ScreeningFindings
 from diagnostics.models import CellResult, CellReview, SpecimenSignOff
 from imaging.models import FieldOfView, ImageAsset, Specimen, UploadBatch
+from imaging.slide_parts import stored_names_of
 from patients.models import Patient
 
 GDPR_PERMISSION = "patients.export_erase_patient"
@@ -62,7 +63,8 @@ def records_of(patient):
 def stored_files_of(patient):
     """Names in storage of the patient's images, heatmaps and whole slides' cell tables."""
     records = records_of(patient)
-    names = list(records["images"].values_list("file", flat=True))
+    names = [part for name in records["images"].values_list("file", flat=True)
+             for part in stored_names_of(default_storage, name)]  # every part of a slide
     names += records["results"].exclude(heatmap="").values_list("heatmap", flat=True)
     names += records["fields_of_view"].exclude(cell_table="").values_list("cell_table", flat=True)
     return [name for name in names if name]

@@ -2,12 +2,15 @@
 
     layout = SlideLayout.grid(fields, width=3000, height=2000, every=2)
     write_pyramidal_tiff("slide.tiff", layout, mpp=0.25)
+    write_dicom_wsi("folder", layout, mpp=0.25)       # one .dcm instance per level
+    write_mirax("slide.mrxs", layout, mpp=0.25)       # + the folder slide/ (one level)
 
 Fields (PIL images at the slide's level-0 scale) are pasted on blank glass; the pyramid is
 written tile by tile from the layout (each level rendered from pre-shrunk fields), so a
 40,000 x 40,000 slide is written without ever holding a level in memory.
 """
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,3 +157,92 @@ def write_dicom_wsi(folder, layout, mpp, levels=2):
 
 # VL Whole Slide Microscopy Image Storage
 WSI_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"
+
+
+def write_mirax(path, layout, mpp, tile=TILE):
+    """Write ``layout`` as a one-level MIRAX slide: ``path`` (a .mrxs file) and the folder of
+    the same name beside it, holding Slidedat.ini, Index.dat and Data0000.dat (the JPEG
+    camera images, ``tile`` px a side, abutting) and the position buffer OpenSlide reads.
+    Returns the .mrxs path."""
+    path = Path(path)
+    folder = path.with_suffix("")
+    folder.mkdir(parents=True, exist_ok=True)
+    across, down = -(-layout.width // tile), -(-layout.height // tile)
+    records, positions = [], bytearray()
+    with open(folder / "Data0000.dat", "wb") as data:
+        for row in range(down):
+            for column in range(across):
+                offset = data.tell()
+                Image.fromarray(layout.render(column * tile, row * tile, tile, tile)).save(
+                    data, format="JPEG", quality=90)
+                records.append((row * across + column, offset, data.tell() - offset))
+                positions += struct.pack("<bii", 1, column * tile, row * tile)
+        position_offset = data.tell()
+        data.write(positions)
+    slide_id = "0123456789abcdef0123456789abcdef"
+    (folder / "Index.dat").write_bytes(
+        _mirax_index(slide_id, records, (position_offset, len(positions))))
+    (folder / "Slidedat.ini").write_text(_MIRAX_SLIDEDAT.format(
+        slide_id=slide_id, across=across, down=down, tile=tile, mpp=mpp))
+    path.write_bytes(b"synthetic MIRAX slide\n")
+    return path
+
+
+def _mirax_index(slide_id, tiles, position_record):
+    """Index.dat: version, slide id, the pointers to the hierarchical (zoom level 0: one page
+    of tile records) and non-hierarchical (the position buffer) roots, then those."""
+    header = MIRAX_INDEX_VERSION.encode() + slide_id.encode()
+    hier_root = len(header) + 8
+    # hier root -> level 0 pointer -> (0, page) -> page: count, next, records
+    level_pointer = hier_root + 4
+    page = level_pointer + 8
+    page_bytes = struct.pack("<ii", len(tiles), 0) + b"".join(
+        struct.pack("<iiii", index, offset, length, 0) for index, offset, length in tiles)
+    nonhier_root = page + len(page_bytes)
+    record_pointer = nonhier_root + 4
+    record_page = record_pointer + 8
+    return (header + struct.pack("<ii", hier_root, nonhier_root)
+            + struct.pack("<i", level_pointer) + struct.pack("<ii", 0, page) + page_bytes
+            + struct.pack("<i", record_pointer) + struct.pack("<ii", 0, record_page)
+            + struct.pack("<iiiiiii", 1, 0, 0, 0, *position_record, 0))
+
+
+MIRAX_INDEX_VERSION = "01.02"
+_MIRAX_SLIDEDAT = """[GENERAL]
+SLIDE_VERSION = 01.02
+SLIDE_ID = {slide_id}
+IMAGENUMBER_X = {across}
+IMAGENUMBER_Y = {down}
+OBJECTIVE_MAGNIFICATION = 40
+CameraImageDivisionsPerSide = 1
+
+[HIERARCHICAL]
+HIER_COUNT = 1
+HIER_0_NAME = Slide zoom level
+HIER_0_COUNT = 1
+HIER_0_VAL_0 = ZoomLevel_0
+HIER_0_VAL_0_SECTION = LAYER_0_LEVEL_0_SECTION
+NONHIER_COUNT = 1
+NONHIER_0_NAME = VIMSLIDE_POSITION_BUFFER
+NONHIER_0_COUNT = 1
+NONHIER_0_VAL_0 = default
+NONHIER_0_VAL_0_SECTION = NONHIER_0_VAL_0_SECTION
+INDEXFILE = Index.dat
+
+[LAYER_0_LEVEL_0_SECTION]
+OVERLAP_X = 0
+OVERLAP_Y = 0
+MICROMETER_PER_PIXEL_X = {mpp}
+MICROMETER_PER_PIXEL_Y = {mpp}
+IMAGE_FORMAT = JPEG
+IMAGE_FILL_COLOR_BGR = 14607074
+DIGITIZER_WIDTH = {tile}
+DIGITIZER_HEIGHT = {tile}
+IMAGE_CONCAT_FACTOR = 0
+
+[NONHIER_0_VAL_0_SECTION]
+
+[DATAFILE]
+FILE_COUNT = 1
+FILE_0 = Data0000.dat
+"""

@@ -16,11 +16,12 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from pathlib import Path, PurePath
+from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
 from imaging.models import ImageAsset
+from imaging.slide_parts import copy_to, parts_folder, stored_parts
 
 TILE_SIZE = 254  # with a pixel of overlap on each side: 256, as OpenSeadragon prefers
 OVERLAP = 1
@@ -31,7 +32,6 @@ JPEG_QUALITY = 85
 FIELD_CACHE_PIXELS = 48_000_000
 OPEN_SLIDES = 4  # open OpenSlide handles, and local copies of slides from S3, per process
 SLIDE_COPIES_DIR = Path(tempfile.gettempdir()) / "celinsight-slide-copies"
-COPY_CHUNK_BYTES = 16 * 1024 * 1024
 
 
 class BoundedCache:
@@ -162,22 +162,26 @@ def local_slide_path(stored_file, sha256):
     except NotImplementedError:
         pass
     SLIDE_COPIES_DIR.mkdir(parents=True, exist_ok=True)
-    copy = SLIDE_COPIES_DIR / f"{sha256}{PurePath(stored_file.name).suffix.lower()}"
+    copy = SLIDE_COPIES_DIR / sha256
+    name = PurePosixPath(stored_file.name)
+    folder = parts_folder(stored_file.name)  # a slide of several files (.mrxs, DICOM)
     if not copy.exists():
-        with tempfile.NamedTemporaryFile(dir=SLIDE_COPIES_DIR, delete=False) as partial, \
-                stored_file.open("rb") as source:
-            shutil.copyfileobj(source, partial, COPY_CHUNK_BYTES)
-        Path(partial.name).replace(copy)  # whole or absent: never a half-copied slide
+        partial = Path(tempfile.mkdtemp(dir=SLIDE_COPIES_DIR))
+        if folder is None:
+            copy_to(stored_file.storage, stored_file.name, partial / name.name)
+        for part in stored_parts(stored_file.storage, folder) if folder else []:
+            copy_to(stored_file.storage, part, partial / PurePosixPath(part).relative_to(folder))
+        partial.replace(copy)  # whole or absent: never a half-copied slide
     copy.touch()
     forget_old_copies(keep=OPEN_SLIDES)
-    return str(copy)
+    return str(copy / (name.relative_to(folder) if folder else name.name))
 
 
 def forget_old_copies(keep):
     # An open handle keeps reading a deleted file (POSIX); the next request copies it anew.
     copies = sorted(SLIDE_COPIES_DIR.iterdir(), key=modified_at)
     for old in copies[:-keep]:
-        old.unlink(missing_ok=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def modified_at(path):

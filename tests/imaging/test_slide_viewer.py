@@ -15,11 +15,12 @@ from django.urls import reverse
 from PIL import Image
 
 from diagnostics.engine.cell_table import CellTableWriter
-from diagnostics.engine.synthetic_slide import SlideLayout, write_pyramidal_tiff
+from diagnostics.engine.synthetic_slide import SlideLayout, write_mirax, write_pyramidal_tiff
 from diagnostics.models import CellResult
 from imaging import deep_zoom, viewer_cells
 from imaging.models import FieldOfView, ImageAsset, Specimen
 from tests.imaging.field_images import synthetic_field
+from tests.imaging.pathless_storage import PathlessStorage
 from tests.imaging.test_field_pages import NORMAL, add_field, add_image
 
 ABNORMAL = {"Dyskeratotic": 0.8, "Parabasal": 0.2}
@@ -288,24 +289,45 @@ def test_a_slides_cells_come_from_its_table_region_by_region_at_most_a_few_thous
     assert all(cell[6] == result.image_id for cell in linked)
 
 
+class RemoteFile:
+    """A stored file as django-storages' S3 backend gives it: a name, a storage, no path."""
+
+    def __init__(self, storage, name):
+        self.storage, self.name = storage, name
+
+    @property
+    def path(self):
+        raise NotImplementedError("This backend doesn't support absolute paths.")
+
+    def open(self, mode):
+        return self.storage.open(self.name, mode)
+
+
 def test_a_slide_on_a_storage_without_paths_is_read_from_a_local_copy(tmp_path, monkeypatch):
     layout = SlideLayout.grid([synthetic_field()], width=800, height=600, gap=40)
     data = write_pyramidal_tiff(tmp_path / "remote.tiff", layout, mpp=0.275).read_bytes()
-
-    class RemoteFile:  # as django-storages' S3 file: no .path
-        name = "specimens/1/remote.tiff"
-
-        @property
-        def path(self):
-            raise NotImplementedError("This backend doesn't support absolute paths.")
-
-        def open(self, mode):
-            return io.BytesIO(data)
-
+    storage = PathlessStorage()
+    storage.save("specimens/1/remote.tiff", ContentFile(data))
     monkeypatch.setattr(deep_zoom, "SLIDE_COPIES_DIR", tmp_path / "copies")
-    tiles = deep_zoom.slide_tiles(RemoteFile(), "ab" * 32)
+    tiles = deep_zoom.slide_tiles(RemoteFile(storage, "specimens/1/remote.tiff"), "ab" * 32)
     assert tiles.level_dimensions[-1] == (800, 600)
-    assert [copy.name for copy in (tmp_path / "copies").iterdir()] == [f"{'ab' * 32}.tiff"]
+    assert [copy.name for copy in (tmp_path / "copies").iterdir()] == ["ab" * 32]
+
+
+def test_a_slide_of_several_files_is_copied_whole_from_a_storage_without_paths(
+        tmp_path, monkeypatch):
+    layout = SlideLayout.grid([synthetic_field()], width=800, height=600, gap=40)
+    slide = write_mirax(tmp_path / "scan.mrxs", layout, mpp=0.275)
+    storage = PathlessStorage()
+    folder = "specimens/1/cd.slide"
+    storage.save(f"{folder}/slide.mrxs", ContentFile(slide.read_bytes()))
+    for part in slide.with_suffix("").iterdir():
+        storage.save(f"{folder}/slide/{part.name}", ContentFile(part.read_bytes()))
+    monkeypatch.setattr(deep_zoom, "SLIDE_COPIES_DIR", tmp_path / "copies")
+    tiles = deep_zoom.slide_tiles(RemoteFile(storage, f"{folder}/slide.mrxs"), "cd" * 32)
+    width, height = tiles.level_dimensions[-1]  # MIRAX: whole camera tiles of 256 px
+    assert 800 <= width < 800 + 256 and 600 <= height < 600 + 256
+    tiles.get_tile(tiles.level_count - 1, (0, 0))
 
 
 def test_the_specimen_page_opens_fields_and_slides_in_the_viewer(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imaging import field_views, views
+from imaging import field_views, live_views, views
 
 app_name = "imaging"
 urlpatterns = [
@@ -10,6 +10,10 @@ urlpatterns = [
     path("specimens/<int:specimen_id>/progress/", views.specimen_progress_panel, name="progress"),
     path("specimens/<int:specimen_id>/fields/<int:field_id>/", field_views.field_detail,
          name="field"),
+    path("specimens/<int:specimen_id>/live/", live_views.live_view, name="live"),
+    path("specimens/<int:specimen_id>/live/frame/", live_views.live_frame, name="live_frame"),
+    path("specimens/<int:specimen_id>/live/capture/", live_views.live_capture,
+         name="live_capture"),
     path("images/<int:image_id>/file/", views.image_file, name="image_file"),
     path("images/<int:image_id>/thumbnail/", views.thumbnail_file, name="thumbnail_file"),
     path("images/<int:image_id>/results/<int:result_id>/heatmap/", views.heatmap_file,

@@ -19,6 +19,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var maxPixels = Number(live.dataset.maxPixels);
   var SVG = "http://www.w3.org/2000/svg";
   var inFlight = false;
+  var framesDrawn = 0;
 
   function say(text) { status.textContent = text; }
 
@@ -112,7 +113,8 @@ document.addEventListener("DOMContentLoaded", function () {
     var text = answer.cells_found + " cell" + (answer.cells_found === 1 ? "" : "s") + " found, " +
       answer.cells_classified + " classified";
     if (answer.capped) {
-      text += " (the " + answer.cell_limit + " best detected; the others are not drawn)";
+      text += " (the best detected, as many as " + answer.time_budget_ms + " ms allow, at most " +
+        answer.cell_limit + "; the others are not drawn)";
     }
     return text + " in " + latency + " ms (server " + answer.server_ms + " ms).";
   }
@@ -131,6 +133,8 @@ document.addEventListener("DOMContentLoaded", function () {
       stage.dataset.cells = String(answer.cells.length);
       stage.dataset.latencyMs = String(latency);
       stage.dataset.serverMs = String(answer.server_ms);
+      framesDrawn += 1;
+      stage.dataset.frames = String(framesDrawn);
       say(summary(answer, latency));
     }).catch(function (error) {
       say("The frame could not be analysed: " + error.message + ".");

@@ -101,6 +101,15 @@ def test_the_cells_classified_are_capped_and_the_answer_says_so(client_for, lab_
     assert answer["capped"] == (answer["cells_found"] > 2)
 
 
+def test_cells_are_classified_only_while_the_time_budget_lasts(client_for, lab_staff,
+                                                              specimen, monkeypatch):
+    monkeypatch.setattr(live, "LIVE_TIME_BUDGET_SECONDS", 0)
+    monkeypatch.setattr(live, "LIVE_CHUNK_CELLS", 3)
+    answer = post_frame(client_for(lab_staff), specimen).json()
+    assert answer["cells_classified"] == min(3, answer["cells_found"])  # one chunk at least
+    assert answer["capped"] == (answer["cells_found"] > 3) and answer["time_budget_ms"] == 0
+
+
 @pytest.mark.parametrize("data, reason", [
     (b"this is not a picture", "not an image Pillow can read"),
     (b"", "No frame was sent"),

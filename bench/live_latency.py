@@ -70,6 +70,8 @@ def lab_staff_and_specimen():
 
 def summary(values):
     values = sorted(values)
+    if not values:
+        return "no frame measured"
     return (f"median {statistics.median(values):.0f} ms, "
             f"max {values[-1]:.0f} ms (n={len(values)})")
 
@@ -106,7 +108,12 @@ def fake_camera_video(path, folder):
 
     buffer = io.BytesIO()
     with Image.open(path) as field:
-        field.convert("RGB").save(buffer, format="JPEG", quality=92)
+        # Some CRIC fields are 1280 x 959; Chromium's fake camera turns a frame of odd
+        # height into 2 x 2 pixels (a real camera's frames are even): stretched by a row.
+        field = field.convert("RGB")
+        even = Image.new("RGB", (field.width + field.width % 2, field.height + field.height % 2))
+        even.paste(field.resize(even.size), (0, 0))
+        even.save(buffer, format="JPEG", quality=92)
     video = Path(folder) / f"{path.stem}.mjpeg"
     video.write_bytes(buffer.getvalue() * 2)
     return video
@@ -114,6 +121,8 @@ def fake_camera_video(path, folder):
 
 def frames_in_browser(playwright, server_url, cookie, page_url, video, frames):
     """(latency ms, server ms) of ``frames`` frames after the first, for one field."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True,
         args=["--no-sandbox", "--use-fake-ui-for-media-stream",
@@ -125,9 +134,13 @@ def frames_in_browser(playwright, server_url, cookie, page_url, video, frames):
         page.goto(page_url)
         stage, measured = page.locator("#live-stage"), []
         for frame in range(1, frames + 2):
-            page.wait_for_function(
-                "count => Number(document.getElementById('live-stage').dataset.frames || 0)"
-                " >= count", arg=frame, timeout=60_000)
+            try:
+                page.wait_for_function(
+                    "count => Number(document.getElementById('live-stage').dataset.frames || 0)"
+                    " >= count", arg=frame, timeout=30_000)
+            except PlaywrightTimeout:
+                print(f"  {video.stem}: no frame drawn: {page.locator('#live-status').text_content()}")
+                return measured
             if frame > 1:
                 measured.append((int(stage.get_attribute("data-latency-ms")),
                                  int(stage.get_attribute("data-server-ms"))))

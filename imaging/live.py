@@ -26,9 +26,11 @@ LIVE_MAX_FRAME_PIXELS = 1920 * 1440
 LIVE_MAX_FRAME_BYTES = 8 * 1024 * 1024
 # Detection takes 0.25-0.6 s of a 1280 x 960 field and each cell classified 4-10 ms on 2
 # cores, quiet to loaded: the best-detected cells are classified in chunks while the frame's
-# time budget lasts (at least one chunk, at most LIVE_MAX_CELLS), so a frame is answered
-# within the 1.5 s target however loaded the machine. Marked CRIC nuclei within 20 px of the
-# best 64 / 100 / all detections: 73% / 79% / 96% (21 fields), so more cells matter.
+# time budget lasts (at least one chunk, at most LIVE_MAX_CELLS): a frame takes the budget
+# and a chunk at most, within the 1.5 s target unless detection alone nears it (0.47-0.84 s
+# a 1280 x 960 CRIC frame at load 2.4, bench/live_latency.py). A fixed cap would cost cells:
+# marked CRIC nuclei within 20 px of the best 64 / 100 / all detections of 21 fields (seen
+# in the detector's training) were 73% / 79% / 96%.
 LIVE_MAX_CELLS = 200
 LIVE_CHUNK_CELLS = 25
 LIVE_TIME_BUDGET_SECONDS = 1.2

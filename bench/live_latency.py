@@ -139,7 +139,8 @@ def frames_in_browser(playwright, server_url, cookie, page_url, video, frames):
                     "count => Number(document.getElementById('live-stage').dataset.frames || 0)"
                     " >= count", arg=frame, timeout=30_000)
             except PlaywrightTimeout:
-                print(f"  {video.stem}: no frame drawn: {page.locator('#live-status').text_content()}")
+                status = page.locator("#live-status").text_content()
+                print(f"  {video.stem}: no frame drawn: {status}")
                 return measured
             if frame > 1:
                 measured.append((int(stage.get_attribute("data-latency-ms")),

@@ -122,6 +122,7 @@ document.addEventListener("DOMContentLoaded", function () {
   function analyse() {
     if (inFlight || !video.videoWidth) { return; }
     inFlight = true;
+    stage.dataset.analysing = "true";
     var started = performance.now();
     frameBlob(0.9).then(function (blob) {
       return post(live.dataset.frameUrl, blob, {session: live.dataset.session});
@@ -138,7 +139,7 @@ document.addEventListener("DOMContentLoaded", function () {
       say(summary(answer, latency));
     }).catch(function (error) {
       say("The frame could not be analysed: " + error.message + ".");
-    }).then(function () { inFlight = false; });
+    }).then(function () { inFlight = false; delete stage.dataset.analysing; });
   }
 
   function capture() {

@@ -30,6 +30,9 @@ NOT_PATIENT_READS = {
     "imaging:deep_zoom": "the viewer's descriptor, logged with its page (imaging:viewer)",
     "imaging:deep_zoom_tile": "the viewer's tiles, logged with its page (imaging:viewer)",
     "imaging:viewer_cells": "the viewer's cells, logged with its page (imaging:viewer)",
+    "imaging:live_frame": "POST only: a camera frame's cells, its read logged once per live "
+                          "session (tests/imaging/test_live_view.py)",
+    "imaging:live_capture": "a write (POST only; an upload, audited as a change)",
     "diagnostics:worklist": "a list of specimens, not a record",
     "diagnostics:batches": "a list of the user's uploads",
     "diagnostics:batch_progress": "counts of one upload",
@@ -89,6 +92,7 @@ def patient_reads(records):
         ("imaging:heatmap_file", [image.pk, result.pk], "doctor", result),
         ("imaging:field", [specimen.pk, records["field"].pk], "doctor", records["field"].image),
         ("imaging:viewer", [specimen.pk, records["field"].pk], "doctor", records["field"].image),
+        ("imaging:live", [specimen.pk], "lab_staff", specimen),
         ("diagnostics:review", [specimen.pk], "doctor", specimen),
         ("diagnostics:accept_all_flagged", [specimen.pk], "doctor", specimen),  # confirmation
         ("diagnostics:cell", [specimen.pk, result.pk], "doctor", result),

@@ -58,6 +58,10 @@ PAGE_MATRIX = {
     ("post", "diagnostics:accept_all_flagged", "specimen"): (302, 302, 404, 403, 302, 403, 403),
     ("get", "imaging:thumbnail_file", "image"): (302, 200, 404, 200, 200, 404, 200),
     ("get", "imaging:viewer", "field"): (302, 200, 404, 200, 200, 404, 200),
+    # The live microscope view: who may upload (lab staff); an empty frame is refused (400).
+    ("get", "imaging:live", "specimen"): (302, 403, 403, 200, 403, 403, 403),
+    ("post", "imaging:live_frame", "specimen"): (302, 403, 403, 400, 403, 403, 403),
+    ("post", "imaging:live_capture", "specimen"): (302, 403, 403, 400, 403, 403, 403),
     ("get", "patients:access_log", "patient"): (302, 403, 403, 403, 403, 403, 200),
     # The doctor is a pathologist of the case's lab; the other doctor a pathologist of none.
     ("get", "cases:queue", None): (302, 200, 200, 403, 200, 403, 403),
@@ -141,7 +145,7 @@ def test_role_matrix(api_as, users, records):
                 | observed_statuses(PAGE_MATRIX, page_client, users, records))
     print(f"role matrix: {len(API_MATRIX) + len(PAGE_MATRIX)} routes × {len(ROLES)} roles "
           f"= {len(observed)} cases")
-    assert len(observed) == (len(API_MATRIX) + len(PAGE_MATRIX)) * len(ROLES) == 43 * 7
+    assert len(observed) == (len(API_MATRIX) + len(PAGE_MATRIX)) * len(ROLES) == 46 * 7
     mismatches = {case: (observed[case], status) for case, status in expected.items()
                   if observed[case] != status}
     assert not mismatches, f"(method, route, role): (observed, expected) {mismatches}"

@@ -1,10 +1,12 @@
 """Each cell gets a morphology class and a Bethesda category: two models, one per role,
 served by the same worker; pages and reports show the Bethesda categories."""
+import io
 import json
 import math
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -162,3 +164,22 @@ def test_the_api_gives_each_result_its_bethesda_category(doctor, specimen, cells
     assert (result["bethesda_category"], result["bethesda_model_version"]) == (
         "LSIL", "test-bethesda")
     assert result["bethesda_probabilities"]["LSIL"] == 0.6
+
+
+def test_the_bethesda_model_is_evaluated_and_made_active_in_its_own_role(
+        client_for, administrator, tmp_path, cric_folder):
+    morphology, bethesda = registry.active_model(), registry.active_bethesda_model()
+    call_command("evaluate_classifier", "--model", bethesda.version, "--holdout",
+                 str(cric_folder(tmp_path / "cric")), stdout=io.StringIO())
+    evaluation = bethesda.latest_holdout_evaluation()
+    assert evaluation.n_cells == 16 and evaluation.sensitivity is not None
+    bethesda.is_active = False
+    bethesda.save(update_fields=["is_active"])
+    changelist = reverse("admin:diagnostics_modelversion_changelist")
+    page = client_for(administrator).post(changelist, {
+        "action": "make_active", "_selected_action": [bethesda.pk]}).content.decode()
+    assert "Bethesda categories" in page and "Latest holdout evaluation" in page
+    client_for(administrator).post(changelist, {
+        "action": "make_active", "_selected_action": [bethesda.pk], "confirmed": "yes"})
+    assert set(ModelVersion.objects.filter(is_active=True).values_list("version", flat=True)) \
+        == {morphology.version, bethesda.version}

@@ -145,8 +145,9 @@ class ResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = CellResult
         fields = ["id", "image", "model_version", "status", "predicted_class", "probabilities",
-                  "confidence", "refer_to_cytologist", "error", "review", "heatmap_url",
-                  "seconds_taken", "queued_at", "started_at", "finished_at"]
+                  "confidence", "refer_to_cytologist", "bethesda_model_version",
+                  "bethesda_category", "bethesda_probabilities", "error", "review",
+                  "heatmap_url", "seconds_taken", "queued_at", "started_at", "finished_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.URLField(allow_null=True))  # null until a Grad-CAM is made
@@ -170,7 +171,7 @@ class SignOffSerializer(serializers.ModelSerializer):
                   "educational_note", "comment", "amendment_reason", "signed_by",
                   "signer_credentials", "signed_at", "ai_used", "ai_model_versions",
                   "cells_analysed", "cells_flagged", "cells_referred", "morphology_counts",
-                  "most_suspicious_cells", "codes", "report_text", "report_sha256"]
+                  "bethesda_counts", "cells_flagged_bethesda", "most_suspicious_cells", "codes", "report_text", "report_sha256"]
         read_only_fields = fields
 
 

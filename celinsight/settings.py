@@ -307,6 +307,11 @@ VIDEO_TRACK_RADIUS_PX = env_float("CELINSIGHT_VIDEO_TRACK_RADIUS_PX", "20")
 CLASSIFIER_MODEL_DIR = env_path(
     "CELINSIGHT_MODEL_DIR", BASE_DIR / "diagnostics" / "trained_models" / "default"
 )
+# The Bethesda cell model served beside it (each cell gets both); a deployment without
+# this folder classifies morphology only.
+BETHESDA_MODEL_DIR = env_path(
+    "CELINSIGHT_BETHESDA_MODEL_DIR", BASE_DIR / "diagnostics" / "trained_models" / "bethesda"
+)
 # Images per classification task. Each task costs about 20 ms besides its images (claiming,
 # saving, rescoring the specimen, fetching the next message): 64 halves that overhead
 # against 32 (bench/worker_throughput.py) and still spreads an upload over several workers.

@@ -16,16 +16,18 @@ MAKE_ACTIVE_CONFIRMATION = "admin/diagnostics/modelversion/make_active_confirmat
 
 @admin.register(CellResult)
 class CellResultAdmin(PatientReadsLoggedAdmin, admin.ModelAdmin):
-    list_display = ["image", "model_version", "status", "predicted_class", "seconds_taken", "finished_at"]
-    list_filter = ["status", "model_version", "predicted_class"]
+    list_display = ["image", "model_version", "status", "predicted_class", "bethesda_category",
+                    "seconds_taken", "finished_at"]
+    list_filter = ["status", "model_version", "predicted_class", "bethesda_category"]
     readonly_fields = [f.name for f in CellResult._meta.fields]
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["version", "is_active", "accuracy", "macro_f1", "last_holdout_evaluation",
+    list_display = ["version", "role", "is_active", "accuracy", "macro_f1", "last_holdout_evaluation",
                     "registered_at", "activated_at"]
-    readonly_fields = ["version", "directory", "latest_holdout", "metadata", "is_active",
+    list_filter = ["role", "is_active"]
+    readonly_fields = ["version", "role", "directory", "latest_holdout", "metadata", "is_active",
                        "registered_at", "activated_at"]
     actions = ["make_active"]
 
@@ -54,7 +56,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return format_html("{} — {}", holdout_summary(evaluation),
                            f"{evaluation.evaluated_at:%Y-%m-%d %H:%M}")
 
-    @admin.action(description="Make the selected model active (classifies new uploads)",
+    @admin.action(description="Make the selected model active in its role (classifies new "
+                              "uploads)",
                   permissions=["change"])
     def make_active(self, request, queryset):
         if queryset.count() != 1:
@@ -68,10 +71,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
         log_activation(model, request.user, evaluation)
         if evaluation is None:
             self.message_user(request, f"{model} is now active without a holdout evaluation: "
-                                       f"new uploads are classified with it.", messages.WARNING)
+                                       f"new uploads are classified with it "
+                                       f"({model.get_role_display()}).", messages.WARNING)
         else:
             self.message_user(request, f"{model} is now active: new uploads are classified "
-                                       f"with it.")
+                                       f"with it ({model.get_role_display()}).")
         return None
 
     def make_active_confirmation(self, request, model, evaluation):
@@ -84,7 +88,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "model_version": model,
             "evaluation": evaluation,
             "figures": holdout_figures(evaluation) if evaluation else [],
-            "currently_active": ModelVersion.objects.filter(is_active=True).first(),
+            "currently_active": ModelVersion.objects.filter(is_active=True,
+                                                            role=model.role).first(),
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, MAKE_ACTIVE_CONFIRMATION, context)

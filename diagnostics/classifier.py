@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 
 from diagnostics.models import ModelVersion
-from diagnostics.registry import active_model
+from diagnostics.registry import active_bethesda_model, active_model
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +55,18 @@ def active_classifier():
     return classifier_for(active_model_version())
 
 
+def bethesda_classifier():
+    """The loaded active Bethesda model, or None where the deployment has none."""
+    model = active_bethesda_model()
+    return None if model is None else load_model(str(model.path), model.version)
+
+
 def preload_active_classifier():
-    """Load the active model now, as a worker starts, so its first images do not wait for
+    """Load the active models now, as a worker starts, so its first images do not wait for
     the runtime and the weights to load (about 1-3 s). A failure is logged: tasks try again."""
-    try:
-        active_classifier()
-    except Exception:
-        logger.exception("The active model could not be loaded at worker start; "
-                         "the first task will try again")
+    for load in (active_classifier, bethesda_classifier):
+        try:
+            load()
+        except Exception:
+            logger.exception("An active model could not be loaded at worker start; "
+                             "the first task will try again")

@@ -1,13 +1,15 @@
 """What the AI contributes to a Bethesda report: counts, the most suspicious cells and a
 suggested general category. It pre-fills and informs; it never signs.
 
-The model's classes (SIPaKMeD's) are cell morphology, not Bethesda categories: they are
-reported as morphology findings, and only the general category is suggested from them.
+Each cell has two classes: its morphology class (SIPaKMeD's, reported as morphology
+findings; the general category is suggested from them) and its Bethesda category, by the
+Bethesda model, which the section counts and flags by.
 """
 from django.db.models import Count, Q
 
 from diagnostics.bethesda import GeneralCategory
-from diagnostics.models import CellResult
+from diagnostics.models import (CellResult, bethesda_label, by_severity,
+                                is_abnormal_bethesda_category)
 from diagnostics.triage import (ABNORMAL_CLASSES, abnormal_probability,
                                 abnormal_probability_column)
 
@@ -26,15 +28,35 @@ def computer_assisted_section(specimen):
     analysed = sum(sum(by_class.values()) for by_class in counts.values())
     flagged = sum(count for by_class in counts.values()
                   for name, count in by_class.items() if name in ABNORMAL_CLASSES)
+    bethesda, bethesda_flagged = bethesda_counts(done)
     return {
         "ai_used": analysed > 0,
-        "ai_model_versions": list(counts),
+        "ai_model_versions": list(counts) + list(bethesda),
         "cells_analysed": analysed,
         "cells_flagged": flagged,
         "cells_referred": done.filter(refer_to_cytologist=True).count(),
         "morphology_counts": counts,
+        "bethesda_counts": bethesda,
+        "cells_flagged_bethesda": bethesda_flagged if bethesda else None,
         "most_suspicious_cells": most_suspicious_cells(done),
     }
+
+
+def bethesda_counts(done_results):
+    """({Bethesda model version: {category label: cells}}, cells in an abnormal category),
+    categories least severe first; cells without a category are left out."""
+    rows = (done_results.exclude(bethesda_category="")
+            .values_list("bethesda_model_version", "bethesda_category")
+            .annotate(count=Count("pk")).order_by())
+    by_version = {}
+    for model_version, category, count in rows:
+        by_version.setdefault(model_version, {})[category] = count
+    counts = {version: {bethesda_label(name): by_category[name]
+                        for name in by_severity(by_category)}
+              for version, by_category in sorted(by_version.items())}
+    flagged = sum(count for by_category in by_version.values()
+                  for name, count in by_category.items() if is_abnormal_bethesda_category(name))
+    return counts, flagged
 
 
 def most_suspicious_cells(done_results, limit=MOST_SUSPICIOUS):
@@ -49,6 +71,7 @@ def most_suspicious_cells(done_results, limit=MOST_SUSPICIOUS):
         "image": result.image.original_name,
         "model_version": result.model_version,
         "predicted_class": result.predicted_class,
+        "bethesda_category": bethesda_label(result.bethesda_category),
         "abnormal_probability": round(abnormal_probability(result.probabilities), 4),
         "reviewed_class": result.review.reviewed_class if hasattr(result, "review") else "",
     } for result in ranked]

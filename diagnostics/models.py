@@ -50,6 +50,13 @@ class CellResult(models.Model):
                   "cytologist should look at this cell.",
     )
     error = models.TextField(blank=True, help_text="Why classification failed.")
+    # The Bethesda category of the same cell, by the active Bethesda model when the worker
+    # classified it; blank where none was served (a deployment may ship only one model).
+    bethesda_model_version = models.CharField(max_length=100, blank=True)
+    bethesda_category = models.CharField(max_length=100, blank=True)
+    bethesda_probabilities = models.JSONField(
+        default=dict, blank=True,
+        help_text="Bethesda category → probability, temperature-calibrated; sum to 1.")
     heatmap = models.FileField(
         upload_to=heatmap_path, max_length=255, blank=True,
         help_text="Grad-CAM overlay of the predicted class, written by the worker for flagged "
@@ -95,11 +102,48 @@ class CellResult(models.Model):
     def probabilities_by_rank(self):
         return sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)
 
+    @property
+    def bethesda_label(self):
+        """The Bethesda category as pages print it (NILM for the negative category)."""
+        return bethesda_label(self.bethesda_category)
+
+    @property
+    def bethesda_confidence(self):
+        return self.bethesda_probabilities.get(self.bethesda_category)
+
+
+# The Bethesda model's negative category (CRIC's name); every other category is abnormal.
+NILM_CATEGORY = "Negative for intraepithelial lesion"
+# Least to most severe, the order pages and reports list the categories in.
+BETHESDA_SEVERITY = (NILM_CATEGORY, "ASC-US", "LSIL", "ASC-H", "HSIL", "SCC")
+
+
+def by_severity(categories):
+    """The categories least severe first; any the list does not know, last, by name."""
+    rank = {name: index for index, name in enumerate(BETHESDA_SEVERITY)}
+    return sorted(categories, key=lambda name: (rank.get(name, len(rank)), name))
+
+
+def bethesda_label(category):
+    return "NILM" if category == NILM_CATEGORY else category
+
+
+def is_abnormal_bethesda_category(category):
+    return bool(category) and category != NILM_CATEGORY
+
 
 class ModelVersion(models.Model):
-    """A trained classifier on disk. New uploads are classified with the active one."""
+    """A trained classifier on disk, in one role. New uploads are classified with the active
+    model of each role: a morphology class (SIPaKMeD) and a Bethesda category per cell."""
+
+    class Role(models.TextChoices):
+        MORPHOLOGY = "morphology", "Morphology (SIPaKMeD classes)"
+        BETHESDA = "bethesda", "Bethesda categories"
 
     version = models.CharField(max_length=100, unique=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MORPHOLOGY,
+                            help_text="What the model tells of a cell; one model is active "
+                                      "per role.")
     directory = models.CharField(
         max_length=500,
         help_text="Folder holding metadata.json and the head file; relative to the project folder "
@@ -107,8 +151,9 @@ class ModelVersion(models.Model):
     )
     metadata = models.JSONField(default=dict, help_text="A copy of the model's metadata.json.")
     is_active = models.BooleanField(
-        default=False, help_text="New uploads are classified with the active model; only one is."
-    )
+        default=False,
+        help_text="New uploads are classified with the active model of each role; only one "
+                  "per role is.")
     registered_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 
@@ -116,8 +161,8 @@ class ModelVersion(models.Model):
         ordering = ["-registered_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_active"], condition=models.Q(is_active=True), name="only_one_active_model"
-            )
+                fields=["role"], condition=models.Q(is_active=True),
+                name="one_active_model_per_role")
         ]
 
     def __str__(self):
@@ -258,6 +303,13 @@ class SpecimenSignOff(BethesdaFindings):
     morphology_counts = models.JSONField(
         default=dict, blank=True, editable=False,
         help_text="Model version → {morphology class: cells}; SIPaKMeD classes, not Bethesda.")
+    # Empty on versions signed before the Bethesda model was served: they print as signed.
+    bethesda_counts = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Bethesda model version → {Bethesda category: cells}.")
+    cells_flagged_bethesda = models.PositiveIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="Cells the Bethesda model put in a category other than NILM.")
     most_suspicious_cells = models.JSONField(default=list, blank=True, editable=False)
     codes = models.JSONField(
         default=dict, blank=True, editable=False,

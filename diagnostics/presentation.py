@@ -9,7 +9,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from diagnostics.chart_drawing import chart_drawing
-from diagnostics.models import CellResult, CellReview
+from diagnostics.models import (CellResult, CellReview, bethesda_label, by_severity,
+                                is_abnormal_bethesda_category)
 from diagnostics.services import needs_heatmap
 from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
 
@@ -58,6 +59,31 @@ def specimen_results(images):
         "referred_to_review": sum(result.refer_to_cytologist and not result.cell_review
                                   for result in classified),
         "reviewed_count": sum(bool(result.cell_review) for result in classified),
+        "bethesda": bethesda_summary(classified),
+    }
+
+
+def bethesda_summary(results):
+    """The Bethesda model's view of the classified cells: cells per category (least severe
+    first, categories no cell got as zero), how many are in an abnormal category, and the
+    model versions; None when no cell has a category (no Bethesda model served them)."""
+    categorised = [result for result in results if result.bethesda_category]
+    if not categorised:
+        return None
+    categories = by_severity(dict.fromkeys(
+        name for result in categorised for name in result.bethesda_probabilities))
+    counts = {name: 0 for name in categories}
+    for result in categorised:
+        counts[result.bethesda_category] = counts.get(result.bethesda_category, 0) + 1
+    return {
+        "counts": [{"category": bethesda_label(name), "cells": cells,
+                    "abnormal": is_abnormal_bethesda_category(name)}
+                   for name, cells in counts.items()],
+        "categorised": len(categorised),
+        "flagged": sum(is_abnormal_bethesda_category(result.bethesda_category)
+                       for result in categorised),
+        "model_versions": sorted({result.bethesda_model_version for result in categorised}),
+        "morphology_model_versions": sorted({result.model_version for result in results}),
     }
 
 

@@ -1,4 +1,5 @@
-"""Which trained models exist, and which one new uploads are classified with."""
+"""Which trained models exist, the role each plays, and which one of each role new uploads
+are classified with: the one place that decides which model serves which role."""
 import functools
 from pathlib import Path
 
@@ -12,6 +13,24 @@ from diagnostics.models import HoldoutEvaluation, ModelVersion
 # The parts of metadata.json that decide a model's predictions on given features: two folders
 # under one version name that differ here are different models.
 PREDICTION_FIELDS = ("classes", "head", "calibration")
+Role = ModelVersion.Role
+# Bethesda models name their negative category so (CRIC's name, or its abbreviation).
+NILM_NAMES = ("negative for intraepithelial lesion", "nilm")
+
+
+def model_role(metadata):
+    """The role of a model from its metadata.json: the recorded ``role``, else Bethesda when
+    its classes include the negative (NILM) category, else morphology."""
+    if metadata.get("role") in Role.values:
+        return metadata["role"]
+    classes = {name.strip().lower() for name in metadata.get("classes", [])}
+    return Role.BETHESDA if classes & set(NILM_NAMES) else Role.MORPHOLOGY
+
+
+def shipped_model_dir(role):
+    """The folder the deployment ships the model of ``role`` in (settings)."""
+    return Path(settings.BETHESDA_MODEL_DIR if role == Role.BETHESDA
+                else settings.CLASSIFIER_MODEL_DIR)
 
 
 def stored_directory(path):
@@ -26,7 +45,8 @@ def register_model(directory):
     metadata = read_metadata(directory)
     model, _ = ModelVersion.objects.get_or_create(
         version=metadata["version"],
-        defaults={"directory": stored_directory(directory), "metadata": metadata},
+        defaults={"directory": stored_directory(directory), "metadata": metadata,
+                  "role": model_role(metadata)},
     )
     return model
 
@@ -61,8 +81,10 @@ def record_holdout_evaluation(report, directory, evaluated_by=None, run_by=""):
 
 
 def activate_model(model):
+    """Make ``model`` the active one of its role; the other role's stays as it is."""
     with transaction.atomic():
-        ModelVersion.objects.filter(is_active=True).exclude(pk=model.pk).update(is_active=False)
+        (ModelVersion.objects.filter(is_active=True, role=model.role).exclude(pk=model.pk)
+         .update(is_active=False))
         model.is_active = True
         model.activated_at = timezone.now()
         model.save(update_fields=["is_active", "activated_at"])
@@ -88,22 +110,34 @@ def _recorded_version(directory, size, mtime_ns, inode):
     return read_metadata(directory)["version"]
 
 
-def active_model():
-    """The active ModelVersion; on first use, the shipped model (CELINSIGHT_MODEL_DIR).
+def active_model(role=Role.MORPHOLOGY):
+    """The active ModelVersion of ``role``; on first use, the shipped model of that role
+    (CELINSIGHT_MODEL_DIR, CELINSIGHT_BETHESDA_MODEL_DIR).
 
     When an upgrade replaced the shipped model and the old shipped version is still the
-    active one, the new shipped version is registered and made active.
+    active one, the new shipped version is registered and made active. Raises when the
+    morphology model is missing: every cell needs it.
     """
-    model = ModelVersion.objects.filter(is_active=True).first()
+    model = ModelVersion.objects.filter(is_active=True, role=role).first()
     if model is not None and not _is_replaced_shipped_model(model):
         return model
     try:
-        return activate_model(register_model(settings.CLASSIFIER_MODEL_DIR))
+        return activate_model(register_model(shipped_model_dir(role)))
     except IntegrityError:  # another process activated one at the same moment
-        return ModelVersion.objects.get(is_active=True)
+        return ModelVersion.objects.get(is_active=True, role=role)
+
+
+def active_bethesda_model():
+    """The active Bethesda ModelVersion, or None where the deployment has none (no active
+    one registered and no shipped folder): its cells get a morphology class only."""
+    if ModelVersion.objects.filter(is_active=True, role=Role.BETHESDA).exists():
+        return active_model(Role.BETHESDA)
+    if not (shipped_model_dir(Role.BETHESDA) / METADATA_FILE).exists():
+        return None
+    return active_model(Role.BETHESDA)
 
 
 def _is_replaced_shipped_model(model):
-    shipped_dir = Path(settings.CLASSIFIER_MODEL_DIR).resolve()
+    shipped_dir = shipped_model_dir(model.role).resolve()
     return (model.path.resolve() == shipped_dir
             and folder_version(shipped_dir) != model.version)

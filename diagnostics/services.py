@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
-from diagnostics.classifier import classifier_for
+from diagnostics.classifier import bethesda_classifier, classifier_for
 from diagnostics.models import CellResult, heatmap_path
 from diagnostics.triage import ABNORMAL_CLASSES, update_triage_scores_of
 
@@ -89,15 +89,22 @@ def read_stored_image(image_asset):
         return error
 
 
-def load_cells(results, classifier):
-    """Each result's stored image, decoded and resized for ``classifier``, as (result, pixels)
-    pairs; the results whose image could not be read are marked failed and left out."""
+def load_cells(results, *classifiers):
+    """Each result's stored image, decoded once and prepared for each of ``classifiers``, as
+    (result, pixels) pairs (pixels: one array per classifier, shared by classifiers that
+    prepare images alike); the results whose image could not be read are marked failed and
+    left out."""
     def prepared_cell(image_asset):
         cell = read_stored_image(image_asset)
         if isinstance(cell, Exception):
             return cell
         try:
-            return classifier.prepare_pixels([cell])[0]
+            prepared = {}
+            for classifier in classifiers:
+                key = preparation_of(classifier)
+                if key not in prepared:
+                    prepared[key] = classifier.prepare_pixels([cell])[0]
+            return tuple(prepared[preparation_of(classifier)] for classifier in classifiers)
         except Exception as error:  # decoded but not convertible: this cell fails, not the batch
             return error
 
@@ -114,6 +121,13 @@ def load_cells(results, classifier):
     return loaded
 
 
+def preparation_of(classifier):
+    """What decides how a classifier prepares an image (size, normalisation, enhancement):
+    two models alike are given the same pixels."""
+    preprocessing = getattr(classifier, "preprocessing_", None)
+    return repr(preprocessing) if preprocessing is not None else id(classifier)
+
+
 def apply_predictions(results, probabilities, referrals, classes, seconds_per_image):
     """Set the predictions on the (unsaved) results; :func:`save_results` writes them."""
     finished_at = timezone.now()
@@ -126,8 +140,18 @@ def apply_predictions(results, probabilities, referrals, classes, seconds_per_im
         result.finished_at = finished_at
 
 
+def apply_bethesda_predictions(results, probabilities, classes, model_version):
+    """Set the Bethesda model's categories and calibrated probabilities on the results."""
+    for result, row in zip(results, probabilities):
+        result.bethesda_probabilities = {name: float(p) for name, p in zip(classes, row)}
+        result.bethesda_category = max(result.bethesda_probabilities,
+                                       key=result.bethesda_probabilities.get)
+        result.bethesda_model_version = model_version
+
+
 PREDICTION_FIELDS = ("probabilities", "predicted_class", "refer_to_cytologist", "status",
-                     "seconds_taken", "finished_at")
+                     "seconds_taken", "finished_at", "bethesda_model_version",
+                     "bethesda_category", "bethesda_probabilities")
 
 
 def save_results(results):
@@ -149,7 +173,9 @@ def save_results(results):
         LogEntry.objects.bulk_create(prediction_audit_entries(results))
 
 
-AUDITED_PREDICTION_FIELDS = ("status", "predicted_class", "probabilities", "refer_to_cytologist")
+AUDITED_PREDICTION_FIELDS = ("status", "predicted_class", "probabilities", "refer_to_cytologist",
+                             "bethesda_model_version", "bethesda_category",
+                             "bethesda_probabilities")
 
 
 def prediction_audit_entries(results):
@@ -187,8 +213,10 @@ NOTHING_CLASSIFIED = Classified()
 
 
 def classify_batch(version, results, started):
-    """Classify claimed results of one model version, store the predictions and rescore
-    their specimens; a result that cannot be classified is marked failed with the reason.
+    """Classify claimed results of one model version, and with the active Bethesda model where
+    there is one, store the predictions and rescore their specimens; a result that cannot be
+    classified is marked failed with the reason (a Bethesda model that fails leaves the
+    morphology classes standing, with no category).
 
     ``started`` is the ``time.perf_counter()`` of the claim: the time per image counts from it.
     """
@@ -196,20 +224,44 @@ def classify_batch(version, results, started):
         classifier = classifier_for(version)
     except Exception as error:
         return fail_all(results, error)
-    loaded = load_cells(results, classifier)
+    bethesda = loaded_bethesda_classifier()
+    loaded = load_cells(results, classifier, *([bethesda] if bethesda else []))
     if not loaded:
         return NOTHING_CLASSIFIED
-    results, cells = zip(*loaded)
+    results, pixels = zip(*loaded)
     try:
-        probabilities = classifier.predict_proba_pixels(np.stack(cells))
+        probabilities = classifier.predict_proba_pixels(np.stack([cell[0] for cell in pixels]))
         referrals = classifier.needs_referral(probabilities)
     except Exception as error:
         return fail_all(results, error)
+    if bethesda:
+        classify_bethesda(bethesda, results, np.stack([cell[1] for cell in pixels]))
     seconds_per_image = (time.perf_counter() - started) / len(results)
     apply_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
     save_results(results)
     update_triage_scores_of(results)
     return Classified(len(results), results_needing_heatmaps(classifier, results))
+
+
+def loaded_bethesda_classifier():
+    """The active Bethesda model, loaded; None where there is none or it cannot be loaded
+    (logged): the cells still get their morphology class."""
+    try:
+        return bethesda_classifier()
+    except Exception:
+        logger.exception("The Bethesda model could not be loaded; cells are classified "
+                         "without a Bethesda category")
+        return None
+
+
+def classify_bethesda(bethesda, results, pixels):
+    try:
+        probabilities = bethesda.predict_proba_pixels(pixels)
+    except Exception:
+        logger.exception("The Bethesda model failed on results %s; they keep their "
+                         "morphology class only", [result.pk for result in results])
+        return
+    apply_bethesda_predictions(results, probabilities, bethesda.classes_, bethesda.version)
 
 
 def fail_all(results, error):

@@ -72,7 +72,7 @@ def test_confirming_makes_it_active_and_the_audit_trail_names_the_evaluation(
     evaluation = holdout_evaluation(candidate, 0.943)
     response = make_active(client_for(administrator), candidate, confirmed=True)
     assert response.status_code == 302
-    assert ModelVersion.objects.get(is_active=True) == candidate
+    assert ModelVersion.objects.get(is_active=True, role="morphology") == candidate
     entry = LogEntry.objects.get(content_type__model="modelversion")
     assert entry.actor == administrator
     assert entry.additional_data == {"holdout_evaluation": evaluation.pk,
@@ -83,7 +83,7 @@ def test_the_administrator_may_proceed_without_an_evaluation_after_confirming(
         client_for, administrator, candidate):
     client = client_for(administrator)
     response = make_active(client, candidate, confirmed=True)
-    assert ModelVersion.objects.get(is_active=True) == candidate
+    assert ModelVersion.objects.get(is_active=True, role="morphology") == candidate
     messages = client.get(response.url).content.decode()
     assert "now active without a holdout evaluation" in messages
     entry = LogEntry.objects.get(content_type__model="modelversion")

@@ -21,9 +21,12 @@ def loaded_models():
     return classifier.load_model.cache_info().currsize
 
 
+BOTH_ROLES = 2  # the morphology model and the Bethesda model
+
+
 def test_a_solo_worker_loads_the_model_before_its_first_task(db, fresh_model_cache):
     load_the_model_in_the_worker(sender=SimpleNamespace(pool_cls=SoloPool))
-    assert loaded_models() == 1
+    assert loaded_models() == BOTH_ROLES
 
 
 def test_a_prefork_worker_loads_it_in_each_child_not_in_the_parent(db, fresh_model_cache,
@@ -32,7 +35,7 @@ def test_a_prefork_worker_loads_it_in_each_child_not_in_the_parent(db, fresh_mod
     load_the_model_in_the_worker(sender=SimpleNamespace(pool_cls=PreforkPool, concurrency=2))
     assert loaded_models() == 0
     load_the_model_in_each_pool_process()
-    assert loaded_models() == 1
+    assert loaded_models() == BOTH_ROLES
 
 
 def test_a_model_that_cannot_load_at_start_is_logged_not_fatal(db, monkeypatch, caplog):

@@ -10,7 +10,7 @@ broker is left out (a real worker adds a few ms a task); heat maps, which follow
 priority, are not counted.
 
     .venv/bin/python bench/field_throughput.py --fields 5
-    .venv/bin/python bench/field_throughput.py --fields 5 --min-score 0.5   # fewer cells, recall 0.73 (README)
+    .venv/bin/python bench/field_throughput.py --fields 5 --min-score 0.5   # recall 0.73 only
 """
 import argparse
 import os

@@ -167,8 +167,9 @@ def cross_validate_detector(fields, name=DEFAULT_DETECTOR, n_folds=5, seed=0, pa
             for index in held_out:
                 scored[set_name][index] = scored_detections(detector, candidates[index])
         if progress:
-            progress(fold, figures_at(scored["original"], mark_sets, held_out,
-                                      detector.threshold_, detector.match_radius))
+            progress(fold, {"threshold": detector.threshold_,
+                            **figures_at(scored["original"], mark_sets, held_out,
+                                         detector.threshold_, detector.match_radius)})
     detector = fit_detector(DETECTORS.create(name, **params), candidate_sets, mark_sets)
     if held_out_recall is not None:
         detector.threshold_ = threshold_for_recall(

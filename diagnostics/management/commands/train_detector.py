@@ -57,7 +57,8 @@ class Command(BaseCommand):
         version = version or f"{name}-{timezone.now():%Y%m%d-%H%M%S}"
 
         def progress(fold, figures):
-            self.stdout.write(f"fold {fold}: recall {figures['recall']:.3f}, precision "
+            self.stdout.write(f"fold {fold} at its fitted threshold {figures['threshold']:.3f}: "
+                              f"recall {figures['recall']:.3f}, precision "
                               f">= {figures['precision_lower_bound']:.3f}, "
                               f"{figures['detections_per_image']:.0f} detections/image")
 

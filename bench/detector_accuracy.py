@@ -5,12 +5,17 @@ changed copies (grayscale, rescaled 0.75x and 1.5x), and its seconds per 1280 x 
     .venv/bin/python bench/detector_accuracy.py --detectors log-context-boosted  # about 30 min
     .venv/bin/python bench/detector_accuracy.py --detectors log-logistic --sets original
     .venv/bin/python bench/detector_accuracy.py --inspect 4                # annotated PNGs
+    .venv/bin/python bench/detector_accuracy.py --detectors log-context-boosted --sets original \
+        --held-out-recall 0.95 --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7     # ~20 min
 
 Folds are those of `train_detector` (by image, stratified by each field's worst category,
 seed 0): each fold's detector is fitted on the other four and scores the held-out fields and
 their changed copies. The copies are detected without being told their scale, except
 "0.75x, told" (detect(image, scale=0.75), as `detect_cells --scale 0.75`). A rescaled
-copy's marks and 20 px match radius are rescaled with it. --inspect writes held-out fields
+copy's marks and 20 px match radius are rescaled with it. --thresholds adds recall and
+detections per field at those second-stage score thresholds, from the out-of-fold scores;
+--held-out-recall R scores every fold at one threshold, the highest keeping R of the marks on
+those scores (as `train_detector --held-out-recall R` ships it). --inspect writes held-out fields
 with marks (green), detections near a mark (blue) and unmarked detections (red) to /tmp.
 """
 
@@ -70,6 +75,16 @@ def format_table(name, report, seconds):
     return "\n".join(lines)
 
 
+def format_curve(set_name, curve):
+    lines = [f"\n{set_name}: out-of-fold figures by threshold",
+             f"{'threshold':>9}{'recall pooled':>15}{'per fold':>30}{'prec>=':>9}{'det/img':>9}"]
+    for row in curve:
+        folds = " ".join(f"{recall:.3f}" for recall in row["recall_per_fold"])
+        lines.append(f"{row['threshold']:>9.2f}{row['recall']:>15.3f}{folds:>36}"
+                     f"{row['precision_lower_bound']:>9.3f}{row['detections_per_image']:>9.0f}")
+    return "\n".join(lines)
+
+
 def inspect(fields, count, name):
     """Fit on folds 1-4, draw ``count`` held-out fields of fold 0 into /tmp."""
     train, held_out = field_folds(fields)[0]
@@ -101,6 +116,11 @@ def main():
                         choices=["original", *CHANGED_COPIES])
     parser.add_argument("--inspect", type=int, default=0,
                         help="only draw this many held-out fields with their detections")
+    parser.add_argument("--thresholds", nargs="+", type=float, default=[],
+                        help="also print out-of-fold figures at these score thresholds")
+    parser.add_argument("--held-out-recall", type=float, default=None,
+                        help="score every fold at the highest threshold keeping this pooled "
+                             "out-of-fold recall (default: each fold's own fitted threshold)")
     parser.add_argument("--json", type=Path, help="also save the figures here")
     args = parser.parse_args()
     fields = read_marked_fields(args.data)
@@ -112,12 +132,19 @@ def main():
               for name in args.sets if name != "original"}
     results = {}
     for name in args.detectors:
-        detector, report = cross_validate_detector(fields, name=name, extra_sets=copies)
+        detector, report = cross_validate_detector(fields, name=name, extra_sets=copies,
+                                                   held_out_recall=args.held_out_recall,
+                                                   thresholds=args.thresholds)
         report = {set_name: figures for set_name, figures in report.items()
                   if set_name in args.sets}
         seconds = seconds_per_field(detector, fields)
         results[name] = {"report": report, "seconds_per_field": seconds}
         print(format_table(name, report, seconds), flush=True)
+        if args.held_out_recall is not None:
+            print(f"one threshold for every fold: {detector.threshold_:.4f}")
+        for set_name, figures in report.items():
+            if "curve" in figures:
+                print(format_curve(set_name, figures["curve"]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float) + "\n")
 

@@ -10,7 +10,7 @@ broker is left out (a real worker adds a few ms a task); heat maps, which follow
 priority, are not counted.
 
     .venv/bin/python bench/field_throughput.py --fields 5
-    .venv/bin/python bench/field_throughput.py --fields 5 --min-score 0.5   # fewer, surer cells
+    .venv/bin/python bench/field_throughput.py --fields 5 --min-score 0.5   # recall 0.73 only
 """
 import argparse
 import os
@@ -120,10 +120,13 @@ def warm_up():
 def main():
     args = parse_args()
     fields = sorted(args.cric.glob("*.jpg"))[:args.fields]
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as var_dir:
         set_up_django(Path(var_dir), args.min_score)
         warm_up()
         from django.conf import settings
+
+        from diagnostics.field_cells import field_detector
 
         rows = time_fields(upload(fields, "BENCH-FIELDS", "field"))
         cells = sum(row[0] for row in rows)
@@ -131,8 +134,11 @@ def main():
                        for p in folder.glob("*.png"))[:: max(1, 4049 // max(cells, 1))][:cells]
         crop_count, crop_seconds = time_crops(crops)
     per_field = [finding + classifying for _, finding, classifying in rows]
-    print(f"detector min score {settings.DETECTOR_MIN_SCORE:g}, crop {settings.CELL_CROP_PX} px, "
-          f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    detector = field_detector()
+    print(f"detector {detector.metadata_.get('version')} (threshold {detector.threshold_:.3f}), "
+          f"min score {settings.DETECTOR_MIN_SCORE:g}, crop {settings.CELL_CROP_PX} px, "
+          f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+          f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     for index, (count, finding, classifying) in enumerate(rows, 1):
         print(f"field {index}: {count} cells, find+store {finding:.2f} s, "
               f"classify {classifying:.2f} s, total {finding + classifying:.2f} s")

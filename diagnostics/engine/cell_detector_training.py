@@ -140,69 +140,148 @@ def field_candidates(fields, scale=1.0, transform=None):
 
 
 def cross_validate_detector(fields, name=DEFAULT_DETECTOR, n_folds=5, seed=0, params=None,
-                            extra_sets=None, progress=None):
+                            extra_sets=None, progress=None, held_out_recall=None,
+                            thresholds=()):
     """Grouped ``n_folds``-fold validation by image, then the detector fitted on all fields.
 
     ``extra_sets`` maps a name ("grayscale", "rescaled 0.75x") to (candidates, marks) of
     changed copies of the same fields, scored on each held-out fold with that fold's model.
-    Returns (detector, report) with per-fold and pooled figures.
+    Each fold's detector reports what scores at least its own fitted threshold; with
+    ``held_out_recall``, every fold and the detector returned use one threshold instead: the
+    highest keeping that share of the marks on the folds' out-of-fold scores. ``thresholds``
+    adds each set's figures at those thresholds ("curve"). Returns (detector, report) with
+    per-fold and pooled figures.
     """
     params = params or {}
     candidate_sets, mark_sets = field_candidates(fields)
     extra_sets = {"original": (candidate_sets, mark_sets), **(extra_sets or {})}
-    per_fold = {set_name: [] for set_name in extra_sets}
-    pooled = {set_name: {} for set_name in extra_sets}
-    for fold, (train, held_out) in enumerate(field_folds(fields, n_folds, seed)):
+    scored = {set_name: [None] * len(fields) for set_name in extra_sets}
+    folds = field_folds(fields, n_folds, seed)
+    fitted = []
+    for fold, (train, held_out) in enumerate(folds):
         detector = fit_detector(DETECTORS.create(name, **params),
                                 [candidate_sets[i] for i in train],
                                 [mark_sets[i] for i in train])
-        for set_name, (candidates, marks) in extra_sets.items():
-            fold_counts = {}
+        fitted.append(detector.threshold_)
+        for set_name, (candidates, _) in extra_sets.items():
             for index in held_out:
-                counts = match_figures(_threshold(detector, candidates[index]), marks[index],
-                                       detector.match_radius * _mark_scale(marks, index,
-                                                                          mark_sets))
-                add_counts(fold_counts, counts)
-                add_counts(pooled[set_name], counts)
-            per_fold[set_name].append({"fold": fold, "threshold": detector.threshold_,
-                                       **summarise(fold_counts)})
+                scored[set_name][index] = scored_detections(detector, candidates[index])
         if progress:
-            progress(fold, per_fold["original"][-1])
+            progress(fold, {"threshold": detector.threshold_,
+                            **figures_at(scored["original"], mark_sets, held_out,
+                                         detector.threshold_, detector.match_radius)})
     detector = fit_detector(DETECTORS.create(name, **params), candidate_sets, mark_sets)
-    report = {set_name: {"per_fold": per_fold[set_name], "pooled": summarise(pooled[set_name])}
-              for set_name in extra_sets}
+    if held_out_recall is not None:
+        detector.threshold_ = threshold_for_recall(
+            best_scores(scored["original"], mark_sets, detector.match_radius), held_out_recall)
+        fitted = [detector.threshold_] * len(folds)
+    report = {}
+    for set_name, (_, marks) in extra_sets.items():
+        radius = [detector.match_radius * _mark_scale(marks, i, mark_sets)
+                  for i in range(len(fields))]
+        per_fold = [{"fold": fold, "threshold": fitted[fold],
+                     **figures_at(scored[set_name], marks, held_out, fitted[fold], radius)}
+                    for fold, (_, held_out) in enumerate(folds)]
+        pooled = {}
+        for fold, (_, held_out) in enumerate(folds):
+            add_fold_counts(pooled, scored[set_name], marks, held_out, fitted[fold], radius)
+        report[set_name] = {"per_fold": per_fold, "pooled": summarise(pooled)}
+        if len(thresholds):
+            report[set_name]["curve"] = recall_curve(scored[set_name], marks, folds,
+                                                     thresholds, radius)
     return detector, report
 
 
+def scored_detections(detector, candidates):
+    """Every candidate scored by ``detector``, overlaps suppressed, at no threshold: raising
+    one afterwards gives what ``detect`` reports at it (suppression is greedy by score)."""
+    kept = suppress_overlaps(detector.score_candidates(candidates), detector.overlap)
+    kept.features = None
+    return kept
+
+
+def best_scores(detection_sets, mark_sets, radius):
+    """Each mark's best score among its field's detections within ``radius`` (0 where none),
+    all fields' marks in one array."""
+    best = []
+    for detections, marks in zip(detection_sets, mark_sets):
+        found = np.zeros(len(marks))
+        if len(detections) and len(marks):
+            tree = cKDTree(np.column_stack([detections.x, detections.y]))
+            for index, near in enumerate(tree.query_ball_point(marks, radius)):
+                if near:
+                    found[index] = detections.score[near].max()
+        best.append(found)
+    return np.concatenate(best) if best else np.zeros(0)
+
+
+def add_fold_counts(total, detection_sets, mark_sets, indices, threshold, radius):
+    """Add the match counts of the fields ``indices`` at ``threshold`` to ``total``."""
+    radii = radius if np.ndim(radius) else [radius] * len(detection_sets)
+    for index in indices:
+        detections = detection_sets[index]
+        add_counts(total, match_figures(detections.subset(detections.score >= threshold),
+                                        mark_sets[index], radii[index]))
+    return total
+
+
+def figures_at(detection_sets, mark_sets, indices, threshold, radius):
+    """Recall, precision lower bound and detections per image of the fields ``indices``."""
+    return summarise(add_fold_counts({}, detection_sets, mark_sets, indices, threshold, radius))
+
+
+def recall_curve(detection_sets, mark_sets, folds, thresholds, radius):
+    """Pooled and per-fold figures of out-of-fold scores at each of ``thresholds``."""
+    curve = []
+    for threshold in thresholds:
+        per_fold = [figures_at(detection_sets, mark_sets, held_out, threshold, radius)
+                    for _, held_out in folds]
+        pooled = figures_at(detection_sets, mark_sets,
+                            np.concatenate([held_out for _, held_out in folds]), threshold,
+                            radius)
+        curve.append({"threshold": float(threshold), **pooled,
+                      "recall_per_fold": [fold["recall"] for fold in per_fold]})
+    return curve
+
+
+# Thresholds at which train_detector records the out-of-fold figures (a recall curve).
+CURVE_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
 def train_detector_folder(data_dir, out_dir, name=DEFAULT_DETECTOR, version=None, n_folds=5,
-                          seed=0, progress=None):
+                          seed=0, progress=None, held_out_recall=None):
     """Validate ``name`` on grouped folds of the CRIC-style ``data_dir``, fit it on every
-    field and save it into ``out_dir`` with the figures. Returns the metadata written."""
+    field and save it into ``out_dir`` with the figures. With ``held_out_recall``, the
+    threshold is the highest keeping that share of the marks on the out-of-fold scores (see
+    :func:`cross_validate_detector`). Returns the metadata written."""
     from .cell_detector_artefact import save_detector
 
     fields = read_marked_fields(data_dir)
     detector, report = cross_validate_detector(fields, name=name, n_folds=n_folds, seed=seed,
-                                               progress=progress)
+                                               progress=progress,
+                                               held_out_recall=held_out_recall,
+                                               thresholds=CURVE_THRESHOLDS)
+    if held_out_recall is None:
+        threshold = "threshold for target_recall on them"
+    else:
+        threshold = (f"one threshold for all folds and the shipped detector: the highest "
+                     f"keeping {held_out_recall:g} of the marks on the pooled out-of-fold "
+                     f"scores")
     validation = {
         "protocol": (f"grouped {n_folds}-fold cross-validation by image (seed {seed}, "
                      f"stratified by each field's worst Bethesda category): fit on "
-                     f"{n_folds - 1} folds, threshold for target_recall on them, scored on "
+                     f"{n_folds - 1} folds, {threshold}, scored on "
                      f"the held-out fold; a mark is found when a detection lies within "
                      f"match_radius px; precision counts detections within match_radius of "
                      f"a mark (a lower bound: marking is sparse)"),
         "data": {"folder": Path(data_dir).name, "images": len(fields),
                  "marks": int(sum(len(field.marks) for field in fields))},
+        **({} if held_out_recall is None else {"held_out_recall": held_out_recall}),
         **report["original"],
     }
     save_detector(detector, out_dir, {"version": version or f"{name}-{seed}",
                                       "validation": validation})
     return detector.metadata_
-
-
-def _threshold(detector, candidates):
-    scored = detector.score_candidates(candidates)
-    kept = scored.subset(scored.score >= detector.threshold_)
-    return suppress_overlaps(kept, detector.overlap)
 
 
 def _mark_scale(marks, index, original_marks):

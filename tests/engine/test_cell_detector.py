@@ -13,7 +13,8 @@ from diagnostics.engine.cell_detector import (DETECTORS, FEATURE_NAMES, find_can
                                               suppress_overlaps)
 from diagnostics.engine.cell_detector_context import CONTEXT_FEATURE_NAMES, find_candidates_with_context
 from diagnostics.engine.cell_detector_artefact import load_detector, save_detector
-from diagnostics.engine.cell_detector_training import (fit_detector, match_figures,
+from diagnostics.engine.cell_detector_training import (MarkedField, cross_validate_detector,
+                                                       fit_detector, match_figures,
                                                        read_marked_fields)
 
 CRIC_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cric"
@@ -152,3 +153,32 @@ def test_the_shipped_detector_finds_marked_cric_nuclei(two_cric_fields):
     found = sum(match_figures(detector.detect(Image.open(field.path)), field.marks)["found"]
                 for field in two_cric_fields)
     assert found >= 0.85 * sum(len(field.marks) for field in two_cric_fields)
+
+
+@pytest.fixture(scope="module")
+def synthetic_marked_fields(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fields")
+    fields = []
+    for seed in range(6):
+        image, nuclei = synthetic_field(seed)
+        Image.fromarray(image).save(folder / f"field{seed}.png")
+        fields.append(MarkedField(folder / f"field{seed}.png", nuclei, "NILM"))
+    return fields
+
+
+def test_one_held_out_threshold_keeps_the_asked_recall_of_out_of_fold_scores(
+        synthetic_marked_fields):
+    thresholds = (0.1, 0.5, 0.9)
+    detector, report = cross_validate_detector(synthetic_marked_fields, name="log-logistic",
+                                               n_folds=2, held_out_recall=0.9,
+                                               thresholds=thresholds)
+    figures = report["original"]
+    assert {fold["threshold"] for fold in figures["per_fold"]} == {detector.threshold_}
+    assert figures["pooled"]["recall"] >= 0.9
+    curve = figures["curve"]
+    assert [row["threshold"] for row in curve] == list(thresholds)
+    assert all(len(row["recall_per_fold"]) == 2 for row in curve)
+    recalls = [row["recall"] for row in curve]
+    detections = [row["detections_per_image"] for row in curve]
+    assert recalls == sorted(recalls, reverse=True)
+    assert detections == sorted(detections, reverse=True)

@@ -104,6 +104,14 @@ def bethesda_efficientnet_lite0_lightgbm(pretrained=True, **overrides):
                         ("identity", "hflip", "vflip", "rot90"), pretrained, overrides)
 
 
+@register_hybrid("bethesda-efficientnet_lite0-lightgbm-identity")
+def bethesda_efficientnet_lite0_lightgbm_identity(pretrained=True, **overrides):
+    """The Bethesda design above on one view of each cell: a quarter of its backbone passes,
+    so serving it beside the SIPaKMeD model costs the worker one pass a cell, not four."""
+    return build_hybrid("efficientnet_lite0", LightGBMHead, BETHESDA_LIGHTGBM, 128,
+                        ("identity",), pretrained, overrides)
+
+
 @register_hybrid("shufflenet_v2-lightgbm")
 def shufflenet_v2_lightgbm(pretrained=True, **overrides):
     """ShuffleNet V2 (x1.0) features with a LightGBM head (reference design)."""

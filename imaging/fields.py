@@ -135,6 +135,24 @@ def delete_stored_bytes(images):
                 stored.storage.delete(stored.name)
 
 
+def save_bytes_of_new_images(specimen, uploads, save_one):
+    """``save_one(upload, known_hashes)`` for each upload: the unsaved images whose bytes it
+    stored (None for a file it refused or found already in the specimen). An unforeseen error
+    leaves no bytes of this upload behind."""
+    known_hashes = set(specimen.images.values_list("sha256", flat=True))
+    images = []
+    try:
+        for upload in uploads:
+            image = save_one(upload, known_hashes)
+            if image is not None:
+                images.append(image)
+                known_hashes.add(image.sha256)
+    except BaseException:
+        delete_stored_bytes(images)
+        raise
+    return images
+
+
 def save_crop_rows(images):
     """Save the crops' rows in one statement, with an audit entry each (bulk_create sends no
     signal for django-auditlog to see), in the caller's transaction; return them."""

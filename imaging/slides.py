@@ -20,7 +20,7 @@ from django.core.files import File
 from PIL import Image
 
 from imaging.archives import is_zip_name
-from imaging.fields import AUTO, SLIDES, delete_stored_bytes
+from imaging.fields import AUTO, SLIDES, delete_stored_bytes, save_bytes_of_new_images
 from imaging.models import ImageAsset
 from imaging.slide_archives import DICOM, MRXS, LooseDicomFiles, PartsRejected, \
     is_slide_archive, unpack_slide_parts
@@ -136,9 +136,7 @@ def save_slide_bytes(specimen, user, upload, known_hashes, batch):
     if extension(upload.name) == MRXS:
         batch.rejections.append({"file": upload.name, "reason": MRXS_ALONE})
         return None
-    if upload.size > settings.UPLOAD_MAX_SLIDE_BYTES:
-        batch.rejections.append({"file": upload.name, "reason": (
-            f"it is above the whole-slide limit of {megabytes(settings.UPLOAD_MAX_SLIDE_BYTES)}")})
+    if refused_as_too_large(upload, batch):
         return None
     with local_path(upload) as path:
         try:
@@ -150,19 +148,42 @@ def save_slide_bytes(specimen, user, upload, known_hashes, batch):
         if sha256 in known_hashes:
             batch.duplicates.append(upload.name)
             return None
-        image = ImageAsset(
-            specimen=specimen, kind=ImageAsset.Kind.SLIDE, original_name=upload.name[:255],
-            sha256=sha256, image_format=extension(upload.name).lstrip(".").upper()[:10],
-            width=facts.width, height=facts.height, size_bytes=upload.size, uploaded_by=user)
-        try:
+        image = slide_image(specimen, user, upload.name, sha256, facts, upload.size,
+                            extension(upload.name).lstrip(".").upper()[:10])
+
+        def store():
             with open(path, "rb") as source:
                 image.file.save(f"{sha256}{extension(upload.name)}", File(source), save=False)
-            save_thumbnail(image, facts.thumbnail_png, save=False)
-        except OSError as error:
-            delete_stored_bytes([image])
-            batch.rejections.append({"file": upload.name,
-                                     "reason": f"it could not be stored ({error})"})
-            return None
+
+        return stored_or_rejected(image, store, facts, batch)
+
+
+def refused_as_too_large(upload, batch):
+    if upload.size <= settings.UPLOAD_MAX_SLIDE_BYTES:
+        return False
+    batch.rejections.append({"file": upload.name, "reason": (
+        f"it is above the whole-slide limit of {megabytes(settings.UPLOAD_MAX_SLIDE_BYTES)}")})
+    return True
+
+
+def slide_image(specimen, user, name, sha256, facts, size_bytes, image_format):
+    return ImageAsset(
+        specimen=specimen, kind=ImageAsset.Kind.SLIDE, original_name=name[:255], sha256=sha256,
+        image_format=image_format, width=facts.width, height=facts.height,
+        size_bytes=size_bytes, uploaded_by=user)
+
+
+def stored_or_rejected(image, store, facts, batch):
+    """Run ``store`` (the slide's bytes into the image's storage) and save its preview;
+    the unsaved image, or None with nothing left stored where storage failed."""
+    try:
+        store()
+        save_thumbnail(image, facts.thumbnail_png, save=False)
+    except OSError as error:
+        delete_stored_bytes([image])
+        batch.rejections.append({"file": image.original_name,
+                                 "reason": f"it could not be stored ({error})"})
+        return None
     image.video_frame = None
     return image
 
@@ -203,9 +224,7 @@ def refuse_several_dicom_series(folder):
 def save_slide_of_parts(specimen, user, parts, known_hashes, batch):
     """Unpack, check and store a slide of several files (imaging.slide_archives); return its
     unsaved image, or None where ``batch`` notes why it is not stored."""
-    if parts.size > settings.UPLOAD_MAX_SLIDE_BYTES:
-        batch.rejections.append({"file": parts.name, "reason": (
-            f"it is above the whole-slide limit of {megabytes(settings.UPLOAD_MAX_SLIDE_BYTES)}")})
+    if refused_as_too_large(parts, batch):
         return None
     with tempfile.TemporaryDirectory(prefix="celinsight-upload-") as folder:
         try:
@@ -220,34 +239,16 @@ def save_slide_of_parts(specimen, user, parts, known_hashes, batch):
         if sha256 in known_hashes:
             batch.duplicates.append(parts.name)
             return None
-        image = ImageAsset(
-            specimen=specimen, kind=ImageAsset.Kind.SLIDE, original_name=parts.name[:255],
-            sha256=sha256, image_format=MULTI_PART_FORMATS[extension(entry)],
-            width=facts.width, height=facts.height, uploaded_by=user,
-            size_bytes=sum(path.stat().st_size for path in Path(folder).rglob("*")))
-        try:
-            store_parts(image, folder, entry, f"{sha256}{PARTS_FOLDER_SUFFIX}")
-            save_thumbnail(image, facts.thumbnail_png, save=False)
-        except OSError as error:
-            delete_stored_bytes([image])
-            batch.rejections.append({"file": parts.name,
-                                     "reason": f"it could not be stored ({error})"})
-            return None
-    image.video_frame = None
-    return image
+        image = slide_image(
+            specimen, user, parts.name, sha256, facts,
+            sum(path.stat().st_size for path in Path(folder).rglob("*")),
+            MULTI_PART_FORMATS[extension(entry)])
+        return stored_or_rejected(
+            image, lambda: store_parts(image, folder, entry, f"{sha256}{PARTS_FOLDER_SUFFIX}"),
+            facts, batch)
 
 
 def save_bytes_of_slides(specimen, user, uploads, batch):
     """Store the bytes of the good slides among ``uploads``; return their unsaved images."""
-    known_hashes = set(specimen.images.values_list("sha256", flat=True))
-    images = []
-    try:
-        for upload in uploads:
-            image = save_slide_bytes(specimen, user, upload, known_hashes, batch)
-            if image is not None:
-                images.append(image)
-                known_hashes.add(image.sha256)
-    except BaseException:
-        delete_stored_bytes(images)  # an unforeseen error: it leaves no bytes behind
-        raise
-    return images
+    return save_bytes_of_new_images(specimen, uploads, lambda upload, known_hashes:
+                                    save_slide_bytes(specimen, user, upload, known_hashes, batch))

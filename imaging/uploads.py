@@ -11,7 +11,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from diagnostics.review import ReviewRefused, lock_specimen, refuse_if_signed_off
 from diagnostics.tasks import queue_for_classification, queue_for_detection
 from imaging.archives import expand_uploads
-from imaging.fields import AUTO, delete_stored_bytes, kind_of_image
+from imaging.fields import AUTO, delete_stored_bytes, kind_of_image, save_bytes_of_new_images
 from imaging.models import ImageAsset, UploadBatch
 from imaging.slides import save_bytes_of_slides, split_slides
 from imaging.thumbnails import save_thumbnail
@@ -49,18 +49,9 @@ def save_bytes_of_checked_files(specimen, user, uploads, batch):
 
     The files rejected, and those already in the specimen, are noted in ``batch``.
     """
-    known_hashes = set(specimen.images.values_list("sha256", flat=True))
-    images = []
-    try:
-        for upload in expand_uploads(uploads):
-            image = save_bytes_if_good_and_new(specimen, user, upload, known_hashes, batch)
-            if image is not None:
-                images.append(image)
-                known_hashes.add(image.sha256)
-    except BaseException:
-        delete_stored_bytes(images)  # an unforeseen error: it leaves no bytes behind
-        raise
-    return images
+    return save_bytes_of_new_images(
+        specimen, expand_uploads(uploads), lambda upload, known_hashes:
+        save_bytes_if_good_and_new(specimen, user, upload, known_hashes, batch))
 
 
 def save_bytes_if_good_and_new(specimen, user, upload, known_hashes, batch):

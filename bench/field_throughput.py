@@ -109,11 +109,11 @@ def time_crops(paths):
 
 
 def warm_up():
-    """Load the classifier and the detector before timing (a worker does at start)."""
-    from diagnostics.classifier import active_classifier
+    """Load the served models and the detector before timing, as a worker does at start."""
+    from diagnostics.classifier import preload_active_classifier
     from diagnostics.field_cells import field_detector
 
-    active_classifier()
+    preload_active_classifier()  # the morphology and the Bethesda model
     field_detector()
 
 

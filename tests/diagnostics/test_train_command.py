@@ -56,7 +56,7 @@ def test_an_unknown_hybrid_is_refused_with_the_list(data_dir, tmp_path):
         train("--data", str(data_dir), "--out", str(tmp_path), "--hybrid", "alexnet-svm")
 
 
-def test_missing_torchvision_weights_are_explained(data_dir, tmp_path, monkeypatch):
+def test_missing_torchvision_weights_are_explained(db, data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("CELINSIGHT_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(CommandError, match="resnet34-.*pth not found"):
@@ -78,3 +78,16 @@ def test_it_says_whether_the_new_model_replaced_the_served_one(settings, tmp_pat
     settings.CLASSIFIER_MODEL_DIR = tmp_path / "served"
     assert "replaced the served model folder" in _how_it_is_served(tmp_path / "served")
     assert "administrator makes it active" in _how_it_is_served(tmp_path / "elsewhere")
+
+
+def test_a_database_without_the_registry_is_refused_before_training(db, data_dir, tmp_path,
+                                                                     monkeypatch):
+    from django.db import OperationalError
+
+    def no_table():
+        raise OperationalError("no such table: diagnostics_modelversion")
+
+    monkeypatch.setattr(ModelVersion.objects, "exists", no_table)
+    with pytest.raises(CommandError, match="run `manage.py migrate` first"):
+        train("--data", str(data_dir), "--out", str(tmp_path / "m"))
+    assert not (tmp_path / "m").exists()

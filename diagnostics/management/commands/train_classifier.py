@@ -6,9 +6,22 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
+from diagnostics.models import ModelVersion
 from diagnostics.registry import register_model
+
+
+def refuse_without_migrated_database():
+    """The trained model is registered in the database at the end: say so before training
+    for minutes, not with a traceback after."""
+    try:
+        ModelVersion.objects.exists()
+    except DatabaseError:
+        raise CommandError(
+            "The database has no model registry yet: run `manage.py migrate` first (bin/run "
+            "does), since the trained model is registered there.") from None
 
 
 class Command(BaseCommand):
@@ -68,6 +81,7 @@ class Command(BaseCommand):
         if not data.is_dir():
             raise CommandError(f"Data set folder {data} does not exist; pass --data DIR "
                                f"with one sub-folder of images per class.")
+        refuse_without_migrated_database()
         torch.set_num_threads(threads)
         version = version or f"{hybrid}-{timezone.now():%Y%m%d-%H%M%S}"
         overrides = {"epochs": epochs} if epochs else {}

@@ -29,7 +29,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from cases.models import Case, Correction, Disagreement, HandOver, Requisition, ScreeningFindings
 from diagnostics.models import CellResult, CellReview, SpecimenSignOff
 from imaging.models import FieldOfView, ImageAsset, Specimen, UploadBatch
-from imaging.slide_parts import stored_names_of
+from imaging.slide_parts import parts_folder, remove_empty_folders, stored_names_of
 from patients.models import Patient
 
 GDPR_PERMISSION = "patients.export_erase_patient"
@@ -141,6 +141,8 @@ def erase_patient(patient, erased_by):
 def delete_stored_files(names):
     for name in names:
         default_storage.delete(name)  # the storage API, so S3 objects go too
+    for folder in {parts_folder(name) for name in names} - {None}:
+        remove_empty_folders(default_storage, folder)  # a multi-file slide's, on local files
 
 
 def remove_object_permissions(queryset):

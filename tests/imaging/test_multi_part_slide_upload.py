@@ -230,6 +230,8 @@ def test_erasing_the_patient_removes_every_part_of_their_slides(
     with django_capture_on_commit_callbacks(execute=True):
         erase_patient(specimen.patient, administrator)
     assert stored_files(default_storage, f"specimens/{specimen.pk}") == []
+    folders, _ = default_storage.listdir(f"specimens/{specimen.pk}")
+    assert not [folder for folder in folders if folder.endswith(".slide")]  # none left empty
 
 
 def test_a_slide_folder_with_subfolders_is_copied_whole_from_storage_without_paths(

@@ -9,21 +9,16 @@ do (imaging.views.read_logged_lately): a fetch without the page still leaves a t
 """
 import io
 import math
-from datetime import timedelta
 
-from auditlog.models import LogEntry
-from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from accounts.access import get_specimen_material_for_user, get_visible_or_404
 from accounts.audit import log_patient_read
 from imaging.deep_zoom import JPEG_QUALITY, TILE_FORMAT, deep_zoom_for
 from imaging.models import FieldOfView, ImageAsset
 from imaging.viewer_cells import cell_marks, marks_and_crops, region_json
-from imaging.views import cached_if_current
+from imaging.views import cached_if_current, read_logged_lately
 
 REGION_SIDES = ("left", "top", "right", "bottom")
 
@@ -65,12 +60,7 @@ def focus_of(query):
 def log_read_unless_lately(request, image):
     """Log the user's read of ``image`` unless one was logged in the last
     AUDIT_POLL_READ_MINUTES (the viewer page's, for the tiles it fetches)."""
-    since = timezone.now() - timedelta(minutes=settings.AUDIT_POLL_READ_MINUTES)
-    logged = LogEntry.objects.filter(
-        action=LogEntry.Action.ACCESS, actor=request.user, object_id=image.pk,
-        content_type=ContentType.objects.get_for_model(ImageAsset),
-        timestamp__gte=since).exists()
-    if not logged:
+    if not read_logged_lately(request.user, image):
         log_patient_read(request, image)
 
 

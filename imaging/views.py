@@ -4,6 +4,7 @@ from pathlib import PurePosixPath
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -83,16 +84,17 @@ def specimen_detail(request, specimen_id):
     return render(request, "imaging/specimen_detail.html", context)
 
 
-def read_logged_lately(user, specimen):
-    """Whether ``user``'s read of ``specimen`` was logged in the last AUDIT_POLL_READ_MINUTES.
+def read_logged_lately(user, record):
+    """Whether ``user``'s read of ``record`` (a specimen, an image) was logged in the last
+    AUDIT_POLL_READ_MINUTES.
 
     A gallery poll re-draws, every 3 s, cells its page has just shown: one access entry
     per window says who kept the page open, and when, without a thousand entries an hour
     burying the reads that matter. A page opened anew is always logged."""
     since = timezone.now() - timedelta(minutes=settings.AUDIT_POLL_READ_MINUTES)
     return LogEntry.objects.filter(
-        action=LogEntry.Action.ACCESS, actor=user, object_id=specimen.pk,
-        content_type__app_label="imaging", content_type__model="specimen",
+        action=LogEntry.Action.ACCESS, actor=user, object_id=record.pk,
+        content_type=ContentType.objects.get_for_model(record),
         timestamp__gte=since).exists()
 
 

@@ -60,7 +60,8 @@ def make_results(count):
 def time_rounds(results, rounds):
     import numpy as np
 
-    from diagnostics.services import apply_predictions, save_results
+    from diagnostics.cell_predictions import apply_predictions
+    from diagnostics.services import save_results
 
     rng = np.random.default_rng(0)
     timings = []

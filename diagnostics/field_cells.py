@@ -1,16 +1,19 @@
-"""Find the cells of fields of view: claim, detect, cut, store the crops with their queued
-results, and return what is to be classified. Sending work to the workers is
-diagnostics.tasks' job; nothing here imports it.
+"""Find the cells of fields of view: claim, detect, cut, classify the crops from memory and
+store them with their results, and return what is still to be done (heat maps, and cells
+left to classify_results where they could not be classified here). Sending work to the
+workers is diagnostics.tasks' job; nothing here imports it.
 
-A field either ends "done" with all its crops and their queued results stored, or "failed"
-with the reason and none of them: the rows are written in one transaction, and the bytes of a
-field whose transaction did not commit are removed.
+A field either ends "done" with all its crops and their results stored, or "failed" with the
+reason and none of them: the rows are written in one transaction, and the bytes of a field
+whose transaction did not commit are removed.
 """
 import functools
 import logging
 import sys
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from auditlog.models import LogEntry
 from django.conf import settings
@@ -19,9 +22,14 @@ from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
+from diagnostics.cell_predictions import (loaded_bethesda_classifier, predict_results,
+                                          prepared_pixels)
+from diagnostics.classifier import classifier_for
 from diagnostics.models import CellResult
 from diagnostics.review import ReviewRefused, lock_specimen, refuse_if_signed_off
+from diagnostics.services import results_needing_heatmaps
 from diagnostics.slide_cells import find_cells_in_slide
+from diagnostics.triage import update_triage_scores_of
 from imaging.fields import creation_audit_entries, delete_stored_bytes, save_crop_rows, store_crops
 from imaging.models import FieldOfView, ImageAsset
 
@@ -31,6 +39,20 @@ Status = FieldOfView.Status
 
 class FieldFailed(Exception):
     """The field's cells could not be found or stored; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class StoredCells:
+    """What a field's search stored: how many cells, the ids of the results still queued
+    for classify_results, and of those classified here that need a heat map."""
+
+    count: int = 0
+    queued: tuple = ()
+    needing_heatmaps: tuple = ()
+
+    def __add__(self, other):
+        return StoredCells(self.count + other.count, self.queued + other.queued,
+                           self.needing_heatmaps + other.needing_heatmaps)
 
 
 @functools.cache
@@ -103,38 +125,37 @@ def release_stale_fields(older_than):
                                                           queued_at__lt=cutoff).order_by("pk"))
 
 
-def find_cells_in_fields(field_ids, model_version, send_cells=lambda result_ids: None):
-    """Find, store and queue (for ``model_version``) the cells of the queued fields with these
-    ids; return the ids of the queued results. ``send_cells`` is given each field's result
-    ids as soon as they are stored, so a long video's first cells are classified while its
-    later frames are searched. A field that fails is marked failed with the reason and
-    leaves nothing behind; the others go on."""
+def find_cells_in_fields(field_ids, model_version, send_cells=lambda cells: None):
+    """Find, classify with ``model_version`` and store the cells of the queued fields with
+    these ids; return what was stored (StoredCells). ``send_cells`` is given each field's
+    StoredCells as soon as they are committed, so a long video's first cells are finished
+    while its later frames are searched. A field that fails is marked failed with the
+    reason and leaves nothing behind; the others go on."""
     from diagnostics.engine.tracking import CellTracker
 
     tracker = CellTracker(settings.VIDEO_TRACK_RADIUS_PX)
-    result_ids = []
+    stored = StoredCells()
     fields = claim_queued_fields(field_ids)
     for index, field in enumerate(fields):
         last_frame = index == len(fields) - 1
         try:
             if field.image.kind == ImageAsset.Kind.SLIDE:  # this module passed: no import cycle
-                field_result_ids = find_cells_in_slide(field, model_version,
-                                                       sys.modules[__name__])
+                field_cells = find_cells_in_slide(field, model_version, sys.modules[__name__])
             else:
-                field_result_ids = find_cells_in_field(
+                field_cells = find_cells_in_field(
                     field, model_version, tracker if field.video_name else None, last_frame)
         except FieldFailed as failure:
             mark_failed(field, str(failure))
             continue
-        send_cells(field_result_ids)
-        result_ids += field_result_ids
-    return result_ids
+        send_cells(field_cells)
+        stored += field_cells
+    return stored
 
 
 def find_cells_in_field(field, model_version, tracker=None, last_frame=False):
-    """Detect the field's nuclei, cut and store a crop of each (with a tracker, each cell
-    not counted in an earlier frame of the video), queue them; return the queued results'
-    ids. Raises FieldFailed."""
+    """Detect the field's nuclei, cut and classify a crop of each (with a tracker, each cell
+    not counted in an earlier frame of the video), store them with their results; return
+    the StoredCells. Raises FieldFailed."""
     started = time.perf_counter()
     picture = read_field(field)
     detections = detect_nuclei(field, picture)
@@ -144,8 +165,9 @@ def find_cells_in_field(field, model_version, tracker=None, last_frame=False):
                                                   last=last_frame))
     images = store_crop_files(field, cut_crops(picture, new), new.rows())
     try:
+        classified = classify_crops(images, model_version)
         with transaction.atomic():
-            result_ids = save_field_cells(field, images, model_version)
+            stored = save_field_cells(field, images, model_version, classified)
             mark_done(field, len(detections), len(images), time.perf_counter() - started)
     except BaseException as error:
         delete_stored_bytes(images)  # rolled back: no crop of this field is kept
@@ -155,7 +177,35 @@ def find_cells_in_field(field, model_version, tracker=None, last_frame=False):
             logger.exception("Storing the cells of field %s failed", field.pk)
             raise FieldFailed(f"Its cells could not be stored ({error}).") from error
         raise
-    return result_ids
+    return stored
+
+
+class ClassifiedCrops(NamedTuple):
+    classifier: object
+    results: list
+
+
+def classify_crops(images, model_version):
+    """ClassifiedCrops: unsaved results of the just-cut crops (each image's ``crop``),
+    classified from memory by ``model_version`` and the active Bethesda model; None where
+    they cannot be classified here (the model would not load or predict, logged): their
+    results are then queued, and classify_results records on each why it fails."""
+    if not images:
+        return None
+    started, started_at = time.perf_counter(), timezone.now()
+    results = [CellResult(image=image, model_version=model_version, started_at=started_at)
+               for image in images]
+    try:
+        classifier = classifier_for(model_version)
+        bethesda = loaded_bethesda_classifier()
+        classifiers = (classifier, *([bethesda] if bethesda else []))
+        pixels = prepared_pixels([image.crop for image in images], classifiers)
+        predict_results(classifier, bethesda, results, pixels, started)
+    except Exception:
+        logger.exception("The cells cut from field %s could not be classified at once; "
+                         "they are queued", images[0].source_field_id)
+        return None
+    return ClassifiedCrops(classifier, results)
 
 
 def read_field(field):
@@ -197,8 +247,9 @@ def store_crop_files(field, crops, positions):
         raise FieldFailed(f"Its cells could not be stored ({error}); upload it again.") from error
 
 
-def save_field_cells(field, images, model_version):
-    """The crops' rows and their queued results, in the caller's transaction; their ids."""
+def save_field_cells(field, images, model_version, classified=None):
+    """The crops' rows and their results (``classified``'s, or else queued ones) with their
+    audit entries, in the caller's transaction; the StoredCells."""
     specimen = field.image.specimen
     lock_specimen(specimen)
     try:
@@ -206,10 +257,16 @@ def save_field_cells(field, images, model_version):
     except ReviewRefused as refusal:
         raise FieldFailed(f"The specimen was signed off before its cells were found: {refusal}")
     save_crop_rows(images)
-    results = CellResult.objects.bulk_create(
-        [CellResult(image=image, model_version=model_version) for image in images])
-    LogEntry.objects.bulk_create(creation_audit_entries(results))
-    return [result.pk for result in results]
+    if classified is None:
+        results = CellResult.objects.bulk_create(
+            [CellResult(image=image, model_version=model_version) for image in images])
+        LogEntry.objects.bulk_create(creation_audit_entries(results))
+        return StoredCells(len(results), tuple(result.pk for result in results))
+    results = CellResult.objects.bulk_create(classified.results)
+    LogEntry.objects.bulk_create(creation_audit_entries(results, model_version=model_version))
+    update_triage_scores_of(results)
+    return StoredCells(len(results), needing_heatmaps=tuple(
+        results_needing_heatmaps(classified.classifier, results)))
 
 
 def mark_done(field, cells_found, cells_cut, seconds, extra_fields=()):

@@ -1,7 +1,6 @@
 """Classify queued results and draw their heat maps: claim, compute, store, and return what
 was done. Sending work to the workers is diagnostics.tasks' job; nothing here imports it."""
 import io
-import json
 import logging
 import time
 from collections import defaultdict
@@ -20,9 +19,12 @@ from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
-from diagnostics.classifier import bethesda_classifier, classifier_for
+from diagnostics.cell_predictions import (loaded_bethesda_classifier, predict_results,
+                                          prepared_pixels)
+from diagnostics.classifier import classifier_for
 from diagnostics.models import CellResult, heatmap_path
 from diagnostics.triage import ABNORMAL_CLASSES, update_triage_scores_of
+from imaging.fields import audit_text
 
 logger = logging.getLogger(__name__)
 Status = CellResult.Status
@@ -91,20 +93,14 @@ def read_stored_image(image_asset):
 
 def load_cells(results, *classifiers):
     """Each result's stored image, decoded once and prepared for each of ``classifiers``, as
-    (result, pixels) pairs (pixels: one array per classifier, shared by classifiers that
-    prepare images alike); the results whose image could not be read are marked failed and
-    left out."""
+    (result, pixels) pairs (pixels: one array per classifier, see prepared_pixels); the
+    results whose image could not be read are marked failed and left out."""
     def prepared_cell(image_asset):
         cell = read_stored_image(image_asset)
         if isinstance(cell, Exception):
             return cell
         try:
-            prepared = {}
-            for classifier in classifiers:
-                key = preparation_of(classifier)
-                if key not in prepared:
-                    prepared[key] = classifier.prepare_pixels([cell])[0]
-            return tuple(prepared[preparation_of(classifier)] for classifier in classifiers)
+            return tuple(pixels[0] for pixels in prepared_pixels([cell], classifiers))
         except Exception as error:  # decoded but not convertible: this cell fails, not the batch
             return error
 
@@ -119,34 +115,6 @@ def load_cells(results, *classifiers):
         else:
             loaded.append((result, cell))
     return loaded
-
-
-def preparation_of(classifier):
-    """What decides how a classifier prepares an image (size, normalisation, enhancement):
-    two models alike are given the same pixels."""
-    preprocessing = getattr(classifier, "preprocessing_", None)
-    return repr(preprocessing) if preprocessing is not None else id(classifier)
-
-
-def apply_predictions(results, probabilities, referrals, classes, seconds_per_image):
-    """Set the predictions on the (unsaved) results; :func:`save_results` writes them."""
-    finished_at = timezone.now()
-    for result, row, refer in zip(results, probabilities, referrals):
-        result.probabilities = {name: float(p) for name, p in zip(classes, row)}
-        result.predicted_class = max(result.probabilities, key=result.probabilities.get)
-        result.refer_to_cytologist = bool(refer)
-        result.status = Status.DONE
-        result.seconds_taken = seconds_per_image
-        result.finished_at = finished_at
-
-
-def apply_bethesda_predictions(results, probabilities, classes, model_version):
-    """Set the Bethesda model's categories and calibrated probabilities on the results."""
-    for result, row in zip(results, probabilities):
-        result.bethesda_probabilities = {name: float(p) for name, p in zip(classes, row)}
-        result.bethesda_category = max(result.bethesda_probabilities,
-                                       key=result.bethesda_probabilities.get)
-        result.bethesda_model_version = model_version
 
 
 PREDICTION_FIELDS = ("probabilities", "predicted_class", "refer_to_cytologist", "status",
@@ -195,11 +163,6 @@ def prediction_audit_entries(results):
     ) for result in results]
 
 
-def audit_text(value):
-    """A value as django-auditlog writes it in an entry's changes (JSON for a dict)."""
-    return json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
-
-
 @dataclass(frozen=True)
 class Classified:
     """What :func:`classify_batch` did: how many results it classified and stored, and the
@@ -228,40 +191,15 @@ def classify_batch(version, results, started):
     loaded = load_cells(results, classifier, *([bethesda] if bethesda else []))
     if not loaded:
         return NOTHING_CLASSIFIED
-    results, pixels = zip(*loaded)
+    results, cells = zip(*loaded)
+    pixels = [np.stack(per_classifier) for per_classifier in zip(*cells)]
     try:
-        probabilities = classifier.predict_proba_pixels(np.stack([cell[0] for cell in pixels]))
-        referrals = classifier.needs_referral(probabilities)
+        predict_results(classifier, bethesda, results, pixels, started)
     except Exception as error:
         return fail_all(results, error)
-    if bethesda:
-        classify_bethesda(bethesda, results, np.stack([cell[1] for cell in pixels]))
-    seconds_per_image = (time.perf_counter() - started) / len(results)
-    apply_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
     save_results(results)
     update_triage_scores_of(results)
     return Classified(len(results), results_needing_heatmaps(classifier, results))
-
-
-def loaded_bethesda_classifier():
-    """The active Bethesda model, loaded; None where there is none or it cannot be loaded
-    (logged): the cells still get their morphology class."""
-    try:
-        return bethesda_classifier()
-    except Exception:
-        logger.exception("The Bethesda model could not be loaded; cells are classified "
-                         "without a Bethesda category")
-        return None
-
-
-def classify_bethesda(bethesda, results, pixels):
-    try:
-        probabilities = bethesda.predict_proba_pixels(pixels)
-    except Exception:
-        logger.exception("The Bethesda model failed on results %s; they keep their "
-                         "morphology class only", [result.pk for result in results])
-        return
-    apply_bethesda_predictions(results, probabilities, bethesda.classes_, bethesda.version)
 
 
 def fail_all(results, error):

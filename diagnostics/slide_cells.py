@@ -141,7 +141,7 @@ def scan_cells(field, slide_path, detector, classifier, table_path, kept):
 
 def find_cells_in_slide(field, model_version, worker):
     """Scan the slide of ``field`` (claimed, running); store its table and kept crops with
-    their queued results; return those results' ids. ``worker`` is diagnostics.field_cells
+    their queued results; return what was stored (field_cells.StoredCells). ``worker`` is diagnostics.field_cells
     (passed in, as it imports this): its detector, FieldFailed and savers."""
     failed, save_cells, mark_done = worker.FieldFailed, worker.save_field_cells, worker.mark_done
     started = time.perf_counter()
@@ -168,7 +168,7 @@ def find_cells_in_slide(field, model_version, worker):
                      f"stored.") from error
     try:
         with transaction.atomic():
-            result_ids = save_cells(field, images, model_version)
+            stored = save_cells(field, images, model_version)
             field.tiles_done = field.tiles_total = scan.tiles_total
             mark_done(field, scan.table_rows, len(images), time.perf_counter() - started,
                       extra_fields=("tiles_done", "tiles_total", "cell_table"))
@@ -180,4 +180,4 @@ def find_cells_in_slide(field, model_version, worker):
             raise
         logger.exception("Storing the cells of slide %s failed", field.pk)
         raise failed(f"Its cells could not be stored ({error}).") from error
-    return result_ids
+    return stored

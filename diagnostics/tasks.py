@@ -61,16 +61,23 @@ def send_for_detection(chunks):
 @shared_task(name="diagnostics.find_cells_in_fields", max_retries=TRANSIENT_ERROR_RETRIES,
              **RETRY_TRANSIENT_ERRORS)
 def find_cells_in_fields(field_ids):
-    """Find the cells of these queued fields, store them as crops and queue those for
-    classification; return how many cells were queued. A field that fails is marked so."""
+    """Find the cells of these queued fields, classify them and store them as crops with
+    their results, then queue their heat maps (and any cell left to classify); return how
+    many cells were stored. A field that fails is marked so."""
     attempt_started = timezone.now()
     try:
-        result_ids = field_cells.find_cells_in_fields(field_ids, active_model_version(),
-                                                      send_for_classification)
+        stored = field_cells.find_cells_in_fields(field_ids, active_model_version(),
+                                                  send_stored_cells)
     except TRANSIENT_ERRORS:
         field_cells.release_unfinished_fields(field_ids, attempt_started)
         raise
-    return len(result_ids)
+    return stored.count
+
+
+def send_stored_cells(stored):
+    """Send on what a field's search left to do: the cells it queued, the heat maps."""
+    send_for_classification(list(stored.queued))
+    send_for_heatmaps(stored.needing_heatmaps)
 
 
 def send_for_classification(result_ids):

@@ -66,7 +66,7 @@ def test_each_fields_cells_are_sent_for_classification_as_soon_as_stored(
     sent_per_field = []
     with django_capture_on_commit_callbacks() as sent:
         field_cells.find_cells_in_fields([field.pk for field in two_fields], "test-model",
-                                         lambda ids: sent_per_field.append(len(ids)))
+                                         lambda cells: sent_per_field.append(cells.count))
     cut = [field.cells_cut for field in FieldOfView.objects.order_by("pk")]
     assert sent_per_field == cut and all(cut)
     assert not sent  # the service queues nothing itself: diagnostics.tasks sends

@@ -8,7 +8,8 @@ from auditlog.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from diagnostics.services import apply_predictions, save_results
+from diagnostics.cell_predictions import apply_predictions
+from diagnostics.services import save_results
 
 CLASSES = ["Dyskeratotic", "Parabasal", "Superficial-Intermediate"]
 

@@ -17,7 +17,7 @@ def upload(client, specimen, files, content="auto"):
 
 
 def find_cells(fields=None):
-    """Run the worker's detection on the queued fields; return the queued results' count."""
+    """Run the worker's detection on the queued fields; return how many cells it stored."""
     fields = fields or FieldOfView.objects.filter(status="queued")
     return tasks.find_cells_in_fields([field.pk for field in fields])
 
@@ -58,10 +58,10 @@ def test_each_detected_cell_becomes_a_crop_that_remembers_its_field_and_position
         specimen, lab_staff, settings):
     settings.CELL_CROP_PX = 96
     store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
-    queued = find_cells()
+    stored = find_cells()
     field = FieldOfView.objects.get()
     crops = list(field.crops.all())
-    assert field.status == "done" and queued == field.cells_cut == len(crops) > 0
+    assert field.status == "done" and stored == field.cells_cut == len(crops) > 0
     assert field.cells_found >= field.cells_cut
     for crop in crops:
         assert crop.kind == "cell" and crop.specimen == specimen
@@ -69,14 +69,73 @@ def test_each_detected_cell_becomes_a_crop_that_remembers_its_field_and_position
         assert 0 <= crop.field_x < 640 and 0 <= crop.field_y < 480
         assert crop.nucleus_radius > 0 and 0 <= crop.detection_score <= 1
         assert crop.original_name.startswith("field.png@x")
-    assert CellResult.objects.filter(image__in=crops, status="queued").count() == len(crops)
+    assert CellResult.objects.filter(image__in=crops, status="done").count() == len(crops)
 
 
-def test_crops_are_classified_like_uploaded_cells(specimen, lab_staff):
+def test_crops_are_classified_from_memory_as_their_stored_images_would_be(specimen, lab_staff):
     store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
     find_cells()
-    queued = list(CellResult.objects.values_list("pk", flat=True))
-    assert tasks.classify_results(queued) == len(queued) > 0
+    results = list(CellResult.objects.order_by("pk"))
+    assert results and {(r.status, r.bethesda_model_version != "") for r in results} == {
+        ("done", True)}
+    CellResult.objects.update(status="queued", probabilities={}, bethesda_probabilities={})
+    assert tasks.classify_results([r.pk for r in results]) == len(results)  # from the PNGs
+    for before, after in zip(results, CellResult.objects.order_by("pk")):
+        for name, probability in before.probabilities.items():
+            assert abs(after.probabilities[name] - probability) < 1e-6
+        for name, probability in before.bethesda_probabilities.items():
+            assert abs(after.bethesda_probabilities[name] - probability) < 1e-6
+
+
+def test_each_classified_crop_has_one_creation_entry_with_its_prediction_and_model(
+        specimen, lab_staff):
+    from auditlog.models import LogEntry
+
+    store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
+    find_cells()
+    result = CellResult.objects.first()
+    [entry] = LogEntry.objects.get_for_object(result)
+    assert entry.action == LogEntry.Action.CREATE and entry.actor is None
+    assert entry.additional_data == {"by": "worker", "model_version": result.model_version}
+    assert entry.changes["predicted_class"] == ["None", result.predicted_class]
+    assert entry.changes["status"] == ["None", "done"]
+
+
+def test_flagged_crops_have_their_heat_maps_requested_once_stored(
+        specimen, lab_staff, monkeypatch, django_capture_on_commit_callbacks):
+    from diagnostics import services
+
+    requested = []
+    monkeypatch.setattr(services, "needs_heatmap", lambda result: result.pk % 2 == 0)
+    monkeypatch.setattr(tasks.store_heatmaps, "delay", requested.append)
+    store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
+    with django_capture_on_commit_callbacks(execute=True):
+        find_cells()
+    even = [pk for pk in CellResult.objects.order_by("pk").values_list("pk", flat=True)
+            if pk % 2 == 0]
+    assert requested == [even] and even
+    assert services.store_heatmaps_of(even) == len(even)
+
+
+def test_crops_the_worker_cannot_classify_at_once_are_queued_for_classify_results(
+        specimen, lab_staff, monkeypatch, django_capture_on_commit_callbacks):
+    from diagnostics import field_cells
+
+    def unloadable(version):
+        raise LookupError(f"model version {version} is not registered")
+
+    sent = []
+    monkeypatch.setattr(tasks.classify_results, "delay", sent.append)
+    store_upload(specimen, lab_staff, [png_upload("field.png", synthetic_field())])
+    monkeypatch.setattr(field_cells, "classifier_for", unloadable)
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = find_cells()
+    queued = list(CellResult.objects.filter(status="queued").order_by("pk")
+                  .values_list("pk", flat=True))
+    assert stored == len(queued) > 0 and sent == [queued]
+    assert FieldOfView.objects.get().status == "done"
+    monkeypatch.undo()
+    assert tasks.classify_results(queued) == len(queued)  # from their stored PNGs
     assert set(CellResult.objects.values_list("status", flat=True)) == {"done"}
 
 

@@ -1,0 +1,91 @@
+"""Predict cells' classes with the served models and set them on their (unsaved) results:
+the morphology model and, where one is active, the Bethesda model, each cell prepared once.
+
+diagnostics.services uses it for stored cells it reads back, diagnostics.field_cells for the
+crops the worker has just cut from a field, which it classifies from memory before storing
+them. Nothing here writes to the database.
+"""
+import logging
+import time
+
+import numpy as np
+from django.utils import timezone
+
+from diagnostics.classifier import bethesda_classifier
+from diagnostics.models import CellResult
+
+logger = logging.getLogger(__name__)
+
+
+def preparation_of(classifier):
+    """What decides how a classifier prepares an image (size, normalisation, enhancement):
+    two models alike are given the same pixels."""
+    preprocessing = getattr(classifier, "preprocessing_", None)
+    return repr(preprocessing) if preprocessing is not None else id(classifier)
+
+
+def prepared_pixels(images, classifiers):
+    """The PIL images prepared for each of ``classifiers``: one (n, size, size, 3) array per
+    classifier, computed once for classifiers that prepare images alike."""
+    prepared = {}
+    for classifier in classifiers:
+        key = preparation_of(classifier)
+        if key not in prepared:
+            prepared[key] = np.asarray(classifier.prepare_pixels(images))
+    return [prepared[preparation_of(classifier)] for classifier in classifiers]
+
+
+def loaded_bethesda_classifier():
+    """The active Bethesda model, loaded; None where there is none or it cannot be loaded
+    (logged): the cells still get their morphology class."""
+    try:
+        return bethesda_classifier()
+    except Exception:
+        logger.exception("The Bethesda model could not be loaded; cells are classified "
+                         "without a Bethesda category")
+        return None
+
+
+def predict_results(classifier, bethesda, results, pixels, started):
+    """Predict and set the classes of ``results`` from their prepared ``pixels`` (per
+    classifier, as prepared_pixels gives them): the morphology model's, which raises on
+    failure, and the Bethesda model's where there is one, whose failure is logged and leaves
+    the cells without a category. ``started`` (time.perf_counter()) is when their
+    classification began: the time per image counts from it."""
+    probabilities = classifier.predict_proba_pixels(pixels[0])
+    referrals = classifier.needs_referral(probabilities)
+    if bethesda:
+        classify_bethesda(bethesda, results, pixels[1])
+    seconds_per_image = (time.perf_counter() - started) / max(len(results), 1)
+    apply_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
+
+
+def apply_predictions(results, probabilities, referrals, classes, seconds_per_image):
+    """Set the predictions on the (unsaved) results."""
+    finished_at = timezone.now()
+    for result, row, refer in zip(results, probabilities, referrals):
+        result.probabilities = {name: float(p) for name, p in zip(classes, row)}
+        result.predicted_class = max(result.probabilities, key=result.probabilities.get)
+        result.refer_to_cytologist = bool(refer)
+        result.status = CellResult.Status.DONE
+        result.seconds_taken = seconds_per_image
+        result.finished_at = finished_at
+
+
+def apply_bethesda_predictions(results, probabilities, classes, model_version):
+    """Set the Bethesda model's categories and calibrated probabilities on the results."""
+    for result, row in zip(results, probabilities):
+        result.bethesda_probabilities = {name: float(p) for name, p in zip(classes, row)}
+        result.bethesda_category = max(result.bethesda_probabilities,
+                                       key=result.bethesda_probabilities.get)
+        result.bethesda_model_version = model_version
+
+
+def classify_bethesda(bethesda, results, pixels):
+    try:
+        probabilities = bethesda.predict_proba_pixels(pixels)
+    except Exception:
+        logger.exception("The Bethesda model failed on results %s; they keep their "
+                         "morphology class only", [result.pk for result in results])
+        return
+    apply_bethesda_predictions(results, probabilities, bethesda.classes_, bethesda.version)

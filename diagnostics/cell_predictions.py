@@ -51,13 +51,48 @@ def predict_results(classifier, bethesda, results, pixels, started):
     classifier, as prepared_pixels gives them): the morphology model's, which raises on
     failure, and the Bethesda model's where there is one, whose failure is logged and leaves
     the cells without a category. ``started`` (time.perf_counter()) is when their
-    classification began: the time per image counts from it."""
-    probabilities = classifier.predict_proba_pixels(pixels[0])
+    classification began: the time per image counts from it.
+
+    Where the Bethesda model reads the morphology model's own pass (shares_pass), the
+    backbone runs once a cell for both."""
+    shared = bethesda is not None and shares_pass(classifier, bethesda)
+    features = shared_features(bethesda, pixels[1], results) if shared else None
+    if features is None:
+        probabilities = classifier.predict_proba_pixels(pixels[0])
+        if bethesda:
+            classify_bethesda(bethesda, results, pixels[1])
+    else:
+        width = classifier.metadata_["backbone"]["num_features"]
+        probabilities = classifier.predict_proba_features(features[..., :width])
+        apply_bethesda_predictions(results, bethesda.predict_proba_features(features),
+                                   bethesda.classes_, bethesda.version)
     referrals = classifier.needs_referral(probabilities)
-    if bethesda:
-        classify_bethesda(bethesda, results, pixels[1])
     seconds_per_image = (time.perf_counter() - started) / max(len(results), 1)
     apply_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
+
+
+def shares_pass(classifier, bethesda):
+    """Whether the Bethesda model's features begin with the morphology model's own: its
+    backbone was built from the morphology model's fine-tuned weights (the same file, by
+    sha256), with more features after them, and both prepare one view of a cell alike."""
+    morphology = getattr(classifier, "metadata_", {}).get("backbone", {})
+    reader = getattr(bethesda, "metadata_", {}).get("backbone", {})
+    weights = (morphology.get("fine_tuned") or {}).get("sha256")
+    return bool(weights) and reader.get("weights_sha256") == weights and \
+        reader.get("num_features", 0) > morphology.get("num_features", 0) and \
+        preparation_of(classifier) == preparation_of(bethesda) and \
+        tuple(classifier.views) == tuple(bethesda.views) == ("identity",)
+
+
+def shared_features(bethesda, pixels, results):
+    """The Bethesda backbone's features (1, n, d) of the cells, or None where it failed
+    (logged: each model then runs on its own, so the morphology classes still stand)."""
+    try:
+        return bethesda.pixel_features(pixels)
+    except Exception:
+        logger.exception("The shared backbone pass failed on results %s; the models run "
+                         "one after the other", [result.pk for result in results])
+        return None
 
 
 def apply_predictions(results, probabilities, referrals, classes, seconds_per_image):

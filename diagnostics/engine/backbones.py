@@ -17,13 +17,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .efficientnet_lite import INPUT_MEAN, INPUT_STD, LITE_SCALING, EfficientNetLiteFeatures
+from .efficientnet_lite import (INPUT_MEAN, INPUT_STD, LITE_SCALING, EfficientNetLiteFeatures,
+                               EfficientNetLiteStageFeatures)
 from .preprocessing import IMAGENET_MEAN, IMAGENET_STD
 from .registry import Registry
 
 BACKBONES = Registry("backbone")
 
 WEIGHTS_DIR_ENV = "CELINSIGHT_WEIGHTS_DIR"
+# The shipped SIPaKMeD model's fine-tuned EfficientNet-Lite0 (weights only, saved by
+# finetuning.save_weights): a backbone other models may read, frozen.
+SIPAKMED_LITE0_WEIGHTS = Path(__file__).resolve().parents[1] / "trained_models" / "default" / "backbone.pt"
 FUSION_SEPARATOR = "+"
 
 
@@ -166,6 +170,24 @@ def _efficientnet_lite(variant, pretrained, weights_path):
     # features.
     return Backbone(f"efficientnet_{variant}", body, body.num_features, INPUT_MEAN, INPUT_STD,
                     weights_file, cam_layer="_bn1")
+
+
+@register_backbone("efficientnet_lite0_sipakmed_stages")
+def efficientnet_lite0_sipakmed_stages(pretrained=True, weights_path=None):
+    """The shipped SIPaKMeD model's fine-tuned Lite0 (``weights_path``, by default its
+    ``backbone.pt``), frozen, with its last three stages tapped (EfficientNetLiteStageFeatures):
+    its first 1280 features are the SIPaKMeD model's, so a worker serving both computes one
+    pass a cell (diagnostics.cell_predictions)."""
+    from .finetuning import load_weights
+
+    body = EfficientNetLiteStageFeatures()
+    name, weights_file = "efficientnet_lite0_sipakmed_stages", None
+    backbone = Backbone(name, body, body.num_features, INPUT_MEAN, INPUT_STD, cam_layer="_bn1")
+    if pretrained:
+        weights_file = Path(weights_path or SIPAKMED_LITE0_WEIGHTS)
+        load_weights(backbone, weights_file)
+        backbone.weights_file, backbone.weights_files = weights_file, (weights_file,)
+    return backbone
 
 
 def efficientnet_lite_weights_path(variant="lite0"):

@@ -138,3 +138,14 @@ def vgg16_lightgbm(pretrained=True, **overrides):
     """VGG-16 (pooled conv5) features with a LightGBM head (reference design)."""
     return build_hybrid("vgg16", LightGBMHead, None, 224,
                         pretrained=pretrained, overrides=overrides)
+
+
+@register_hybrid("bethesda-sipakmed_stages-lightgbm")
+def bethesda_sipakmed_stages_lightgbm(pretrained=True, **overrides):
+    """The Bethesda head on the SIPaKMeD model's own pass: its fine-tuned, frozen Lite0 at
+    128 px with the last three stages' pooled outputs beside the head features (2528), one
+    view, LightGBM weighting each category equally. Served beside the SIPaKMeD model it
+    costs no backbone pass of its own; on CRIC's grouped 5-fold it beat frozen ImageNet
+    features (bench/bethesda_shared_backbone.py, bench/README.md)."""
+    return build_hybrid("efficientnet_lite0_sipakmed_stages", LightGBMHead, BETHESDA_LIGHTGBM,
+                        128, ("identity",), pretrained, overrides)

@@ -149,6 +149,32 @@ class EfficientNetLiteFeatures(nn.Module):
         return self
 
 
+class EfficientNetLiteStageFeatures(EfficientNetLiteFeatures):
+    """EfficientNet-Lite with its last stages tapped: (N, 3, H, W) -> the pooled head
+    features (1280) followed by the global average and maximum of the output of each of the
+    last ``tapped_stages`` stages (for Lite0: 112, 192 and 320 channels, 2528 features in
+    all). The first 1280 are exactly EfficientNetLiteFeatures'; the stage features describe
+    the cell at finer scales, at almost no extra cost (bench/bethesda_shared_backbone.py).
+    """
+
+    def __init__(self, width=1.0, depth=1.0, tapped_stages=3):
+        super().__init__(width, depth)
+        stages = scale_stages(LITE0_STAGES, width, depth)
+        ends = [sum(stage[0] for stage in stages[:index + 1]) - 1 for index in range(len(stages))]
+        self.tapped_blocks = tuple(ends[-tapped_stages:])
+        self.num_features = HEAD_CHANNELS + 2 * sum(stage[-1] for stage in stages[-tapped_stages:])
+
+    def forward(self, x):
+        x = _relu6(self._bn0(self._conv_stem(x)))
+        pooled = []
+        for index, block in enumerate(self._blocks):
+            x = block(x)
+            if index in self.tapped_blocks:
+                pooled += [x.mean(dim=(2, 3)), x.amax(dim=(2, 3))]
+        x = _relu6(self._bn1(self._conv_head(x)))
+        return torch.cat([torch.flatten(F.adaptive_avg_pool2d(x, 1), 1), *pooled], dim=1)
+
+
 class EfficientNetLite0Features(EfficientNetLiteFeatures):
     """EfficientNet-Lite0 (width 1.0, depth 1.0, trained at 224 px)."""
 

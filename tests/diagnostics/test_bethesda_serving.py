@@ -11,7 +11,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from diagnostics import registry, review, services, tasks
+from diagnostics import cell_predictions, registry, review, services, tasks
 from diagnostics.classifier import bethesda_classifier
 from diagnostics.models import CellResult, ModelVersion, SpecimenSignOff
 from imaging.uploads import store_upload
@@ -65,12 +65,41 @@ def test_without_a_bethesda_model_cells_keep_their_morphology_class(queued_ids, 
 
 def test_a_failing_bethesda_model_leaves_the_morphology_classes_standing(queued_ids,
                                                                         monkeypatch):
-    def broken(pixels):
+    def broken(*args, **kwargs):
         raise RuntimeError("bethesda backbone exploded")
 
-    monkeypatch.setattr(bethesda_classifier(), "predict_proba_pixels", broken)
+    monkeypatch.setattr(bethesda_classifier(), "pixel_features", broken)
     assert tasks.classify_results(queued_ids) == 3
     assert set(CellResult.objects.values_list("status", "bethesda_category")) == {("done", "")}
+    assert all(CellResult.objects.values_list("predicted_class", flat=True))
+
+
+def test_the_bethesda_model_reads_the_morphology_models_pass_one_backbone_run_a_cell(
+        queued_ids, monkeypatch):
+    morphology, bethesda = registry_classifiers()
+    assert cell_predictions.shares_pass(morphology, bethesda)
+    calls = []
+    for model in (morphology, bethesda):
+        run = model.backbone_.features
+        monkeypatch.setattr(model.backbone_, "features",
+                            lambda batch, run=run, model=model: calls.append(model) or run(batch))
+    tasks.classify_results(queued_ids)
+    assert calls and all(model is bethesda for model in calls)
+
+
+def test_the_shared_pass_gives_each_model_its_own_probabilities(queued_ids):
+    tasks.classify_results(queued_ids)
+    morphology, _ = registry_classifiers()
+    for result in CellResult.objects.select_related("image"):
+        expected = morphology.predict_proba([services.open_stored_image(result.image)])[0]
+        stored = [result.probabilities[name] for name in morphology.classes_]
+        assert max(abs(a - b) for a, b in zip(stored, expected)) < 1e-5
+
+
+def registry_classifiers():
+    from diagnostics.classifier import active_classifier
+
+    return active_classifier(), bethesda_classifier()
 
 
 def test_the_shipped_bethesda_model_is_registered_as_the_active_bethesda_model(db):

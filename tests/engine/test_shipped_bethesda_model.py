@@ -1,6 +1,7 @@
-"""The first Bethesda cell model (diagnostics/trained_models/bethesda): trained by
+"""The shipped Bethesda cell model (diagnostics/trained_models/bethesda), trained by
 `manage.py train_classifier --data ../shared/datasets/cric --hybrid
-bethesda-efficientnet_lite0-lightgbm --out diagnostics/trained_models/bethesda`. Not served yet."""
+bethesda-sipakmed_stages-lightgbm --out diagnostics/trained_models/bethesda`: a head on the
+shipped SIPaKMeD model's own backbone pass, served beside it."""
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,11 @@ def test_it_classifies_cric_crops_cut_as_the_product_cuts_them(bethesda):
     probabilities = bethesda.predict_proba(crops)
     assert probabilities.shape == (len(crops), 6)
     assert abs(probabilities.sum(axis=1) - 1).max() < 1e-6
+
+
+def test_it_reads_the_shipped_sipakmed_models_fine_tuned_weights(bethesda):
+    from diagnostics.engine.metadata import read_metadata
+
+    morphology = read_metadata(BETHESDA_DIR.parent / "default")["backbone"]
+    assert bethesda.metadata_["backbone"]["weights_sha256"] == morphology["fine_tuned"]["sha256"]
+    assert bethesda.metadata_["backbone"]["num_features"] > morphology["num_features"]

@@ -48,7 +48,27 @@ def classifier_for(version):
         model = ModelVersion.objects.get(version=version)
     except ModelVersion.DoesNotExist:
         raise LookupError(f"model version {version} is not registered") from None
-    return load_model(str(model.path), version)
+    return served_from_shared_pass(load_model(str(model.path), version))
+
+
+def served_from_shared_pass(classifier):
+    """The morphology ``classifier``, its backbone replaced by the active Bethesda model's
+    where that one reads its pass (the same weights, more features: PrefixBackbone), so a
+    worker compiles and holds one backbone, not two (its own stays uncompiled); returned."""
+    from diagnostics.engine.serving import OnnxClassifier, PrefixBackbone, reads_pass_of
+
+    backbone = getattr(classifier, "backbone_", None)
+    if not isinstance(classifier, OnnxClassifier) or isinstance(backbone, PrefixBackbone):
+        return classifier
+    try:
+        bethesda = bethesda_classifier()
+    except Exception:  # logged where the cells are classified; served on its own meanwhile
+        return classifier
+    if bethesda is not None and isinstance(bethesda, OnnxClassifier) and \
+            reads_pass_of(bethesda, classifier):
+        classifier.backbone_ = PrefixBackbone(bethesda.backbone_, backbone.name,
+                                              backbone.num_features)
+    return classifier
 
 
 def active_classifier():

@@ -101,19 +101,16 @@ class OnnxBackbone:
 class OpenVinoBackbone:
     """:class:`OnnxBackbone`'s interface, the same ``backbone.onnx`` compiled by OpenVINO
     for the CPU: 1.5-1.9x as fast as ONNX Runtime on the 2-core machine (backbone alone,
-    interleaved, bench/README.md), features within 1e-5 of it."""
+    interleaved, bench/README.md), features within 1e-5 of it. Compiled on first use, so a
+    backbone another model's pass stands in for (:class:`PrefixBackbone`) holds no memory."""
 
     def __init__(self, path, name, num_features, threads=None):
-        import openvino
+        import openvino  # noqa: F401 (where it is missing, serving_backbone falls back now)
 
-        self.compiled = openvino.Core().compile_model(str(path), "CPU", {
-            "INFERENCE_NUM_THREADS": threads or default_threads(),
-            "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"})
-        self.request = self.compiled.create_infer_request()
-        self.outputs = [self.compiled.output(FEATURES_OUTPUT), self.compiled.output(MAP_OUTPUT)]
-        self.name, self.num_features = name, num_features
+        self.path, self.name, self.num_features = str(path), name, num_features
         self.threads = threads or default_threads()
         self.providers = ["OpenVINO CPU"]
+        self.request = None
 
     def features(self, batch):
         return self._run(batch)[0]
@@ -122,9 +119,49 @@ class OpenVinoBackbone:
         return self._run(batch)
 
     def _run(self, batch):
+        if self.request is None:
+            self._compile()
         # Copies: the request reuses its output buffers on the next call.
         results = self.request.infer({INPUT_NAME: batch})
         return [np.array(results[output]) for output in self.outputs]
+
+    def _compile(self):
+        import openvino
+
+        compiled = openvino.Core().compile_model(self.path, "CPU", {
+            "INFERENCE_NUM_THREADS": self.threads,
+            "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"})
+        self.outputs = [compiled.output(FEATURES_OUTPUT), compiled.output(MAP_OUTPUT)]
+        self.request = compiled.create_infer_request()
+
+
+class PrefixBackbone:
+    """A backbone whose features begin with this model's own (the same weights, more
+    features after them: see :func:`reads_pass_of`), read as this model's backbone: its
+    first ``num_features`` features and its Grad-CAM map, which is the same layer's."""
+
+    def __init__(self, backbone, name, num_features):
+        self.backbone, self.name, self.num_features = backbone, name, num_features
+        self.threads, self.providers = backbone.threads, backbone.providers
+
+    def features(self, batch):
+        return self.backbone.features(batch)[:, :self.num_features]
+
+    def features_and_map(self, batch):
+        features, feature_map = self.backbone.features_and_map(batch)
+        return [features[:, :self.num_features], feature_map]
+
+
+def reads_pass_of(reader, model):
+    """Whether ``reader``'s backbone features begin with ``model``'s own: it was built from
+    ``model``'s fine-tuned weights (the same file, by sha256), with more features after
+    them, and both prepare one view of a cell alike. Then one pass serves both."""
+    weights = (model.metadata_["backbone"].get("fine_tuned") or {}).get("sha256")
+    backbone = reader.metadata_["backbone"]
+    return bool(weights) and backbone.get("weights_sha256") == weights and \
+        backbone["num_features"] > model.metadata_["backbone"]["num_features"] and \
+        reader.metadata_["preprocessing"] == model.metadata_["preprocessing"] and \
+        tuple(reader.views) == tuple(model.views) == ("identity",)
 
 
 def serving_backbone(path, name, num_features, device="cpu", threads=None):

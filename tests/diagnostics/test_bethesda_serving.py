@@ -96,6 +96,17 @@ def test_the_shared_pass_gives_each_model_its_own_probabilities(queued_ids):
         assert max(abs(a - b) for a, b in zip(stored, expected)) < 1e-5
 
 
+def test_the_morphology_model_is_served_from_the_shared_backbone_its_own_never_compiled(
+        queued_ids):
+    from diagnostics.engine.serving import PrefixBackbone
+
+    tasks.classify_results(queued_ids)
+    morphology, bethesda = registry_classifiers()
+    assert isinstance(morphology.backbone_, PrefixBackbone)
+    assert morphology.backbone_.backbone is bethesda.backbone_
+    assert morphology.backbone_.num_features == 1280
+
+
 def registry_classifiers():
     from diagnostics.classifier import active_classifier
 

@@ -64,8 +64,7 @@ def predict_results(classifier, bethesda, results, pixels, started):
     else:
         width = classifier.metadata_["backbone"]["num_features"]
         probabilities = classifier.predict_proba_features(features[..., :width])
-        apply_bethesda_predictions(results, bethesda.predict_proba_features(features),
-                                   bethesda.classes_, bethesda.version)
+        classify_bethesda(bethesda, results, features=features)
     referrals = classifier.needs_referral(probabilities)
     seconds_per_image = (time.perf_counter() - started) / max(len(results), 1)
     apply_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
@@ -114,9 +113,13 @@ def apply_bethesda_predictions(results, probabilities, classes, model_version):
         result.bethesda_model_version = model_version
 
 
-def classify_bethesda(bethesda, results, pixels):
+def classify_bethesda(bethesda, results, pixels=None, features=None):
+    """Set the Bethesda model's predictions of prepared ``pixels``, or of its backbone's
+    ``features`` where the shared pass computed them; a failure is logged and leaves the
+    results without a category."""
     try:
-        probabilities = bethesda.predict_proba_pixels(pixels)
+        probabilities = (bethesda.predict_proba_pixels(pixels) if features is None
+                         else bethesda.predict_proba_features(features))
     except Exception:
         logger.exception("The Bethesda model failed on results %s; they keep their "
                          "morphology class only", [result.pk for result in results])

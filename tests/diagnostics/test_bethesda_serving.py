@@ -223,3 +223,13 @@ def test_the_bethesda_model_is_evaluated_and_made_active_in_its_own_role(
         "action": "make_active", "_selected_action": [bethesda.pk], "confirmed": "yes"})
     assert set(ModelVersion.objects.filter(is_active=True).values_list("version", flat=True)) \
         == {morphology.version, bethesda.version}
+
+
+def test_a_failing_bethesda_head_on_the_shared_pass_leaves_the_morphology_classes(
+        queued_ids, monkeypatch):
+    def broken(features):
+        raise RuntimeError("bethesda head exploded")
+
+    monkeypatch.setattr(bethesda_classifier(), "predict_proba_features", broken)
+    assert tasks.classify_results(queued_ids) == 3
+    assert set(CellResult.objects.values_list("status", "bethesda_category")) == {("done", "")}

@@ -51,23 +51,31 @@ def predict_results(classifier, bethesda, results, pixels, started):
     classifier, as prepared_pixels gives them): the morphology model's, which raises on
     failure, and the Bethesda model's where there is one, whose failure is logged and leaves
     the cells without a category. ``started`` (time.perf_counter()) is when their
-    classification began: the time per image counts from it.
-
-    Where the Bethesda model reads the morphology model's own pass (shares_pass), the
-    backbone runs once a cell for both."""
-    shared = bethesda is not None and shares_pass(classifier, bethesda)
-    features = shared_features(bethesda, pixels[1], results) if shared else None
-    if features is None:
-        probabilities = classifier.predict_proba_pixels(pixels[0])
-        if bethesda:
-            classify_bethesda(bethesda, results, pixels[1])
-    else:
-        width = classifier.metadata_["backbone"]["num_features"]
-        probabilities = classifier.predict_proba_features(features[..., :width])
-        classify_bethesda(bethesda, results, features=features)
+    classification began: the time per image counts from it."""
+    probabilities, bethesda_probabilities = predicted_probabilities(
+        classifier, bethesda, pixels, [result.pk for result in results])
+    if bethesda_probabilities is not None:
+        apply_bethesda_predictions(results, bethesda_probabilities, bethesda.classes_,
+                                   bethesda.version)
     referrals = classifier.needs_referral(probabilities)
     seconds_per_image = (time.perf_counter() - started) / max(len(results), 1)
     apply_predictions(results, probabilities, referrals, classifier.classes_, seconds_per_image)
+
+
+def predicted_probabilities(classifier, bethesda, pixels, names):
+    """(morphology probabilities, Bethesda probabilities or None) of cells' prepared
+    ``pixels`` (per classifier); ``names`` say which cells in a log message. The morphology
+    model's failure raises; the Bethesda model's is logged and gives None. Where the
+    Bethesda model reads the morphology model's own pass (shares_pass), the backbone runs
+    once a cell for both."""
+    shared = bethesda is not None and shares_pass(classifier, bethesda)
+    features = shared_features(bethesda, pixels[1], names) if shared else None
+    if features is None:
+        probabilities = classifier.predict_proba_pixels(pixels[0])
+        return probabilities, bethesda and bethesda_probabilities(bethesda, names, pixels[1])
+    width = classifier.metadata_["backbone"]["num_features"]
+    probabilities = classifier.predict_proba_features(features[..., :width])
+    return probabilities, bethesda_probabilities(bethesda, names, features=features)
 
 
 def shares_pass(classifier, bethesda):
@@ -81,14 +89,14 @@ def shares_pass(classifier, bethesda):
         return False
 
 
-def shared_features(bethesda, pixels, results):
+def shared_features(bethesda, pixels, names):
     """The Bethesda backbone's features (1, n, d) of the cells, or None where it failed
     (logged: each model then runs on its own, so the morphology classes still stand)."""
     try:
         return bethesda.pixel_features(pixels)
     except Exception:
-        logger.exception("The shared backbone pass failed on results %s; the models run "
-                         "one after the other", [result.pk for result in results])
+        logger.exception("The shared backbone pass failed on %s; the models run one after "
+                         "the other", names)
         return None
 
 
@@ -113,15 +121,14 @@ def apply_bethesda_predictions(results, probabilities, classes, model_version):
         result.bethesda_model_version = model_version
 
 
-def classify_bethesda(bethesda, results, pixels=None, features=None):
-    """Set the Bethesda model's predictions of prepared ``pixels``, or of its backbone's
-    ``features`` where the shared pass computed them; a failure is logged and leaves the
-    results without a category."""
+def bethesda_probabilities(bethesda, names, pixels=None, features=None):
+    """The Bethesda model's probabilities of prepared ``pixels``, or of its backbone's
+    ``features`` where the shared pass computed them; None where it failed (logged: the
+    cells keep their morphology class only)."""
     try:
-        probabilities = (bethesda.predict_proba_pixels(pixels) if features is None
-                         else bethesda.predict_proba_features(features))
+        return (bethesda.predict_proba_pixels(pixels) if features is None
+                else bethesda.predict_proba_features(features))
     except Exception:
-        logger.exception("The Bethesda model failed on results %s; they keep their "
-                         "morphology class only", [result.pk for result in results])
-        return
-    apply_bethesda_predictions(results, probabilities, bethesda.classes_, bethesda.version)
+        logger.exception("The Bethesda model failed on %s; they keep their morphology class "
+                         "only", names)
+        return None

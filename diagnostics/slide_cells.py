@@ -20,6 +20,8 @@ from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from diagnostics.cell_predictions import (loaded_bethesda_classifier, predicted_probabilities,
+                                          prepared_pixels)
 from diagnostics.classifier import classifier_for
 from diagnostics.triage import ABNORMAL_CLASSES
 from imaging.fields import delete_stored_bytes, store_crops
@@ -101,26 +103,32 @@ class KeptCells:
         return distinct
 
 
-def classify_tile(classifier, crops):
-    """(probabilities, referred, flagged, suspicion) of a tile's crops with the served
-    classifier; suspicion is the probability of the abnormal classes."""
-    pixels = np.stack(classifier.prepare_pixels(crops))
-    probabilities = classifier.predict_proba_pixels(pixels)
+def classify_tile(classifier, bethesda, crops, names="a tile"):
+    """(probabilities, referred, flagged, suspicion, Bethesda probabilities or None) of a
+    tile's crops with the served classifier and the Bethesda model (None: none served);
+    suspicion is the probability of the abnormal classes."""
+    classifiers = (classifier, *([bethesda] if bethesda else []))
+    pixels = prepared_pixels(crops, classifiers)
+    probabilities, bethesda_probabilities = predicted_probabilities(
+        classifier, bethesda, pixels, names)
     referred = np.asarray(classifier.needs_referral(probabilities), dtype=bool)
     predicted = np.asarray(classifier.classes_)[probabilities.argmax(axis=1)]
     flagged = referred | np.isin(predicted, list(ABNORMAL_CLASSES))
     abnormal = np.isin(np.asarray(classifier.classes_), list(ABNORMAL_CLASSES))
-    return probabilities, referred, flagged, probabilities[:, abnormal].sum(axis=1)
+    return (probabilities, referred, flagged, probabilities[:, abnormal].sum(axis=1),
+            bethesda_probabilities)
 
 
-def scan_cells(field, slide_path, detector, classifier, table_path, kept):
-    """Scan the slide, write its table, offer each tile's cells to ``kept``; return the scan."""
+def scan_cells(field, slide_path, detector, classifier, table_path, kept, bethesda=None):
+    """Scan the slide, write its table (both models' classes where a Bethesda model is
+    served), offer each tile's cells to ``kept``; return the scan."""
     from diagnostics.engine.cell_table import CellTableWriter
     from diagnostics.engine.whole_slide import open_slide, scan_slide
 
     field.detector_version = detector.metadata_.get("version", "")
     with open_slide(slide_path) as slide, \
-            CellTableWriter(table_path, classifier.classes_) as table:
+            CellTableWriter(table_path, classifier.classes_,
+                            bethesda.classes_ if bethesda else ()) as table:
         scan = scan_slide(slide, detector, progress=ProgressSaver(field),
                           crop_size=settings.CELL_CROP_PX)
         for tile in scan:
@@ -131,8 +139,9 @@ def scan_cells(field, slide_path, detector, classifier, table_path, kept):
             crops = [crops[index] for index in chosen]
             x, y, score, radius = (tile.x[chosen], tile.y[chosen], tile.score[chosen],
                                    tile.radius[chosen])
-            probabilities, referred, flagged, suspicion = classify_tile(classifier, crops)
-            table.write(x, y, radius, score, probabilities, referred)
+            probabilities, referred, flagged, suspicion, bethesda_probabilities = \
+                classify_tile(classifier, bethesda, crops, f"slide {field.pk}")
+            table.write(x, y, radius, score, probabilities, referred, bethesda_probabilities)
             kept.offer(crops, list(zip(x.tolist(), y.tolist(), score.tolist(),
                                        radius.tolist())), flagged, suspicion)
         scan.table_rows = table.rows
@@ -149,11 +158,13 @@ def find_cells_in_slide(field, model_version, worker):
     images = []
     try:
         classifier = classifier_for(model_version)
+        bethesda = loaded_bethesda_classifier()
         detector = worker.field_detector()
         with tempfile.TemporaryDirectory() as folder:
             table_path = f"{folder}/cells.parquet"
             with local_slide(field.image.file) as slide_path:
-                scan = scan_cells(field, slide_path, detector, classifier, table_path, kept)
+                scan = scan_cells(field, slide_path, detector, classifier, table_path, kept,
+                                  bethesda)
             images = kept.store()
             with open(table_path, "rb") as table:
                 field.cell_table.save(f"{field.image.sha256}-{model_version}.parquet"[-120:],

@@ -53,6 +53,10 @@ def test_a_slide_is_scanned_and_keeps_rows_only_for_its_top_and_flagged_cells(
     assert len(table["x"]) == scan.cells_found > 3
     probabilities = np.array([values for name, values in table.items() if name.startswith("p_")])
     assert np.allclose(probabilities.sum(axis=0), 1, atol=1e-4)
+    bethesda = np.array([values for name, values in table.items() if name.startswith("b_")])
+    assert bethesda.shape[0] == 6 and np.allclose(bethesda.sum(axis=0), 1, atol=1e-4)
+    names = [name.removeprefix("b_") for name in table if name.startswith("b_")]
+    assert table["bethesda_category"] == [names[i] for i in bethesda.argmax(axis=0)]
     flagged = sum(referred or predicted in ABNORMAL_CLASSES
                   for referred, predicted in zip(table["referred"], table["predicted_class"]))
     crops = ImageAsset.objects.filter(source_field=scan)

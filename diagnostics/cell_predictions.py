@@ -52,8 +52,10 @@ def predict_results(classifier, bethesda, results, pixels, started):
     failure, and the Bethesda model's where there is one, whose failure is logged and leaves
     the cells without a category. ``started`` (time.perf_counter()) is when their
     classification began: the time per image counts from it."""
+    names = [f"result {result.pk}" if result.pk else result.image.original_name
+             for result in results]  # a field's crops are classified before they are saved
     probabilities, bethesda_probabilities = predicted_probabilities(
-        classifier, bethesda, pixels, [result.pk for result in results])
+        classifier, bethesda, pixels, names)
     if bethesda_probabilities is not None:
         apply_bethesda_predictions(results, bethesda_probabilities, bethesda.classes_,
                                    bethesda.version)

@@ -124,8 +124,9 @@ def classify_while_time_lasts(classifier, crops, started):
     deadline, answered = started + LIVE_TIME_BUDGET_SECONDS, []
     for first in range(0, len(crops), LIVE_CHUNK_CELLS):
         chunk_started = time.perf_counter()
-        probabilities, _, flagged, _ = classify_tile(classifier,
-                                                     crops[first:first + LIVE_CHUNK_CELLS])
+        # The overlay shows the morphology classes: no Bethesda model, the latency is short.
+        probabilities, _, flagged, _, _ = classify_tile(
+            classifier, None, crops[first:first + LIVE_CHUNK_CELLS], "a live frame")
         answered += zip(probabilities.tolist(), flagged.tolist())
         now = time.perf_counter()
         if now + (now - chunk_started) > deadline:

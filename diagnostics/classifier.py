@@ -86,7 +86,8 @@ def preload_active_classifier():
     the runtime and the weights to load (about 1-3 s). A failure is logged: tasks try again."""
     for load in (active_classifier, bethesda_classifier):
         try:
-            load()
+            backbone = getattr(load(), "backbone_", None)
+            getattr(backbone, "ready", lambda: None)()  # OpenVINO compiles on first use
         except Exception:
             logger.exception("An active model could not be loaded at worker start; "
                              "the first task will try again")

@@ -118,9 +118,14 @@ class OpenVinoBackbone:
     def features_and_map(self, batch):
         return self._run(batch)
 
-    def _run(self, batch):
+    def ready(self):
+        """Compile now (a worker starting), so the first batch does not wait for it."""
         if self.request is None:
             self._compile()
+        return self
+
+    def _run(self, batch):
+        self.ready()
         # Copies: the request reuses its output buffers on the next call.
         results = self.request.infer({INPUT_NAME: batch})
         return [np.array(results[output]) for output in self.outputs]
@@ -146,6 +151,10 @@ class PrefixBackbone:
 
     def features(self, batch):
         return self.backbone.features(batch)[:, :self.num_features]
+
+    def ready(self):
+        getattr(self.backbone, "ready", lambda: None)()
+        return self
 
     def features_and_map(self, batch):
         features, feature_map = self.backbone.features_and_map(batch)

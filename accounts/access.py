@@ -84,18 +84,24 @@ def specimens_visible_to(user):
     return specimens
 
 
-def get_specimen_for_user(user, specimen_id):
-    """The specimen and its report (sign-offs): for clinicians, a signed specimen only."""
-    return get_visible_or_404(user, specimens_visible_to(user).select_related("patient"),
+# What a specimen's pages show of its case and requisition, joined into the specimen's query.
+CASE_AND_REQUISITION = ("case__lab", "case__screener", "case__pathologist", "case__findings",
+                        "requisition__ordering_clinician")
+
+
+def get_specimen_for_user(user, specimen_id, related=()):
+    """The specimen and its report (sign-offs): for clinicians, a signed specimen only.
+    ``related``: relations to read in the same query (e.g. CASE_AND_REQUISITION)."""
+    return get_visible_or_404(user, specimens_visible_to(user).select_related("patient", *related),
                               "specimen", specimen_id)
 
 
-def get_specimen_material_for_user(user, specimen_id):
+def get_specimen_material_for_user(user, specimen_id, related=()):
     """The specimen with its images, cells and AI gallery (the specimen page): never a
     clinician's, whose reading is the history and the signed report."""
     if reads_signed_reports_only(user):
         return get_visible_or_404(user, Specimen.objects.none(), "specimen", specimen_id)
-    return get_specimen_for_user(user, specimen_id)
+    return get_specimen_for_user(user, specimen_id, related)
 
 
 def get_image_for_user(user, image_id):

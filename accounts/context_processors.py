@@ -1,3 +1,4 @@
+from accounts.backends import group_names
 from accounts.roles import (ADMINISTRATOR, CLINICIAN, CYTOTECHNOLOGIST, LAB_STAFF,
                             PATHOLOGIST)
 
@@ -6,7 +7,7 @@ def roles(request):
     user = request.user
     if not user.is_authenticated:
         return {}
-    names = set(user.groups.values_list("name", flat=True))
+    names = group_names(user)
     return {
         "is_doctor": PATHOLOGIST in names,  # kept for templates written before the rename
         "is_pathologist": PATHOLOGIST in names,

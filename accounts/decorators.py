@@ -2,6 +2,7 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
+from accounts.backends import group_names
 from accounts.roles import ADMINISTRATOR
 
 
@@ -9,7 +10,7 @@ def is_administrator(user):
     """Staff in the Administrator group, or a superuser."""
     if user.is_superuser:
         return True
-    return user.is_staff and user.groups.filter(name=ADMINISTRATOR).exists()
+    return user.is_staff and ADMINISTRATOR in group_names(user)
 
 
 def administrator_required(view):

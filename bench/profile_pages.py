@@ -65,7 +65,7 @@ def profile(client, url, rounds):
     return elapsed, len(captured.captured_queries), sql_ms, profiler
 
 
-def print_cpu_time(client, name, url, rounds=15):
+def print_cpu_time(client, name, url, rounds):
     client.get(url)
     times = []
     for _ in range(rounds):
@@ -78,7 +78,8 @@ def print_cpu_time(client, name, url, rounds=15):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=30,
+                        help="requests per page (profiled, or timed with --cpu)")
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--cpu", action="store_true", help="CPU time per page, no profile")
     args = parser.parse_args()
@@ -87,7 +88,7 @@ def main():
         client = clients.setdefault(user.pk, Client(HTTP_HOST="localhost"))
         client.force_login(user)
         if args.cpu:
-            print_cpu_time(client, name, url)
+            print_cpu_time(client, name, url, args.rounds)
             continue
         elapsed, queries, sql_ms, profiler = profile(client, url, args.rounds)
         print(f"\n== {name} {url}: {elapsed * 1000:.1f} ms a request, {queries} queries, "

@@ -5,11 +5,12 @@ Each queue is a fixed number of queries, however many cases it has.
 """
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.access import cases_in_labs_of
 from cases.models import Case, HandOver
+from imaging.models import triage_order
 from diagnostics.review import ReviewRefused
 
 SCREEN_CASE = "cases.screen_case"
@@ -22,7 +23,7 @@ def in_queue_order(cases):
     """Highest triage score first (unscored last), then the oldest specimen."""
     return (cases.select_related("specimen__patient", "specimen__requisition", "screener",
                                  "pathologist", "lab")
-            .order_by(F("specimen__triage_score").desc(nulls_last=True),
+            .order_by(triage_order("specimen__triage_score"),
                       "specimen__collected_on", "pk"))
 
 

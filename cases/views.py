@@ -14,7 +14,7 @@ from cases.forms import AssignForm, ReasonForm, ScreeningForm, correction_form
 from cases.models import ScreeningFindings
 from cases.routing import RELEASE, ai_flagged_abnormal, finish_screening, route
 from diagnostics.bethesda import Adequacy, Interpretation
-from celinsight.pagination import CountingPaginator, page_or_404
+from celinsight.pagination import IndexOrderPaginator, page_or_404
 from diagnostics.review import ReviewRefused, may_review_cells
 from diagnostics.worklists import with_cell_counts
 
@@ -38,7 +38,7 @@ def show_queue(request, name):
     cases = cases_of(request.user)
     if lab_chosen is not None:
         cases = cases.filter(lab=lab_chosen)
-    page = page_or_404(request, cases, CASES_PER_PAGE, CountingPaginator)
+    page = page_or_404(request, cases, CASES_PER_PAGE, IndexOrderPaginator)
     counted = with_cell_counts(case.specimen for case in page.object_list)
     log_patient_list_read(request, counted)
     return render(request, "cases/queue.html", {

@@ -127,7 +127,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Accounts: login, lockout, sessions, permissions, two-factor -------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.OneQueryModelBackend",  # ModelBackend, permissions in one query
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -217,7 +217,9 @@ CONTENT_SECURITY_POLICY = {
 # --- Language and time -------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
-USE_I18N = True
+# English only: no translation machinery (about 5% of a page's CPU went to looking up the
+# active language for each number and date rendered; bench/README.md, load test).
+USE_I18N = False
 USE_TZ = True
 
 # The laboratory named on every printed report (header of the Bethesda report).

@@ -20,11 +20,13 @@ def computer_assisted_section(specimen):
     """The report's computer-assisted fields from the specimen's classified cells now; frozen
     on a report version when it is signed."""
     done = CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)
-    rows = (done.values_list("model_version", "predicted_class").annotate(count=Count("pk"))
+    rows = (done.values_list("model_version", "predicted_class")
+            .annotate(count=Count("pk"), referred=Count("pk", filter=Q(refer_to_cytologist=True)))
             .order_by("model_version", "-count", "predicted_class"))
-    counts = {}
-    for model_version, predicted_class, count in rows:
+    counts, referred = {}, 0
+    for model_version, predicted_class, count, referred_here in rows:
         counts.setdefault(model_version, {})[predicted_class] = count
+        referred += referred_here
     analysed = sum(sum(by_class.values()) for by_class in counts.values())
     flagged = sum(count for by_class in counts.values()
                   for name, count in by_class.items() if name in ABNORMAL_CLASSES)
@@ -34,7 +36,7 @@ def computer_assisted_section(specimen):
         "ai_model_versions": list(counts) + list(bethesda),
         "cells_analysed": analysed,
         "cells_flagged": flagged,
-        "cells_referred": done.filter(refer_to_cytologist=True).count(),
+        "cells_referred": referred,
         "morphology_counts": counts,
         "bethesda_counts": bethesda,
         "cells_flagged_bethesda": bethesda_flagged if bethesda else None,
@@ -81,9 +83,11 @@ def suggested_general_category(specimen):
     """NILM when no classified cell is in an abnormal morphology class (the reviewer's class
     where reviewed, else the model's), else epithelial cell abnormality; None when the AI
     classified nothing. A suggestion shown to the signer, never the interpretation."""
-    done = CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)
-    if not done.exists():
+    abnormal = (Q(review__isnull=True, predicted_class__in=ABNORMAL_CLASSES)
+                | Q(review__reviewed_class__in=ABNORMAL_CLASSES))
+    counts = CellResult.objects.filter(
+        image__specimen=specimen, status=CellResult.Status.DONE).aggregate(
+        done=Count("pk"), abnormal=Count("pk", filter=abnormal))
+    if not counts["done"]:
         return None
-    abnormal = done.filter(Q(review__isnull=True, predicted_class__in=ABNORMAL_CLASSES)
-                           | Q(review__reviewed_class__in=ABNORMAL_CLASSES))
-    return GeneralCategory.EPITHELIAL_ABNORMALITY if abnormal.exists() else GeneralCategory.NILM
+    return GeneralCategory.EPITHELIAL_ABNORMALITY if counts["abnormal"] else GeneralCategory.NILM

@@ -5,7 +5,7 @@ results, so the upload side never needs to know what a result holds.
 """
 from datetime import timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from diagnostics.chart_drawing import chart_drawing
@@ -25,17 +25,14 @@ def specimen_progress(specimen):
 
     ``referred`` counts the classified cells flagged "refer to cytologist".
     """
-    results = CellResult.objects.filter(image__specimen=specimen)
-    counts = dict(
-        results
-        .values_list("status")
-        .annotate(count=Count("pk"))
-        .values_list("status", "count")
-    )
+    referred = Q(status=CellResult.Status.DONE, refer_to_cytologist=True)
+    rows = list(CellResult.objects.filter(image__specimen=specimen).values_list("status")
+                .annotate(count=Count("pk"), referred=Count("pk", filter=referred))
+                .values_list("status", "count", "referred"))
+    counts = {status: count for status, count, _ in rows}
     progress = {status: counts.get(status, 0) for status in CellResult.Status.values}
     progress["total"] = sum(counts.values())
-    progress["referred"] = results.filter(status=CellResult.Status.DONE,
-                                          refer_to_cytologist=True).count()
+    progress["referred"] = sum(referred for _, _, referred in rows)
     progress["finished"] = progress["done"] + progress["failed"]
     progress["pending"] = progress["queued"] + progress["running"]
     progress["percent"] = (

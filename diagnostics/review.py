@@ -11,6 +11,7 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.people import display_name
@@ -64,10 +65,11 @@ def current_reopening(specimen, sign_off):
     return specimen.reopenings.filter(reopened_version=sign_off.version).first()
 
 
-def closing_sign_off(specimen):
+def closing_sign_off(specimen, sign_offs=None):
     """The sign-off that closes the specimen to new images and reviews; None while it is open
-    (never signed off, or re-opened since its last sign-off)."""
-    sign_off = current_sign_off(specimen)
+    (never signed off, or re-opened since its last sign-off). ``sign_offs``: the specimen's
+    sign-offs newest first, where a page has read them already."""
+    sign_off = current_sign_off(specimen) if sign_offs is None else next(iter(sign_offs), None)
     if sign_off is None or current_reopening(specimen, sign_off) is not None:
         return None
     return sign_off
@@ -159,16 +161,24 @@ def log_review_created(cell_review, reviewer):
                                 actor=reviewer)
 
 
-def sign_off_blockers(specimen):
-    """Why the specimen cannot be signed off yet; empty when it can."""
-    results = CellResult.objects.filter(image__specimen=specimen)
+def review_counts(specimen):
+    """The specimen's cells still being classified (``pending``) and its flagged cells nobody
+    has reviewed yet (``unreviewed_flagged``), in one query."""
+    return CellResult.objects.filter(image__specimen=specimen).aggregate(
+        pending=Count("pk", filter=Q(status__in=[Status.QUEUED, Status.RUNNING])),
+        unreviewed_flagged=Count("pk", filter=Q(status=Status.DONE, refer_to_cytologist=True,
+                                                review__isnull=True)))
+
+
+def sign_off_blockers(specimen, counts=None):
+    """Why the specimen cannot be signed off yet; empty when it can. ``counts``: its
+    review_counts, where the caller has them."""
+    counts = counts or review_counts(specimen)
     blockers = []
-    pending = results.filter(status__in=[Status.QUEUED, Status.RUNNING]).count()
+    pending = counts["pending"]
     if pending:
         blockers.append(f"{pending} image(s) are still being classified; wait until they finish.")
-    unreviewed = results.filter(
-        status=Status.DONE, refer_to_cytologist=True, review__isnull=True
-    ).count()
+    unreviewed = counts["unreviewed_flagged"]
     if unreviewed:
         blockers.append(
             f"{unreviewed} cell(s) flagged “refer to cytologist” are not reviewed yet: "

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_specimen_for_user
+from accounts.access import CASE_AND_REQUISITION, get_specimen_for_user
 from accounts.audit import log_patient_list_read, log_patient_read
 from celinsight.pagination import CountingPaginator, page_or_404
 from diagnostics import review
@@ -61,32 +61,35 @@ def from_htmx(request):
 
 @cell_reviewer_required
 def specimen_review(request, specimen_id):
-    specimen = get_specimen_for_user(request.user, specimen_id)
+    specimen = get_specimen_for_user(request.user, specimen_id, CASE_AND_REQUISITION)
     log_patient_read(request, specimen)
     return render(request, "diagnostics/review.html", review_context(request, specimen))
 
 
 def review_context(request, specimen, sign_off_form=None):
     """The review page's context; `sign_off_form` is a bound report form with its errors."""
-    sign_off = review.closing_sign_off(specimen)  # None while open, re-opened included
+    sign_offs = list(specimen.sign_offs.newest_first())
+    sign_off = review.closing_sign_off(specimen, sign_offs)  # None while open, re-opened too
     if sign_off_form is None and sign_off:  # an amendment starts from the signed version
         sign_off_form = AmendmentForm(specimen=specimen, initial=amendable_values(sign_off))
     findings = screener_findings(specimen)
+    counts = review.review_counts(specimen)
     if sign_off_form is None:  # a first sign-off starts from the screener and the requisition
         sign_off_form = SignOffForm(specimen=specimen, initial=case_values(specimen, findings))
     return {
         "specimen": specimen,
         "sign_off": sign_off,
-        "sign_offs": specimen.sign_offs.newest_first(),
+        "sign_offs": sign_offs,
         **cell_list_context(specimen, sign_off, page_or_404(
-            request, review.classified_cells_flagged_first(specimen), CELLS_PER_REVIEW_PAGE)),
-        "blockers": [] if sign_off else review.sign_off_blockers(specimen),
+            request, review.classified_cells_flagged_first(specimen), CELLS_PER_REVIEW_PAGE),
+            counts["unreviewed_flagged"]),
+        "blockers": [] if sign_off else review.sign_off_blockers(specimen, counts),
         "sign_off_form": sign_off_form,
         "screener_findings": findings,
         "ai_section": computer_assisted_section(specimen),
         "reopen_form": ReopeningForm(),
         "reopening": None if sign_off else review.current_reopening(
-            specimen, review.current_sign_off(specimen)),
+            specimen, next(iter(sign_offs), None)),
         "may_sign_off": request.user.has_perm(SIGN_OFF),
     }
 
@@ -124,14 +127,16 @@ def amendable_values(sign_off):
             if name not in ("amendment_reason", "comment")}
 
 
-def cell_list_context(specimen, sign_off, page):
-    """A page of the specimen's cells with their review forms, as _cell_list.html shows them."""
+def cell_list_context(specimen, sign_off, page, flagged_to_review=None):
+    """A page of the specimen's cells with their review forms, as _cell_list.html shows them;
+    ``flagged_to_review``: the count of its unreviewed flagged cells, where known."""
     cells = [(result, CellReviewForm(result)) for result in page]
     return {"specimen": specimen, "sign_off": sign_off, "page": page, "page_number": page.number,
             "cells": cells,
             "class_keys": list(dict.fromkeys(name for result, _ in cells
                                              for name in result.probabilities))[:9],
-            "flagged_to_review": review.unreviewed_flagged_results(specimen).count()}
+            "flagged_to_review": review.unreviewed_flagged_results(specimen).count()
+            if flagged_to_review is None else flagged_to_review}
 
 
 @require_POST

@@ -6,7 +6,7 @@ from django.db.models import Count, F, Q
 
 from accounts.access import patients_visible_to, specimens_worked_on_by
 from diagnostics.models import CellResult
-from imaging.models import Specimen, UploadBatch
+from imaging.models import Specimen, UploadBatch, triage_order
 
 Status = CellResult.Status
 SCREENING_STAGES = ["awaiting_screening", "in_screening"]
@@ -30,7 +30,7 @@ def awaiting_review(user):
         .exclude(case__stage__in=SCREENING_STAGES)
         # Fetched for the page only: joined, every patient would be read to sort the list.
         .prefetch_related("patient")
-        .order_by(F("triage_score").desc(nulls_last=True), "collected_on", "pk")
+        .order_by(triage_order("triage_score"), "collected_on", "pk")
     )
 
 

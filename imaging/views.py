@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from PIL import Image
 
-from accounts.access import (get_image_for_user, get_patient_for_user, get_specimen_for_user,
-                             get_specimen_material_for_user)
+from accounts.access import (CASE_AND_REQUISITION, get_image_for_user, get_patient_for_user,
+                             get_specimen_for_user, get_specimen_material_for_user)
 from accounts.audit import log_patient_read
 from celinsight.pagination import page_or_404
 from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_progress,
@@ -52,7 +52,7 @@ def specimen_create(request, patient_id):
 
 
 def specimen_detail(request, specimen_id):
-    specimen = get_specimen_material_for_user(request.user, specimen_id)
+    specimen = get_specimen_material_for_user(request.user, specimen_id, CASE_AND_REQUISITION)
     polling = request.headers.get("HX-Target") == "gallery"  # the gallery, for heat maps
     if not polling or not read_logged_lately(request.user, specimen):
         log_patient_read(request, specimen)
@@ -66,19 +66,20 @@ def specimen_detail(request, specimen_id):
     if polling:
         return render(request, "imaging/_gallery.html", {"specimen": specimen, "page": None,
                                                          **results, **gallery})
+    sign_offs = list(specimen.sign_offs.newest_first())
     context = {
         "specimen": specimen,
         "images": images,
         # The charts need every image; the table and the gallery show a page of them each.
         "page": page_or_404(request, images, IMAGES_PER_PAGE),
-        "sign_offs": specimen.sign_offs.newest_first(),
+        "sign_offs": sign_offs,
         **results,
         **gallery,
         "progress": with_fields_pending(specimen, specimen_progress(specimen)),
         "last_batch": specimen.upload_batches.first(),
         "upload_form": UploadForm(),
         "can_upload": request.user.has_perm("imaging.add_imageasset"),
-        "closed_by": closing_sign_off(specimen),
+        "closed_by": closing_sign_off(specimen, sign_offs),
         **specimen_fields_context(request, specimen),
     }
     return render(request, "imaging/specimen_detail.html", context)

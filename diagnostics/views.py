@@ -133,8 +133,9 @@ def cell_list_context(specimen, sign_off, page, flagged_to_review=None):
     cells = [(result, CellReviewForm(result)) for result in page]
     return {"specimen": specimen, "sign_off": sign_off, "page": page, "page_number": page.number,
             "cells": cells,
-            "class_keys": list(dict.fromkeys(name for result, _ in cells
-                                             for name in result.probabilities))[:9],
+            # Keys 1-9 set the classes in alphabetical order: PostgreSQL's jsonb keeps a
+            # probability map's keys in its own order, SQLite in the model's.
+            "class_keys": sorted({name for result, _ in cells for name in result.probabilities})[:9],
             "flagged_to_review": review.unreviewed_flagged_results(specimen).count()
             if flagged_to_review is None else flagged_to_review}
 

@@ -91,11 +91,29 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "currently_active": ModelVersion.objects.filter(is_active=True,
                                                             role=model.role).first(),
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "ends_shared_pass": ends_shared_pass(model),
         }
         return TemplateResponse(request, MAKE_ACTIVE_CONFIRMATION, context)
 
     def has_add_permission(self, request):
         return False  # models are registered by train_classifier
+
+
+def ends_shared_pass(model):
+    """The active model of the other role, where the active Bethesda model reads the active
+    morphology model's backbone pass now (one pass a cell) and would not with ``model``
+    active (two passes: the worker's time per cell about doubles); else None."""
+    from diagnostics.engine.serving import metadata_reads_pass_of
+
+    active = {version.role: version for version in ModelVersion.objects.filter(is_active=True)}
+    morphology, bethesda = active.get(ModelVersion.Role.MORPHOLOGY), active.get(
+        ModelVersion.Role.BETHESDA)
+    if morphology is None or bethesda is None or model in (morphology, bethesda) or \
+            not metadata_reads_pass_of(bethesda.metadata, morphology.metadata):
+        return None
+    if model.role == ModelVersion.Role.MORPHOLOGY:
+        return None if metadata_reads_pass_of(bethesda.metadata, model.metadata) else bethesda
+    return None if metadata_reads_pass_of(model.metadata, morphology.metadata) else morphology
 
 
 def holdout_figures(evaluation):

@@ -162,15 +162,22 @@ class PrefixBackbone:
 
 
 def reads_pass_of(reader, model):
-    """Whether ``reader``'s backbone features begin with ``model``'s own: it was built from
-    ``model``'s fine-tuned weights (the same file, by sha256), with more features after
-    them, and both prepare one view of a cell alike. Then one pass serves both."""
-    weights = (model.metadata_["backbone"].get("fine_tuned") or {}).get("sha256")
-    backbone = reader.metadata_["backbone"]
+    """Whether ``reader``'s backbone features begin with ``model``'s own (two loaded
+    classifiers): see :func:`metadata_reads_pass_of`."""
+    return metadata_reads_pass_of(reader.metadata_, model.metadata_)
+
+
+def metadata_reads_pass_of(reader, model):
+    """Whether the model of metadata ``reader`` reads the backbone pass of the model of
+    metadata ``model``: it was built from ``model``'s fine-tuned weights (the same file, by
+    sha256), with more features after them, and both prepare one view of a cell alike. Then
+    one pass serves both."""
+    weights = (model["backbone"].get("fine_tuned") or {}).get("sha256")
+    backbone = reader["backbone"]
     return bool(weights) and backbone.get("weights_sha256") == weights and \
-        backbone["num_features"] > model.metadata_["backbone"]["num_features"] and \
-        reader.metadata_["preprocessing"] == model.metadata_["preprocessing"] and \
-        tuple(reader.views) == tuple(model.views) == ("identity",)
+        backbone["num_features"] > model["backbone"]["num_features"] and \
+        reader["preprocessing"] == model["preprocessing"] and \
+        list(reader["preprocessing"].get("views", ["identity"])) == ["identity"]
 
 
 def serving_backbone(path, name, num_features, device="cpu", threads=None):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnostics.models import HoldoutEvaluation, ModelVersion
-from diagnostics.registry import active_model, register_model
+from diagnostics.registry import active_bethesda_model, active_model, register_model
 
 CHANGELIST = "admin:diagnostics_modelversion_changelist"
 
@@ -109,3 +109,16 @@ def test_holdout_evaluations_cannot_be_edited_in_the_admin(client_for, administr
     response = client.post(change, {"holdout_path": "/forged"})
     evaluation.refresh_from_db()
     assert response.status_code == 403 and evaluation.holdout_path == "/lab/holdout-2026"
+
+
+def test_a_retrained_morphology_model_that_ends_the_shared_pass_is_warned_about(
+        client_for, administrator, candidate):
+    active_bethesda_model()
+    client = client_for(administrator)
+    assert 'id="ends-shared-pass"' not in make_active(client, candidate).content.decode()
+    retrained = candidate.metadata
+    retrained["backbone"]["fine_tuned"]["sha256"] = "0" * 64  # other fine-tuned weights
+    ModelVersion.objects.filter(pk=candidate.pk).update(metadata=retrained)
+    page = make_active(client, candidate).content.decode()
+    assert 'id="ends-shared-pass"' in page
+    assert "two backbone passes a cell" in page

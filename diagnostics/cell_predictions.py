@@ -7,6 +7,7 @@ them. Nothing here writes to the database.
 """
 import logging
 import time
+from typing import NamedTuple
 
 import numpy as np
 from django.utils import timezone
@@ -33,6 +34,13 @@ def prepared_pixels(images, classifiers):
         if key not in prepared:
             prepared[key] = np.asarray(classifier.prepare_pixels(images))
     return [prepared[preparation_of(classifier)] for classifier in classifiers]
+
+
+class ClassifiedCrops(NamedTuple):
+    """Crops' unsaved results, classified by ``classifier`` (which says which need heat maps)."""
+
+    classifier: object
+    results: list
 
 
 def loaded_bethesda_classifier():

@@ -13,7 +13,6 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import NamedTuple
 
 from auditlog.models import LogEntry
 from django.conf import settings
@@ -22,8 +21,8 @@ from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
-from diagnostics.cell_predictions import (loaded_bethesda_classifier, predict_results,
-                                          prepared_pixels)
+from diagnostics.cell_predictions import (ClassifiedCrops, loaded_bethesda_classifier,
+                                          predict_results, prepared_pixels)
 from diagnostics.classifier import classifier_for
 from diagnostics.models import CellResult
 from diagnostics.review import ReviewRefused, lock_specimen, refuse_if_signed_off
@@ -178,11 +177,6 @@ def find_cells_in_field(field, model_version, tracker=None, last_frame=False):
             raise FieldFailed(f"Its cells could not be stored ({error}).") from error
         raise
     return stored
-
-
-class ClassifiedCrops(NamedTuple):
-    classifier: object
-    results: list
 
 
 def classify_crops(images, model_version):

@@ -1,5 +1,6 @@
 """Scan a whole slide: detect and classify its cells tile by tile, write every cell to the
-slide's Parquet cell table, and keep database rows (crops with their queued results) only for
+slide's Parquet cell table, and keep database rows (crops with their results, classified in
+the scan) only for
 the SLIDE_CELL_ROWS top-scored cells and the SLIDE_FLAGGED_ROWS most suspicious flagged
 ones. Called by
 diagnostics.field_cells for a FieldOfView whose image is a slide; nothing here imports tasks.
@@ -13,6 +14,7 @@ import itertools
 import logging
 import tempfile
 import time
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -20,9 +22,11 @@ from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from diagnostics.cell_predictions import (loaded_bethesda_classifier, predicted_probabilities,
-                                          prepared_pixels)
+from diagnostics.cell_predictions import (ClassifiedCrops, apply_bethesda_predictions,
+                                          apply_predictions, loaded_bethesda_classifier,
+                                          predicted_probabilities, prepared_pixels)
 from diagnostics.classifier import classifier_for
+from diagnostics.models import CellResult
 from diagnostics.triage import ABNORMAL_CLASSES
 from imaging.fields import delete_stored_bytes, store_crops
 from imaging.models import FieldOfView
@@ -58,10 +62,10 @@ class BestCells:
     def __init__(self, limit):
         self.limit, self._heap, self._order = limit, [], itertools.count()
 
-    def offer(self, rank, crop, position):
+    def offer(self, rank, crop, position, prediction):
         if not self.limit:
             return
-        entry = (rank, next(self._order), crop, position)
+        entry = (rank, next(self._order), crop, position, prediction)
         if len(self._heap) < self.limit:
             heapq.heappush(self._heap, entry)
         elif rank > self._heap[0][0]:
@@ -81,26 +85,59 @@ class KeptCells:
         self.top, self.flagged = BestCells(top_rows), BestCells(flagged_rows)
         self.flagged_seen = 0
 
-    def offer(self, crops, positions, flagged, suspicion):
-        for crop, position, flag, rank in zip(crops, positions, flagged, suspicion):
+    def offer(self, crops, positions, flagged, suspicion, predictions):
+        """``predictions``: each crop's TilePrediction, kept with it for its row."""
+        for crop, position, flag, rank, prediction in zip(crops, positions, flagged, suspicion,
+                                                          predictions):
             if flag:
                 self.flagged_seen += 1
-                self.flagged.offer(float(rank), crop, position)
+                self.flagged.offer(float(rank), crop, position, prediction)
             else:
-                self.top.offer(position[2], crop, position)
+                self.top.offer(position[2], crop, position, prediction)
 
     def store(self):
-        """Store the kept crops; return their unsaved images, one per distinct crop."""
+        """Store the kept crops; return their unsaved images, one per distinct crop new to
+        the specimen, and each one's TilePrediction."""
         chosen = self.flagged.best_first() + self.top.best_first()
         if not chosen:
-            return []
+            return [], []
         images = store_crops(self.field, [entry[2] for entry in chosen],
                              [entry[3] for entry in chosen])
-        distinct, seen = [], set()
-        for image in images:
-            (delete_stored_bytes([image]) if image.sha256 in seen else distinct.append(image))
-            seen.add(image.sha256)
-        return distinct
+        # store_crops leaves out crops the specimen holds already; each image keeps its crop.
+        prediction_of = {id(entry[2]): entry[4] for entry in chosen}
+        return images, [prediction_of[id(image.crop)] for image in images]
+
+
+class TilePrediction(NamedTuple):
+    """A kept cell's predictions from its tile's pass: its morphology probabilities (in the
+    classifier's class order), whether it is referred, and its Bethesda probabilities (None
+    where the Bethesda model failed on its tile or none is served)."""
+
+    probabilities: np.ndarray
+    referred: bool
+    bethesda_probabilities: object
+
+
+def tile_predictions(probabilities, referred, bethesda_probabilities):
+    return [TilePrediction(row, bool(refer), None if bethesda_probabilities is None
+                           else bethesda_probabilities[index])
+            for index, (row, refer) in enumerate(zip(probabilities, referred))]
+
+
+def classified_kept_cells(images, predictions, classifier, bethesda, model_version, seconds):
+    """The kept crops' unsaved results, classified with the predictions of their tiles' pass
+    (no second pass, no queued result): ClassifiedCrops, or None for no crop."""
+    if not images:
+        return None
+    results = [CellResult(image=image, model_version=model_version) for image in images]
+    apply_predictions(results, [p.probabilities for p in predictions],
+                      [p.referred for p in predictions], classifier.classes_, seconds)
+    for result, prediction in zip(results, predictions):
+        result.started_at = result.finished_at
+        if prediction.bethesda_probabilities is not None:
+            apply_bethesda_predictions([result], [prediction.bethesda_probabilities],
+                                       bethesda.classes_, bethesda.version)
+    return ClassifiedCrops(classifier, results)
 
 
 def classify_tile(classifier, bethesda, crops, names="a tile"):
@@ -143,14 +180,15 @@ def scan_cells(field, slide_path, detector, classifier, table_path, kept, bethes
                 classify_tile(classifier, bethesda, crops, f"slide {field.pk}")
             table.write(x, y, radius, score, probabilities, referred, bethesda_probabilities)
             kept.offer(crops, list(zip(x.tolist(), y.tolist(), score.tolist(),
-                                       radius.tolist())), flagged, suspicion)
+                                       radius.tolist())), flagged, suspicion,
+                       tile_predictions(probabilities, referred, bethesda_probabilities))
         scan.table_rows = table.rows
     return scan
 
 
 def find_cells_in_slide(field, model_version, worker):
     """Scan the slide of ``field`` (claimed, running); store its table and kept crops with
-    their queued results; return what was stored (field_cells.StoredCells). ``worker`` is diagnostics.field_cells
+    their results, classified in the scan; return what was stored (field_cells.StoredCells). ``worker`` is diagnostics.field_cells
     (passed in, as it imports this): its detector, FieldFailed and savers."""
     failed, save_cells, mark_done = worker.FieldFailed, worker.save_field_cells, worker.mark_done
     started = time.perf_counter()
@@ -165,7 +203,7 @@ def find_cells_in_slide(field, model_version, worker):
             with local_slide(field.image.file) as slide_path:
                 scan = scan_cells(field, slide_path, detector, classifier, table_path, kept,
                                   bethesda)
-            images = kept.store()
+            images, predictions = kept.store()
             with open(table_path, "rb") as table:
                 field.cell_table.save(f"{field.image.sha256}-{model_version}.parquet"[-120:],
                                       File(table), save=False)
@@ -179,7 +217,9 @@ def find_cells_in_slide(field, model_version, worker):
                      f"stored.") from error
     try:
         with transaction.atomic():
-            stored = save_cells(field, images, model_version)
+            seconds = (time.perf_counter() - started) / max(scan.table_rows, 1)
+            stored = save_cells(field, images, model_version, classified_kept_cells(
+                images, predictions, classifier, bethesda, model_version, seconds))
             field.tiles_done = field.tiles_total = scan.tiles_total
             mark_done(field, scan.table_rows, len(images), time.perf_counter() - started,
                       extra_fields=("tiles_done", "tiles_total", "cell_table"))

@@ -2,11 +2,11 @@
 
 Each list is a fixed number of queries, however many rows it has.
 """
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 
 from accounts.access import patients_visible_to, specimens_worked_on_by
 from diagnostics.models import CellResult
-from imaging.models import Specimen, UploadBatch, triage_order
+from imaging.models import UploadBatch, triage_order
 
 Status = CellResult.Status
 SCREENING_STAGES = ["awaiting_screening", "in_screening"]

@@ -61,7 +61,17 @@ def test_a_slide_is_scanned_and_keeps_rows_only_for_its_top_and_flagged_cells(
                   for referred, predicted in zip(table["referred"], table["predicted_class"]))
     crops = ImageAsset.objects.filter(source_field=scan)
     assert crops.count() == scan.cells_cut == min(4, flagged) + min(3, len(table["x"]) - flagged)
-    assert CellResult.objects.filter(image__in=crops, status="queued").count() == crops.count()
+    # Classified in the scan, from its tiles' pass: no result is queued for a second one.
+    results = CellResult.objects.filter(image__in=crops)
+    assert results.filter(status="done").count() == crops.count()
+    row_at = {(round(x), round(y)): row for row, (x, y) in enumerate(zip(table["x"], table["y"]))}
+    for result in results.select_related("image"):
+        row = row_at[(round(result.image.field_x), round(result.image.field_y))]
+        assert result.predicted_class == table["predicted_class"][row]
+        assert result.bethesda_category == table["bethesda_category"][row]
+        assert result.refer_to_cytologist == table["referred"][row]
+        assert abs(result.probabilities[result.predicted_class]
+                   - table[f"p_{result.predicted_class}"][row]) < 1e-5
     if flagged < len(table["x"]):  # the best-scored unflagged cell has a row
         best = max(score for score, referred, predicted in zip(
             table["detector_score"], table["referred"], table["predicted_class"])

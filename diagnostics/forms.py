@@ -22,7 +22,7 @@ class CellReviewForm(forms.Form):
         # One form per cell on the review page: each control needs its own id for its label.
         kwargs.setdefault("auto_id", f"id_result{result.pk}_%s")
         super().__init__(*args, **kwargs)
-        self.fields["reviewed_class"].choices = [(name, name) for name in result.probabilities]
+        self.fields["reviewed_class"].choices = [(name, name) for name in sorted(result.probabilities)]
         cell_review = reviewed(result)
         self.fields["reviewed_class"].initial = (
             cell_review.reviewed_class if cell_review else result.predicted_class)

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.access import cases_in_labs_of
 from cases.models import Case, HandOver
-from imaging.models import triage_order
 from diagnostics.review import ReviewRefused
+from imaging.models import triage_order
 
 SCREEN_CASE = "cases.screen_case"
 ASSIGN_CASE = "cases.assign_case"

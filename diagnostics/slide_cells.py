@@ -14,6 +14,7 @@ import itertools
 import logging
 import tempfile
 import time
+from datetime import timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -119,8 +120,9 @@ class TilePrediction(NamedTuple):
 
 
 def tile_predictions(probabilities, referred, bethesda_probabilities):
-    return [TilePrediction(row, bool(refer), None if bethesda_probabilities is None
-                           else bethesda_probabilities[index])
+    # Copies: a kept cell must not hold its whole tile's arrays.
+    return [TilePrediction(row.copy(), bool(refer), None if bethesda_probabilities is None
+                           else bethesda_probabilities[index].copy())
             for index, (row, refer) in enumerate(zip(probabilities, referred))]
 
 
@@ -133,7 +135,7 @@ def classified_kept_cells(images, predictions, classifier, bethesda, model_versi
     apply_predictions(results, [p.probabilities for p in predictions],
                       [p.referred for p in predictions], classifier.classes_, seconds)
     for result, prediction in zip(results, predictions):
-        result.started_at = result.finished_at
+        result.started_at = result.finished_at - timedelta(seconds=seconds)
         if prediction.bethesda_probabilities is not None:
             apply_bethesda_predictions([result], [prediction.bethesda_probabilities],
                                        bethesda.classes_, bethesda.version)

@@ -5,7 +5,8 @@ from diagnostics.bethesda import (
 )
 from diagnostics.bethesda_rules import BethesdaConsistencyMixin
 from diagnostics.computer_assisted import suggested_general_category
-from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellReview, SpecimenReopening, SpecimenSignOff
+from diagnostics.models import (FREE_TEXT_MAX_LENGTH, CellReview, SpecimenReopening,
+                                SpecimenSignOff, class_names)
 from diagnostics.report_text import patient_age
 
 
@@ -22,7 +23,8 @@ class CellReviewForm(forms.Form):
         # One form per cell on the review page: each control needs its own id for its label.
         kwargs.setdefault("auto_id", f"id_result{result.pk}_%s")
         super().__init__(*args, **kwargs)
-        self.fields["reviewed_class"].choices = [(name, name) for name in sorted(result.probabilities)]
+        self.fields["reviewed_class"].choices = [
+            (name, name) for name in class_names([result.probabilities])]
         cell_review = reviewed(result)
         self.fields["reviewed_class"].initial = (
             cell_review.reviewed_class if cell_review else result.predicted_class)

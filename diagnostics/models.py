@@ -118,6 +118,12 @@ NILM_CATEGORY = "Negative for intraepithelial lesion"
 BETHESDA_SEVERITY = (NILM_CATEGORY, "ASC-US", "LSIL", "ASC-H", "HSIL", "SCC")
 
 
+def class_names(probability_maps):
+    """The classes named in these probability maps, in alphabetical order (the models' own):
+    PostgreSQL's jsonb keeps a map's keys in an order of its own, SQLite in the model's."""
+    return sorted({name for probabilities in probability_maps for name in probabilities})
+
+
 def by_severity(categories):
     """The categories least severe first; any the list does not know, last, by name."""
     rank = {name: index for index, name in enumerate(BETHESDA_SEVERITY)}

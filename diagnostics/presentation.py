@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from diagnostics.chart_drawing import chart_drawing
-from diagnostics.models import (CellResult, CellReview, bethesda_label, by_severity,
+from diagnostics.models import (CellResult, CellReview, bethesda_label, by_severity, class_names,
                                 is_abnormal_bethesda_category)
 from diagnostics.services import needs_heatmap
 from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
@@ -105,13 +105,13 @@ def latest_classified_results(images):
 def specimen_charts(results):
     """Data for the class-distribution and confidence charts (drawn by chart_drawing).
 
-    Classes in alphabetical order (the models' own; PostgreSQL's jsonb keeps a probability
-    map's keys in an order of its own), so classes no cell got still show as zero. A
+    Classes in alphabetical order (models.class_names), so classes no cell got still show
+    as zero. A
     cell counts under its ``shown_class`` where it has one (the reviewer's, see
     with_reviews), else the model's; ``reviewed`` counts the cells per class a reviewer
     put there (accepted or overridden), ``overridden`` those a reviewer moved there.
     """
-    classes = sorted({name for result in results for name in result.probabilities})
+    classes = class_names(result.probabilities for result in results)
     counts, reviewed, overridden = ({name: 0 for name in classes} for _ in range(3))
     for result in results:
         shown = getattr(result, "shown_class", result.predicted_class)

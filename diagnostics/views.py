@@ -14,7 +14,7 @@ from celinsight.pagination import CountingPaginator, page_or_404
 from diagnostics import review
 from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
-from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellResult
+from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellResult, class_names
 from diagnostics.triage import TRIAGE_RULE
 from diagnostics.worklists import (
     awaiting_review, batches_of, with_cell_counts,
@@ -133,9 +133,7 @@ def cell_list_context(specimen, sign_off, page, flagged_to_review=None):
     cells = [(result, CellReviewForm(result)) for result in page]
     return {"specimen": specimen, "sign_off": sign_off, "page": page, "page_number": page.number,
             "cells": cells,
-            # Keys 1-9 set the classes in alphabetical order: PostgreSQL's jsonb keeps a
-            # probability map's keys in its own order, SQLite in the model's.
-            "class_keys": sorted({name for result, _ in cells for name in result.probabilities})[:9],
+            "class_keys": class_names(result.probabilities for result, _ in cells)[:9],
             "flagged_to_review": review.unreviewed_flagged_results(specimen).count()
             if flagged_to_review is None else flagged_to_review}
 

@@ -13,12 +13,14 @@ minute, each SECURITY_ALERT_WINDOW_MINUTES), not sliding.
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import SecurityAlert
 from accounts.roles import ADMINISTRATOR
@@ -108,3 +110,16 @@ def mail_administrators(alert):
         send_mail(subject, body, None, recipients)
     except Exception:  # the alert is on the dashboard even when mail is down
         logger.exception("Could not mail security alert %s to the administrators.", alert.pk)
+
+
+ALERTS_PANEL_DAYS = 7
+ALERTS_PANEL_SHOWN = 20
+
+
+def recent_alerts_panel():
+    """The administrators' panel of recent alerts (the dashboard's
+    jinja2/accounts/_security_alerts.html)."""
+    since = timezone.now() - timedelta(days=ALERTS_PANEL_DAYS)
+    recent = SecurityAlert.objects.filter(raised_at__gte=since)
+    return {"alerts": list(recent[:ALERTS_PANEL_SHOWN]), "total": recent.count(),
+            "days": ALERTS_PANEL_DAYS}

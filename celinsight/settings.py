@@ -79,19 +79,27 @@ WSGI_APPLICATION = "celinsight.wsgi.application"
 
 FORM_RENDERER = "celinsight.form_renderer.JinjaFirstRenderer"
 
+CONTEXT_PROCESSORS = [
+    "django.template.context_processors.request",
+    "django.contrib.auth.context_processors.auth",
+    "django.contrib.messages.context_processors.messages",
+    "accounts.context_processors.roles",
+]
 TEMPLATES = [
+    # The pages: Jinja2 (celinsight/page_templates.py says why).
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "celinsight.page_templates.environment",
+                    "context_processors": CONTEXT_PROCESSORS},
+    },
+    # The admin's and the signed report's plain text.
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.roles",
-            ],
-        },
+        "OPTIONS": {"context_processors": CONTEXT_PROCESSORS},
     },
 ]
 

@@ -27,6 +27,24 @@ PASSWORD = "a-long-test-password-1"
 def pytest_configure():
     # Importing the settings creates no folder; the test databases live in VAR_DIR.
     django_settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    report_jinja_renders_to_the_test_client()
+
+
+def report_jinja_renders_to_the_test_client():
+    """response.context and response.templates for the pages' Jinja2 templates too: Django's
+    test set-up reports renders of its own templates only (template_rendered)."""
+    from django.template.backends import jinja2 as jinja2_backend
+    from django.test.signals import template_rendered
+
+    render = jinja2_backend.Template.render
+
+    def render_and_report(template, context=None, request=None):
+        context = {} if context is None else context
+        html = render(template, context, request)
+        template_rendered.send(sender=template, template=template.template, context=context)
+        return html
+
+    jinja2_backend.Template.render = render_and_report
 
 
 @pytest.fixture(autouse=True, scope="session")

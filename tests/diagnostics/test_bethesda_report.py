@@ -125,7 +125,7 @@ def test_the_printed_report_has_every_section_and_no_triage_sentence(
                     "Interpretation/result", "SNOMED CT 62051000119105", "LOINC 47527-7",
                     "Adjunctive testing (HPV)", "HPV 16 detected",
                     "Computer-assisted interpretation", "model version test-model",
-                    "The final interpretation is the signer&#x27;s", "Colposcopy",
+                    "The final interpretation is the signer&#39;s", "Colposcopy",
                     "LSIL usually regresses.", "Report history", "HPV result arrived",
                     "amendment, version 2", "Text of version 1 as signed"]:
         assert section in page, section

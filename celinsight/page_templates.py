@@ -1,0 +1,62 @@
+"""The pages' templates (jinja2/ at the repository root) are Jinja2's: rendered by Django's
+template language they took a quarter to two fifths of each view's CPU under the load test
+(py-spy, bench/README.md "Fewer queries a page"). Django's templates remain for the admin and
+the signed report's plain text (templates/), whose stored text must not change.
+
+The filters below are Django's, so that a page prints dates, numbers and plurals as it did.
+"""
+from datetime import date as date_type
+from datetime import time as time_type
+
+import jinja2
+from django.template import defaultfilters
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import formats
+from django.utils.timezone import template_localtime
+
+from accounts.people import display_name
+from accounts.security_alerts import recent_alerts_panel
+from cases.case_panel import case_panel
+
+
+def environment(**options):
+    options.update(undefined=jinja2.ChainableUndefined, finalize=printable)
+    env = jinja2.Environment(**options)
+    env.globals.update(url=url, static=static, case_panel=case_panel,
+                       security_alerts_panel=recent_alerts_panel, widthratio=widthratio)
+    env.filters.update(
+        date=date, person=display_name, default=defaultfilters.default,
+        floatformat=defaultfilters.floatformat, stringformat=defaultfilters.stringformat,
+        pluralize=defaultfilters.pluralize, yesno=defaultfilters.yesno,
+        truncatechars=defaultfilters.truncatechars, capfirst=defaultfilters.capfirst,
+        linebreaksbr=defaultfilters.linebreaksbr, json_script=defaultfilters.json_script,
+    )
+    return env
+
+
+def url(name, *args, **kwargs):
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def date(value, format_string=None):
+    """Django's ``date`` filter, in the current time zone as Django's templates show it."""
+    return defaultfilters.date(template_localtime(value), format_string)
+
+
+def widthratio(value, max_value, max_width):
+    """Django's ``{% widthratio %}``: value / max_value scaled to max_width, rounded."""
+    try:
+        return round(float(value) / float(max_value) * float(max_width))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return ""
+
+
+def printable(value):
+    """What ``{{ value }}`` prints: dates and times as Django's templates print them. A
+    method printed without being called is a mistake in the template, never shown."""
+    if isinstance(value, (date_type, time_type)):
+        return formats.localize(template_localtime(value))
+    if callable(value) and not hasattr(value, "__html__"):
+        raise TypeError(f"a template printed {value!r} without calling it")
+    return value

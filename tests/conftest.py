@@ -5,6 +5,7 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
+from pytest_django.plugin import blocking_manager_key
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
@@ -21,13 +22,23 @@ from imaging.models import ImageAsset, Specimen
 from patients.models import Patient
 
 SAMPLE_CELLS_DIR = Path(__file__).resolve().parent.parent / "demo" / "sample_cells"
+SCREENSHOTS_DIR = Path(__file__).resolve().parent.parent / "screenshots"
 PASSWORD = "a-long-test-password-1"
 
 
-def pytest_configure():
+def pytest_configure(config):
     # Importing the settings creates no folder; the test databases live in VAR_DIR.
     django_settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     report_jinja_renders_to_the_test_client()
+    if not hasattr(config, "workerinput"):  # once a run, before pytest-xdist's test processes start
+        empty_screenshots_folder()
+
+
+def empty_screenshots_folder():
+    """screenshots/ (git-ignored, kept by CI as artefacts) holds the browser tests' of this run."""
+    SCREENSHOTS_DIR.mkdir(exist_ok=True)
+    for old in SCREENSHOTS_DIR.iterdir():
+        old.unlink()
 
 
 def report_jinja_renders_to_the_test_client():
@@ -61,18 +72,28 @@ def media_in_tmp(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test (live server, real worker) ends by emptying every table, the rows
+    the data migrations made with them: the roles are made again for the tests after it in
+    this process (which ones those are depends on how pytest-xdist shares the files out)."""
+    result = yield
+    if nextitem is not None and empties_the_tables(item):  # none: the test database is gone
+        with item.config.stash[blocking_manager_key].unblock():
+            restore_roles()
+    return result
+
+
+def empties_the_tables(item):
+    marker = item.get_closest_marker("django_db")
+    return (bool(marker and marker.kwargs.get("transaction"))
+            or not {"transactional_db", "live_server"}.isdisjoint(item.fixturenames))
+
+
 def make_user(username, role):
     user = User.objects.create_user(username, password=PASSWORD, is_staff=(role == ADMINISTRATOR))
-    user.groups.add(role_group(role))
+    user.groups.add(Group.objects.get(name=role))
     return user
-
-
-def role_group(role):
-    """The role's group; re-created as the data migrations made it if a transactional test
-    (live server, real worker) flushed the tables, which drops migration-made rows."""
-    if not Group.objects.filter(name=role).exists():
-        restore_roles()
-    return Group.objects.get(name=role)
 
 
 def restore_roles():

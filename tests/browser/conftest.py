@@ -3,6 +3,7 @@
 Playwright's sync API keeps an event loop running in the test thread, so Django's guard
 against database calls from async code must be lifted for the test code itself.
 """
+import fcntl
 import json
 import os
 import shutil
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SCREENSHOTS_DIR = Path(__file__).resolve().parents[2] / "screenshots"
+from tests.conftest import SCREENSHOTS_DIR
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
@@ -57,10 +58,9 @@ def new_page(browser, live_server):
 
 @pytest.fixture(scope="session")
 def screenshots_dir():
-    """screenshots/ (git-ignored, kept by CI as artefacts), emptied once per test run."""
+    """screenshots/ (git-ignored, kept by CI as artefacts), emptied once per test run by
+    tests/conftest.py (before the test processes start: they share the folder)."""
     SCREENSHOTS_DIR.mkdir(exist_ok=True)
-    for old in SCREENSHOTS_DIR.iterdir():
-        old.unlink()
     return SCREENSHOTS_DIR
 
 
@@ -90,10 +90,14 @@ def log_in():
 @pytest.fixture
 def record_timing(screenshots_dir):
     def record(name, seconds):
-        path = SCREENSHOTS_DIR / "timings.json"
-        timings = json.loads(path.read_text()) if path.exists() else {}
-        timings[name] = round(seconds, 1)
         SCREENSHOTS_DIR.mkdir(exist_ok=True)
-        path.write_text(json.dumps(timings, indent=2) + "\n")
+        with open(SCREENSHOTS_DIR / "timings.json", "a+") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)  # another test process may be recording too
+            file.seek(0)
+            timings = json.loads(file.read() or "{}")
+            timings[name] = round(seconds, 1)
+            file.seek(0)
+            file.truncate()
+            file.write(json.dumps(timings, indent=2) + "\n")
         print(f"{name}: {seconds:.1f} s")
     return record

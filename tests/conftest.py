@@ -85,7 +85,11 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 def empties_the_tables(item):
+    """Whether the test is transactional, its tables emptied after it and nothing put back
+    (serialized_rollback puts back the rows as they were, before the next test)."""
     marker = item.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("serialized_rollback"):
+        return False
     return (bool(marker and marker.kwargs.get("transaction"))
             or not {"transactional_db", "live_server"}.isdisjoint(item.fixturenames))
 

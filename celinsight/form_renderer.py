@@ -1,13 +1,20 @@
-"""Form widgets rendered by Jinja2, Django's templates where only those exist.
+"""Form widgets: the common ones drawn in Python, the rest by Jinja2 (Django's templates where
+only those exist).
 
-Django's template-based widgets cost the review page's Bethesda form (some 120 options,
-400 template includes) 50 ms of CPU a page; Jinja2's copies of the same templates, 36 ms.
-Widgets of contrib apps (the admin's, auth's password hash) have Django templates only.
+Django draws a widget with a template per widget and one more per option and attribute list:
+the review page's Bethesda form (some 120 options) cost 400 template includes, 50 ms of CPU a
+page with Django's templates and 36 with Jinja2's copies of them. The functions below write
+the same HTML as Django's Jinja2 templates (tests/test_form_renderer.py compares every field
+of the product's forms both ways). Widgets of contrib apps (the admin's, auth's password
+hash) have Django templates only.
 """
 from functools import cached_property
 
 from django.forms.renderers import DjangoTemplates, Jinja2
 from django.template import TemplateDoesNotExist
+from markupsafe import escape
+
+WIDGETS = "django/forms/widgets/"
 
 
 class JinjaFirstRenderer(Jinja2):
@@ -20,3 +27,94 @@ class JinjaFirstRenderer(Jinja2):
             return super().get_template(template_name)
         except TemplateDoesNotExist:
             return self.django_templates.get_template(template_name)
+
+
+class FastWidgetRenderer(JinjaFirstRenderer):
+    def render(self, template_name, context, request=None):
+        draw = DRAWN_IN_PYTHON.get(template_name)
+        if draw is None or "widget" not in context:
+            return super().render(template_name, context, request)
+        return draw(context["widget"], self)
+
+
+def attributes(attrs):
+    """django/forms/widgets/attrs.html: False leaves an attribute out, True writes its name."""
+    return "".join(
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"'
+        for name, value in attrs.items() if value is not False)
+
+
+def draw_input(widget, renderer=None):
+    value = "" if widget["value"] is None else f' value="{escape(widget["value"])}"'
+    return (f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"{value}'
+            f'{attributes(widget["attrs"])}>')
+
+
+def draw_input_option(widget, renderer):
+    if not widget.get("wrap_label"):
+        return draw_input(widget)
+    target = widget["attrs"].get("id")
+    label_for = f' for="{escape(target)}"' if target else ""
+    return f"<label{label_for}>{draw_input(widget)} {escape(widget['label'])}</label>"
+
+
+def draw_select_option(widget, renderer):
+    return (f'<option value="{escape(widget["value"])}"{attributes(widget["attrs"])}>'
+            f'{escape(widget["label"])}</option>')
+
+
+def draw_option(option, renderer):
+    draw = DRAWN_IN_PYTHON.get(option["template_name"])
+    if draw is None:  # a widget's own option template
+        return renderer.render(option["template_name"], {"widget": option})
+    return draw(option, renderer)
+
+
+def draw_select(widget, renderer):
+    parts = [f'<select name="{escape(widget["name"])}"{attributes(widget["attrs"])}>']
+    for group_name, options, _ in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{escape(group_name)}">')
+        parts.extend(f"\n  {draw_option(option, renderer)}" for option in options)
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return "".join(parts)
+
+
+def draw_multiple_input(widget, renderer):
+    """Checkboxes and radio buttons (django/forms/widgets/multiple_input.html)."""
+    attrs = widget["attrs"]
+    element_id = f' id="{escape(attrs["id"])}"' if attrs.get("id") else ""
+    css_class = f' class="{escape(attrs["class"])}"' if attrs.get("class") else ""
+    parts = [f"<div{element_id}{css_class}>"]
+    for group_name, options, _ in widget["optgroups"]:
+        if group_name:
+            parts.append(f"\n  <div><label>{escape(group_name)}</label>")
+        parts.extend(f"<div>\n    {draw_option(option, renderer)}</div>" for option in options)
+        if group_name:
+            parts.append("\n  </div>")
+    parts.append("\n</div>")
+    return "".join(parts)
+
+
+def draw_textarea(widget, renderer):
+    value = escape(widget["value"]) if widget["value"] else ""
+    return (f'<textarea name="{escape(widget["name"])}"{attributes(widget["attrs"])}>\n'
+            f"{value}</textarea>")
+
+
+INPUTS = ("checkbox", "color", "date", "datetime", "email", "hidden", "input", "number",
+          "password", "search", "tel", "text", "time", "url")
+DRAWN_IN_PYTHON = {
+    **{f"{WIDGETS}{name}.html": draw_input for name in INPUTS},
+    f"{WIDGETS}input_option.html": draw_input_option,
+    f"{WIDGETS}checkbox_option.html": draw_input_option,
+    f"{WIDGETS}radio_option.html": draw_input_option,
+    f"{WIDGETS}select_option.html": draw_select_option,
+    f"{WIDGETS}select.html": draw_select,
+    f"{WIDGETS}checkbox_select.html": draw_multiple_input,
+    f"{WIDGETS}radio.html": draw_multiple_input,
+    f"{WIDGETS}multiple_input.html": draw_multiple_input,
+    f"{WIDGETS}textarea.html": draw_textarea,
+}

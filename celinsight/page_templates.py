@@ -5,11 +5,15 @@ the signed report's plain text (templates/), whose stored text must not change.
 
 The filters below are Django's, so that a page prints dates, numbers and plurals as it did.
 """
+import math
 from datetime import date as date_type
 from datetime import time as time_type
+from decimal import ROUND_HALF_UP, Decimal
 
 import jinja2
+from django.conf import settings
 from django.template import defaultfilters
+from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats
@@ -27,12 +31,34 @@ def environment(**options):
                        security_alerts_panel=recent_alerts_panel, widthratio=widthratio)
     env.filters.update(
         date=date, person=display_name, default=defaultfilters.default,
-        floatformat=defaultfilters.floatformat, stringformat=defaultfilters.stringformat,
+        floatformat=floatformat, stringformat=defaultfilters.stringformat,
         pluralize=defaultfilters.pluralize, yesno=defaultfilters.yesno,
         truncatechars=defaultfilters.truncatechars, capfirst=defaultfilters.capfirst,
         linebreaksbr=defaultfilters.linebreaksbr, json_script=defaultfilters.json_script,
     )
     return env
+
+
+class CsrfField:
+    """The CSRF token's hidden field, made once a page (as Django's templates make it).
+    Django's Jinja2 backend passes a lazy field that masks the token anew each time a form
+    prints it: the screening queue's claim forms made one each."""
+
+    def __init__(self, request):
+        self.request = request
+        self.html = None
+
+    def __html__(self):
+        if self.html is None:
+            self.html = csrf_input(self.request)
+        return self.html
+
+    __str__ = __html__
+
+
+def csrf_field_once(request):
+    """A context processor of the pages' templates: ``{{ csrf_input }}``, made once."""
+    return {"csrf_input": CsrfField(request)}
 
 
 def url(name, *args, **kwargs):
@@ -42,6 +68,24 @@ def url(name, *args, **kwargs):
 def date(value, format_string=None):
     """Django's ``date`` filter, in the current time zone as Django's templates show it."""
     return defaultfilters.date(template_localtime(value), format_string)
+
+
+def floatformat(value, places=-1):
+    """Django's ``floatformat``; a float to a fixed number of places without its general
+    machinery (locale formats looked up, the number taken apart digit by digit), which
+    made the probabilities of a specimen's cells a few percent of its page's CPU. The same
+    text: the float's shortest decimal rounded half up, no minus sign on a zero."""
+    if not (type(value) is float and type(places) is int and 0 < places <= 12
+            and math.isfinite(value) and abs(value) < 1e15 and plain_number_format()):
+        return defaultfilters.floatformat(value, places)
+    rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    return format(rounded.copy_abs() if not rounded else rounded, "f")
+
+
+def plain_number_format():
+    """Numbers printed as Python writes them: no grouping, a point, English only."""
+    return (not settings.USE_I18N and not settings.USE_THOUSAND_SEPARATOR
+            and settings.DECIMAL_SEPARATOR == ".")
 
 
 def widthratio(value, max_value, max_width):

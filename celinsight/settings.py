@@ -77,7 +77,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "celinsight.urls"
 WSGI_APPLICATION = "celinsight.wsgi.application"
 
-FORM_RENDERER = "celinsight.form_renderer.JinjaFirstRenderer"
+FORM_RENDERER = "celinsight.form_renderer.FastWidgetRenderer"
 
 CONTEXT_PROCESSORS = [
     "django.template.context_processors.request",
@@ -92,7 +92,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "jinja2"],
         "APP_DIRS": False,
         "OPTIONS": {"environment": "celinsight.page_templates.environment",
-                    "context_processors": CONTEXT_PROCESSORS},
+                    "context_processors": [*CONTEXT_PROCESSORS,
+                                           "celinsight.page_templates.csrf_field_once"]},
     },
     # The admin's and the signed report's plain text.
     {

@@ -22,3 +22,22 @@ def test_django_default_replaces_empty_values_too():
 def test_a_method_printed_without_being_called_is_an_error():
     with pytest.raises(TypeError, match="without calling it"):
         render("{{ text.upper }}", text="abc")
+
+
+def test_floatformat_writes_what_djangos_does():
+    import random
+
+    from django.template import defaultfilters
+
+    from celinsight.page_templates import floatformat
+    rng = random.Random(7)
+    values = [0.0625, 0.0005, 2.5, -0.0004, -0.0, 0.0, 1e-7, 12345678.9, -3.14159, 0.1 + 0.2,
+              0.9995, 1.0, 99.99951]
+    values += [rng.uniform(-1, 1) * 10 ** rng.randint(-6, 9) for _ in range(3000)]
+    values += [round(rng.random(), 4) for _ in range(1000)]  # ties at the 3rd place
+    for places in (1, 2, 3, 4):
+        for value in values:
+            assert floatformat(value, places) == defaultfilters.floatformat(value, places), \
+                (value, places)
+    for value, places in [(3, 3), ("0.5", 2), (None, 3), (float("nan"), 3), (0.5, -2), (0.5, "2g")]:
+        assert floatformat(value, places) == defaultfilters.floatformat(value, places)

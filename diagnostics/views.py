@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import CASE_AND_REQUISITION, get_specimen_for_user
 from accounts.audit import log_patient_list_read, log_patient_read
-from celinsight.pagination import CountingPaginator, page_or_404
+from celinsight.pagination import IndexOrderPaginator, page_or_404
 from diagnostics import review
 from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
@@ -27,7 +27,7 @@ SIGN_OFF = review.SIGN_OFF_PERMISSION
 
 @permission_required(SIGN_OFF, raise_exception=True)
 def worklist(request):
-    page = page_or_404(request, awaiting_review(request.user), ROWS_PER_PAGE, CountingPaginator)
+    page = page_or_404(request, awaiting_review(request.user), ROWS_PER_PAGE, IndexOrderPaginator)
     page.object_list = with_cell_counts(page.object_list)
     log_patient_list_read(request, page.object_list)
     return render(request, "diagnostics/worklist.html", {"page": page, "triage_rule": TRIAGE_RULE})

@@ -67,9 +67,11 @@ def granted_patients(user, permission, field="patient_id"):
     on_patients = {"permission__codename": codename, "content_type__app_label": app_label,
                    "content_type__model": Patient._meta.model_name}
 
-    def keys(grants):
-        return grants.annotate(key=Cast("object_pk", BigIntegerField())).values("key")
+    users = UserObjectPermission.objects.filter(user=user, **on_patients)
+    groups = GroupObjectPermission.objects.filter(group__user=user, **on_patients)
+    return Q(**{f"{field}__in": keys(users)}) | Q(**{f"{field}__in": keys(groups)})
 
-    return (Q(**{f"{field}__in": keys(UserObjectPermission.objects.filter(user=user, **on_patients))})
-            | Q(**{f"{field}__in": keys(GroupObjectPermission.objects.filter(
-                group__user=user, **on_patients))}))
+
+def keys(grants):
+    """The grants' object keys as numbers (guardian stores them as text)."""
+    return grants.annotate(key=Cast("object_pk", BigIntegerField())).values("key")

@@ -70,16 +70,23 @@ def draw_option(option, renderer):
     return draw(option, renderer)
 
 
-def draw_select(widget, renderer):
-    parts = [f'<select name="{escape(widget["name"])}"{attributes(widget["attrs"])}>']
+def draw_groups(widget, renderer, group_start, option, group_end):
+    """The options in their groups (``widget["optgroups"]``), in the given markup."""
+    parts = []
     for group_name, options, _ in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{escape(group_name)}">')
-        parts.extend(f"\n  {draw_option(option, renderer)}" for option in options)
+            parts.append(group_start.format(escape(group_name)))
+        parts.extend(option.format(draw_option(choice, renderer)) for choice in options)
         if group_name:
-            parts.append("\n  </optgroup>")
-    parts.append("\n</select>")
+            parts.append(group_end)
     return "".join(parts)
+
+
+def draw_select(widget, renderer):
+    options = draw_groups(widget, renderer, '\n  <optgroup label="{}">', "\n  {}",
+                          "\n  </optgroup>")
+    return (f'<select name="{escape(widget["name"])}"{attributes(widget["attrs"])}>{options}'
+            "\n</select>")
 
 
 def draw_multiple_input(widget, renderer):
@@ -87,15 +94,9 @@ def draw_multiple_input(widget, renderer):
     attrs = widget["attrs"]
     element_id = f' id="{escape(attrs["id"])}"' if attrs.get("id") else ""
     css_class = f' class="{escape(attrs["class"])}"' if attrs.get("class") else ""
-    parts = [f"<div{element_id}{css_class}>"]
-    for group_name, options, _ in widget["optgroups"]:
-        if group_name:
-            parts.append(f"\n  <div><label>{escape(group_name)}</label>")
-        parts.extend(f"<div>\n    {draw_option(option, renderer)}</div>" for option in options)
-        if group_name:
-            parts.append("\n  </div>")
-    parts.append("\n</div>")
-    return "".join(parts)
+    options = draw_groups(widget, renderer, "\n  <div><label>{}</label>", "<div>\n    {}</div>",
+                          "\n  </div>")
+    return f"<div{element_id}{css_class}>{options}\n</div>"
 
 
 def draw_textarea(widget, renderer):

@@ -5,13 +5,13 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
-from pytest_django.plugin import blocking_manager_key
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from pytest_django.plugin import blocking_manager_key
 
 from accounts.access import assign_doctor
 from accounts.roles import ADMINISTRATOR, CLINICIAN, CYTOTECHNOLOGIST, LAB_STAFF, PATHOLOGIST
@@ -30,7 +30,7 @@ def pytest_configure(config):
     # Importing the settings creates no folder; the test databases live in VAR_DIR.
     django_settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     report_jinja_renders_to_the_test_client()
-    if not hasattr(config, "workerinput"):  # once a run, before pytest-xdist's test processes start
+    if not hasattr(config, "workerinput"):  # once a run, before pytest-xdist's processes start
         empty_screenshots_folder()
 
 

@@ -23,8 +23,9 @@ class EveryWidget(forms.Form):
     flag = forms.BooleanField(initial=True, required=False)
     unticked = forms.BooleanField(required=False)
     choice = forms.ChoiceField(choices=CHOICES, initial="b&c")
-    choices = forms.MultipleChoiceField(choices=CHOICES, initial=["a", "g2"], required=False,
-                                        widget=forms.CheckboxSelectMultiple(attrs={"class": "boxes"}))
+    choices = forms.MultipleChoiceField(
+        choices=CHOICES, initial=["a", "g2"], required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "boxes"}))
     radio = forms.ChoiceField(choices=CHOICES, initial="g1", widget=forms.RadioSelect)
     listed = forms.MultipleChoiceField(choices=CHOICES, initial=["a"], required=False)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 1}), initial="line\n<two>")

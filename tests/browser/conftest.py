@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCREENSHOTS_DIR
+
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 

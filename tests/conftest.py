@@ -10,6 +10,8 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.sql import emit_post_migrate_signal
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 from pytest_django.plugin import blocking_manager_key
 
@@ -75,29 +77,46 @@ def media_in_tmp(settings, tmp_path):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     """A transactional test (live server, real worker) ends by emptying every table, the rows
-    the data migrations made with them: the roles are made again for the tests after it in
-    this process (which ones those are depends on how pytest-xdist shares the files out)."""
+    the data migrations made with them: they are made again for the tests after it in this
+    process (which ones those are depends on how pytest-xdist shares the files out). Not
+    before a serialized-rollback test, which loads the rows as they were itself."""
     result = yield
-    if nextitem is not None and empties_the_tables(item):  # none: the test database is gone
+    if nextitem is not None and empties_the_tables(item) and not reloads_its_rows(nextitem):
         with item.config.stash[blocking_manager_key].unblock():
-            restore_roles()
+            restore_migrated_rows()
     return result
 
 
 def empties_the_tables(item):
-    """Whether the test is transactional, its tables emptied after it and nothing put back
-    (serialized_rollback puts back the rows as they were, before the next test)."""
     marker = item.get_closest_marker("django_db")
-    if marker and marker.kwargs.get("serialized_rollback"):
-        return False
     return (bool(marker and marker.kwargs.get("transaction"))
             or not {"transactional_db", "live_server"}.isdisjoint(item.fixturenames))
 
 
+def reloads_its_rows(item):
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("serialized_rollback"))
+
+
+def restore_migrated_rows():
+    """After a serialized-rollback test the flush left even the permissions out."""
+    if not Permission.objects.exists():
+        emit_post_migrate_signal(verbosity=0, interactive=False, db=DEFAULT_DB_ALIAS)
+    restore_roles()
+
+
 def make_user(username, role):
     user = User.objects.create_user(username, password=PASSWORD, is_staff=(role == ADMINISTRATOR))
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(role_group(role))
     return user
+
+
+def role_group(role):
+    """The role's group; made again as the data migrations made it if a flush this process
+    did not see coming dropped it."""
+    if not Group.objects.filter(name=role).exists():
+        restore_roles()
+    return Group.objects.get(name=role)
 
 
 def restore_roles():

@@ -111,6 +111,14 @@ def make_user(username, role):
     return user
 
 
+@pytest.fixture
+def db(db):
+    """pytest-django's ``db``, with the data migrations' roles there: product code (seed_demo,
+    the synthetic load) reads them, and a flush this process did not see coming drops them."""
+    role_group(ADMINISTRATOR)
+    return db
+
+
 def role_group(role):
     """The role's group; made again as the data migrations made it if a flush this process
     did not see coming dropped it."""

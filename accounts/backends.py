@@ -6,10 +6,13 @@ in two queries, and the roles were a third, on every request. One UNION query lo
 once per request, on the request's user object, as ModelBackend caches its own: nothing is
 kept between requests, so a permission taken away applies to the very next request.
 """
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+
+from celinsight.compiled_queries import CompiledQuery
 
 PERMISSION, GROUP = "p", "g"
 
@@ -54,7 +57,16 @@ def group_names(user):
     return user._group_names
 
 
+USER_BY_KEY = CompiledQuery(
+    lambda key: get_user_model()._default_manager.filter(pk=key).order_by("pk")[:1], -1)
+
+
 class OneQueryModelBackend(ModelBackend):
+    def get_user(self, user_id):
+        """ModelBackend's, the query compiled once (every request reads its user)."""
+        user = USER_BY_KEY.first(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

@@ -117,6 +117,10 @@ if env_str("DATABASE_URL"):
         # subqueries' estimates pass jit_above_cost, and compiling took 25-30 ms a query
         # (the worklist: 56 ms with JIT, 25 ms without; bench/README.md, load test).
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+        # Django's backend, preparing the queries a connection sends again and again
+        # (celinsight/postgresql/prepared.py); CELINSIGHT_DB_PREPARED_STATEMENTS=0 behind a
+        # pooler in transaction mode, which does not keep a session's statements.
+        DATABASES["default"]["ENGINE"] = "celinsight.postgresql"
 else:
     # SQLite waits for the worker's writes instead of failing with "database is locked".
     DATABASES = {"default": {
@@ -132,6 +136,7 @@ else:
         "TEST": {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")},
     }}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DB_PREPARED_STATEMENTS = env_bool("CELINSIGHT_DB_PREPARED_STATEMENTS", True)
 
 # --- Accounts: login, lockout, sessions, permissions, two-factor -------------------------
 AUTHENTICATION_BACKENDS = [

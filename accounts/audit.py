@@ -14,6 +14,7 @@ from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Q
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
@@ -93,13 +94,34 @@ def log_patient_list_read(request, records):
     underlying = getattr(request, "_request", request)  # DRF's request wraps Django's
     user = request.user if request.user.is_authenticated else None
     address = None if settings.AUDITLOG_DISABLE_REMOTE_ADDR else client_address(underlying)
-    shared = {"action": LogEntry.Action.ACCESS, "actor": user, "remote_addr": address,
-              "actor_email": getattr(user, "email", None), "cid": get_cid(),
-              "additional_data": {"path": request.path, "listed": True}}
-    LogEntry.objects.bulk_create([
-        LogEntry(content_type=ContentType.objects.get_for_model(record), object_pk=str(record.pk),
-                 object_id=record.pk, object_repr=str(record), **shared)
+    shared = LogEntry(action=LogEntry.Action.ACCESS, actor=user, remote_addr=address,
+                      actor_email=getattr(user, "email", None), cid=get_cid(),
+                      additional_data={"path": request.path, "listed": True})
+    insert_alike(shared, [
+        {"content_type_id": ContentType.objects.get_for_model(record).pk,
+         "object_pk": str(record.pk), "object_id": record.pk, "object_repr": str(record)}
         for record in records])
+
+
+def insert_alike(shared, rows):
+    """Insert one entry per row: ``shared``'s values, with each row's (attribute: value) in
+    their place. What ``bulk_create`` writes, each shared value made ready for the database
+    once instead of once a row (a list page's 25 entries were a sixth of its CPU)."""
+    fields = [field for field in LogEntry._meta.concrete_fields if not field.primary_key]
+    varying = [field for field in fields if field.attname in rows[0]]
+    fixed = {field.attname: field.get_db_prep_save(field.pre_save(shared, add=True), connection)
+             for field in fields if field not in varying}
+    values = [[fixed[field.attname] if field.attname in fixed
+               else field.get_db_prep_save(row[field.attname], connection) for field in fields]
+              for row in rows]
+    quote = connection.ops.quote_name
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(LogEntry._meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES {', '.join([placeholders] * len(rows))}",
+            [value for row in values for value in row])
 
 
 def reads_of_patient(patient):

@@ -22,6 +22,7 @@ from django.utils.timezone import template_localtime
 from accounts.people import display_name
 from accounts.security_alerts import recent_alerts_panel
 from cases.case_panel import case_panel
+from celinsight.url_shapes import reverse_keys
 
 
 def environment(**options):
@@ -62,7 +63,9 @@ def csrf_field_once(request):
 
 
 def url(name, *args, **kwargs):
-    return reverse(name, args=args or None, kwargs=kwargs or None)
+    if kwargs:
+        return reverse(name, args=args or None, kwargs=kwargs)
+    return reverse_keys(name, *args)
 
 
 def date(value, format_string=None):

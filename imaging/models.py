@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce
-from django.urls import reverse
+
+from celinsight.url_shapes import reverse_keys
 
 
 def triage_order(triage_score):
@@ -55,7 +56,7 @@ class Specimen(models.Model):
         return self.accession_number
 
     def get_absolute_url(self):
-        return reverse("imaging:specimen", args=[self.pk])
+        return reverse_keys("imaging:specimen", self.pk)
 
 
 def stored_image_path(instance, filename):
@@ -135,10 +136,10 @@ class ImageAsset(models.Model):
         return self.sha256[:16]
 
     def file_url(self):
-        return f"{reverse('imaging:image_file', args=[self.pk])}?v={self.version}"
+        return f"{reverse_keys('imaging:image_file', self.pk)}?v={self.version}"
 
     def thumbnail_url(self):
-        return f"{reverse('imaging:thumbnail_file', args=[self.pk])}?v={self.version}"
+        return f"{reverse_keys('imaging:thumbnail_file', self.pk)}?v={self.version}"
 
     def latest_result(self):
         results = sorted(self.results.all(), key=lambda result: result.queued_at)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
+
+from celinsight.url_shapes import reverse_keys
 
 
 class Patient(models.Model):
@@ -27,4 +28,4 @@ class Patient(models.Model):
         return f"{self.full_name} ({self.mrn})"
 
     def get_absolute_url(self):
-        return reverse("patients:detail", args=[self.pk])
+        return reverse_keys("patients:detail", self.pk)

@@ -14,9 +14,10 @@ _shapes = {}
 
 def reverse_keys(name, *keys):
     """``reverse(name, args=keys)`` for keys that are non-negative integers (or none)."""
-    if not all(type(key) is int and key >= 0 for key in keys):
-        return reverse(name, args=keys or None)
-    shape_key = (name, len(keys), get_script_prefix(), get_urlconf())
+    for key in keys:
+        if type(key) is not int or key < 0:
+            return reverse(name, args=keys or None)
+    shape_key = (name, len(keys), get_script_prefix())
     pieces = _shapes.get(shape_key)
     if pieces is None:
         pieces = _shapes[shape_key] = shape_of(name, len(keys))
@@ -32,6 +33,8 @@ def shape_of(name, count):
     """The route's path split around its keys, or () where a stand-in is not printed once,
     as itself, in order (a converter that formats keys, a pattern they cannot match)."""
     stand_ins = [str(_STAND_IN + number) for number in range(count)]
+    if get_urlconf() is not None:  # a request's own URLconf: not one this module knows
+        return ()
     try:
         path = reverse(name, args=[int(stand_in) for stand_in in stand_ins] or None)
     except NoReverseMatch:

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.people import display_name
+from celinsight.compiled_queries import CompiledQuery
 from diagnostics.bethesda import (
     BethesdaFindings, ChoiceListField, Interpretation, Recommendation, labels, snomed_code,
 )
@@ -271,6 +272,19 @@ class SignOffQuerySet(models.QuerySet):
     def newest_first(self):
         """The sign-off versions, newest first, each with the user who signed it."""
         return self.select_related("signed_by").order_by("-version")
+
+
+def sign_offs_of(specimen):
+    """``specimen.sign_offs.newest_first()`` as a list, its SQL compiled once (the specimen,
+    review and report pages each read it)."""
+    sign_offs = _SIGN_OFFS_NEWEST_FIRST(specimen.pk)
+    for sign_off in sign_offs:
+        sign_off.specimen = specimen
+    return sign_offs
+
+
+_SIGN_OFFS_NEWEST_FIRST = CompiledQuery(
+    lambda key: SpecimenSignOff.objects.filter(specimen=key).newest_first(), -1)
 
 
 class SignedVersionImmutable(Exception):

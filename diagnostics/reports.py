@@ -12,7 +12,7 @@ from accounts.access import get_specimen_for_user, reads_signed_reports_only
 from accounts.audit import log_patient_read
 from diagnostics.bethesda import report_loinc
 from diagnostics.computer_assisted import computer_assisted_section
-from diagnostics.models import CellResult, CellReview
+from diagnostics.models import CellResult, CellReview, sign_offs_of
 from diagnostics.report_text import lab, patient_age
 from diagnostics.review import flagged_results
 
@@ -41,7 +41,7 @@ def overrides(specimen):
 
 def specimen_report_context(specimen):
     counts = class_counts(specimen)
-    sign_offs = list(specimen.sign_offs.newest_first())
+    sign_offs = sign_offs_of(specimen)
     current = sign_offs[0] if sign_offs else None
     return {
         **lab(),

@@ -14,7 +14,7 @@ from celinsight.pagination import IndexOrderPaginator, page_or_404
 from diagnostics import review
 from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
-from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellResult, class_names
+from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellResult, class_names, sign_offs_of
 from diagnostics.triage import TRIAGE_RULE
 from diagnostics.worklists import (
     awaiting_review, batches_of, with_cell_counts,
@@ -68,7 +68,7 @@ def specimen_review(request, specimen_id):
 
 def review_context(request, specimen, sign_off_form=None):
     """The review page's context; `sign_off_form` is a bound report form with its errors."""
-    sign_offs = list(specimen.sign_offs.newest_first())
+    sign_offs = sign_offs_of(specimen)
     sign_off = review.closing_sign_off(specimen, sign_offs)  # None while open, re-opened too
     if sign_off_form is None and sign_off:  # an amendment starts from the signed version
         sign_off_form = AmendmentForm(specimen=specimen, initial=amendable_values(sign_off))

@@ -20,6 +20,7 @@ from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_p
                                       specimen_results)
 from cases.accessioning import accession
 from cases.forms import RequisitionForm
+from diagnostics.models import sign_offs_of
 from diagnostics.review import ReviewRefused, closing_sign_off
 from imaging.field_views import specimen_fields_context, with_fields_pending
 from imaging.forms import SpecimenForm, UploadForm
@@ -66,7 +67,7 @@ def specimen_detail(request, specimen_id):
     if polling:
         return render(request, "imaging/_gallery.html", {"specimen": specimen, "page": None,
                                                          **results, **gallery})
-    sign_offs = list(specimen.sign_offs.newest_first())
+    sign_offs = sign_offs_of(specimen)
     context = {
         "specimen": specimen,
         "images": images,

@@ -32,9 +32,12 @@ class JinjaFirstRenderer(Jinja2):
 class FastWidgetRenderer(JinjaFirstRenderer):
     def render(self, template_name, context, request=None):
         draw = DRAWN_IN_PYTHON.get(template_name)
-        if draw is None or "widget" not in context:
-            return super().render(template_name, context, request)
-        return draw(context["widget"], self)
+        if draw is not None and "widget" in context:
+            return draw(context["widget"], self)
+        draw = DRAWN_FROM_CONTEXT.get(template_name)
+        if draw is not None:
+            return draw(context, self).strip()  # as Django strips what a template wrote
+        return super().render(template_name, context, request)
 
 
 def attributes(attrs):
@@ -105,6 +108,46 @@ def draw_textarea(widget, renderer):
             f"{value}</textarea>")
 
 
+def draw_field_group(context, renderer):
+    """django/forms/field.html: a field's label (or legend), help text, errors and widget,
+    each on its line as the template writes them."""
+    field = context["field"]
+    if field.use_fieldset:
+        described = field.aria_describedby
+        described = f' aria-describedby="{escape(described)}"' if described else ""
+        legend = field.legend_tag() if field.label else ""
+        opening = f"\n  <fieldset{described}>\n  {legend}\n"
+    else:
+        opening = f"\n  {field.label_tag() if field.label else ''}\n"
+    help_text = ""
+    if field.help_text:
+        help_id = f' id="{escape(field.auto_id)}_helptext"' if field.auto_id else ""
+        help_text = f'<div class="helptext"{help_id}>{field.help_text}</div>'
+    closing = "</fieldset>" if field.use_fieldset else ""
+    return f"{opening}\n{help_text}\n{field.errors}\n{field}\n{closing}"
+
+
+def draw_label(context, renderer):
+    """django/forms/label.html."""
+    label = escape(context["label"])
+    if not context["use_tag"]:
+        return label
+    tag = escape(context["tag"])
+    attrs = attributes(context["attrs"]) if context["attrs"] else ""
+    return f"<{tag}{attrs}>{label}</{tag}>"
+
+
+def draw_error_list(context, renderer):
+    """django/forms/errors/list/default.html and ul.html."""
+    errors = context["errors"]
+    if not errors:
+        return ""
+    field_id = getattr(errors, "field_id", None)
+    element_id = f' id="{escape(field_id)}_error"' if field_id else ""
+    items = "".join(f"<li>{escape(error)}</li>" for error in errors)
+    return f'<ul class="{escape(context["error_class"])}"{element_id}>{items}</ul>'
+
+
 INPUTS = ("checkbox", "color", "date", "datetime", "email", "hidden", "input", "number",
           "password", "search", "tel", "text", "time", "url")
 DRAWN_IN_PYTHON = {
@@ -118,4 +161,10 @@ DRAWN_IN_PYTHON = {
     f"{WIDGETS}radio.html": draw_multiple_input,
     f"{WIDGETS}multiple_input.html": draw_multiple_input,
     f"{WIDGETS}textarea.html": draw_textarea,
+}
+DRAWN_FROM_CONTEXT = {
+    "django/forms/field.html": draw_field_group,
+    "django/forms/label.html": draw_label,
+    "django/forms/errors/list/default.html": draw_error_list,
+    "django/forms/errors/list/ul.html": draw_error_list,
 }

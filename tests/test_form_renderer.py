@@ -5,7 +5,8 @@ import pytest
 from django import forms
 from django.utils.safestring import mark_safe
 
-from celinsight.form_renderer import DRAWN_IN_PYTHON, FastWidgetRenderer, JinjaFirstRenderer
+from celinsight.form_renderer import (DRAWN_FROM_CONTEXT, DRAWN_IN_PYTHON, FastWidgetRenderer,
+                                      JinjaFirstRenderer)
 from tests.test_query_counts import PAGES, SMALL, load
 
 CHOICES = [("a", "Plain"), ("b&c", 'Quoted "b" & <c>'), ("", "None chosen"),
@@ -41,8 +42,23 @@ def test_each_widget_as_django_draws_it(field, bound):
     assert drawn[0] == drawn[1]
 
 
-def test_every_widget_template_drawn_in_python_is_one_of_djangos():
-    for template_name in DRAWN_IN_PYTHON:
+@pytest.mark.parametrize("bound", [False, True])
+@pytest.mark.parametrize("field", list(EveryWidget.base_fields))
+def test_each_field_group_as_django_draws_it(field, bound):
+    """Label (or legend), help text, errors and widget: field.html, label.html, the error list."""
+    data = {"text": "x' <y>", "choices": ["b&c"], "radio": "", "flag": "on", "note": ""}
+    for auto_id in ("id_%s_x", ""):
+        forms_drawn = [EveryWidget(data if bound else None, auto_id=auto_id, renderer=renderer())
+                       for renderer in (FastWidgetRenderer, JinjaFirstRenderer)]
+        for form in forms_drawn:
+            form.fields[field].help_text = mark_safe("Help with <b>this</b> & that")
+        drawn = [form[field].as_field_group() for form in forms_drawn]
+        assert drawn[0] == drawn[1]
+        assert drawn[0].count("<label") + drawn[0].count("<legend") >= 1 or not auto_id
+
+
+def test_every_template_drawn_in_python_is_one_of_djangos():
+    for template_name in [*DRAWN_IN_PYTHON, *DRAWN_FROM_CONTEXT]:
         JinjaFirstRenderer().get_template(template_name)
 
 

@@ -59,6 +59,9 @@ class Specimen(models.Model):
         return reverse_keys("imaging:specimen", self.pk)
 
 
+RESULT_LIST = "result_list"
+
+
 def stored_image_path(instance, filename):
     return f"specimens/{instance.specimen_id}/{filename}"
 
@@ -142,7 +145,12 @@ class ImageAsset(models.Model):
         return f"{reverse_keys('imaging:thumbnail_file', self.pk)}?v={self.version}"
 
     def latest_result(self):
-        results = sorted(self.results.all(), key=lambda result: result.queued_at)
+        """The newest result: of ``result_list`` where a page prefetched the results into it
+        (``Prefetch("results", to_attr=RESULT_LIST)``: no queryset made per image)."""
+        results = getattr(self, RESULT_LIST, None)
+        if results is None:
+            results = self.results.all()
+        results = sorted(results, key=lambda result: result.queued_at)
         return results[-1] if results else None
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.auth.decorators import permission_required
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,7 +25,7 @@ from diagnostics.models import sign_offs_of
 from diagnostics.review import ReviewRefused, closing_sign_off
 from imaging.field_views import specimen_fields_context, with_fields_pending
 from imaging.forms import SpecimenForm, UploadForm
-from imaging.models import ImageAsset
+from imaging.models import RESULT_LIST, ImageAsset
 from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
 from imaging.uploads import store_upload
 
@@ -58,8 +59,8 @@ def specimen_detail(request, specimen_id):
     if not polling or not read_logged_lately(request.user, specimen):
         log_patient_read(request, specimen)
     # Fields of view are listed apart (imaging.field_views); their cells are images here.
-    images = list(specimen.images.filter(kind=ImageAsset.Kind.CELL)
-                  .order_by("uploaded_at", "pk").prefetch_related("results"))
+    images = list(specimen.images.filter(kind=ImageAsset.Kind.CELL).order_by("uploaded_at", "pk")
+                  .prefetch_related(Prefetch("results", to_attr=RESULT_LIST)))
     results = specimen_results(images)
     gallery_page = page_or_404(request, results["gallery"], GALLERY_SIZE, parameter="cells")
     gallery = {"gallery_page": gallery_page,

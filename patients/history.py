@@ -9,7 +9,7 @@ from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 
 from diagnostics.models import CellResult, SpecimenSignOff
 from diagnostics.triage import ABNORMAL_CLASSES
-from imaging.models import ImageAsset, Specimen
+from imaging.models import RESULT_LIST, ImageAsset, Specimen
 
 
 def patient_history(patient):
@@ -38,9 +38,13 @@ def patient_history(patient):
 
 
 def with_images(entries):
-    """Load the images and results of these entries' specimens (two queries in all)."""
-    images = ImageAsset.objects.order_by("uploaded_at", "pk").prefetch_related("results")
-    prefetch_related_objects([entry.specimen for entry in entries], Prefetch("images", queryset=images))
+    """Load the images (each specimen's ``image_list``) and their results (each image's
+    ``result_list``) of these entries' specimens, in two queries. Lists rather than the
+    managers' caches: those made a queryset for each image, a third of the page's CPU."""
+    images = (ImageAsset.objects.order_by("uploaded_at", "pk")
+              .prefetch_related(Prefetch("results", to_attr=RESULT_LIST)))
+    prefetch_related_objects([entry.specimen for entry in entries],
+                             Prefetch("images", queryset=images, to_attr="image_list"))
     return entries
 
 

@@ -10,7 +10,8 @@ page's milliseconds per request and the functions that took most of the time.
     DATABASE_URL=postgres://... .venv/bin/python bench/profile_pages.py --cpu   # CPU only
 
 ``--cpu``: no profiler; each page's median and fastest CPU time of the Django process
-(``time.process_time``, SQL waits excluded) over 15 requests after one to warm up.
+(``time.process_time``, SQL waits excluded) over the rounds after one to warm up, and the
+CPU its PostgreSQL backend spent a request (when the server runs on this machine).
 """
 import argparse
 import cProfile
@@ -68,12 +69,32 @@ def profile(client, url, rounds):
 def print_cpu_time(client, name, url, rounds):
     client.get(url)
     times = []
+    database_started = database_cpu_seconds()
     for _ in range(rounds):
         started = time.process_time()
         client.get(url)
         times.append(time.process_time() - started)
+    database_ms = ""
+    if database_started is not None:
+        spent = (database_cpu_seconds() - database_started) / rounds
+        database_ms = f"  PostgreSQL {spent * 1000:5.1f} ms a request"
     print(f"{name:<16} median {statistics.median(times) * 1000:6.1f} ms  "
-          f"fastest {min(times) * 1000:6.1f} ms of CPU")
+          f"fastest {min(times) * 1000:6.1f} ms of CPU{database_ms}")
+
+
+def database_cpu_seconds():
+    """The CPU time of this connection's PostgreSQL backend process (on this machine), or
+    None (SQLite, or a server elsewhere). Counted in clock ticks: use tens of rounds."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():

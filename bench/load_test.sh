@@ -160,6 +160,7 @@ run_load() {  # run_load NAME THINK
   local name="$1"
   local user_classes="Doctor"
   [ "$SCREENERS" -gt 0 ] && user_classes="Doctor Screener"
+  rm -f "$RESULTS/$name.txt"  # a run that fails must not show the last run's table
   LOADTEST_PASSWORD="$PASSWORD" LOADTEST_DOCTORS="$DOCTORS" LOADTEST_THINK="$2" \
   LOADTEST_SCREENERS="$SCREENERS" \
   LOADTEST_DURATION="$DURATION" LOADTEST_MAX_REQUESTS="$MAX_REQUESTS" \

@@ -54,10 +54,11 @@ class CompiledQuery:
     def compile(self, queryset):
         compiler = queryset.query.get_compiler(using=queryset.db)
         compiler.sql, params = compiler.as_sql()
-        positions = [(position, self.stand_ins.index(value))
+        argument_of = {(type(stand_in), stand_in): argument
+                       for argument, stand_in in enumerate(self.stand_ins)}
+        positions = [(position, argument_of[type(value), value])
                      for position, value in enumerate(params)
-                     if any(value == stand_in and type(value) is type(stand_in)
-                            for stand_in in self.stand_ins)]
+                     if (type(value), value) in argument_of]
         missing = set(range(len(self.stand_ins))) - {argument for _, argument in positions}
         if missing:
             raise ValueError(f"stand-ins {sorted(missing)} are not among the query's "

@@ -40,6 +40,11 @@ def preparable(sql, params):
     return first_from > 0 and "%s" not in sql[:first_from]
 
 
+def send(cursor, sql):
+    """Run ``sql`` as it is, past PreparingCursor.execute."""
+    psycopg2.extensions.cursor.execute(cursor, sql)
+
+
 class PreparingConnection(psycopg2.extensions.connection):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,20 +75,19 @@ class PreparingConnection(psycopg2.extensions.connection):
         status = self.info.transaction_status
         if status == TRANSACTION_STATUS_IDLE and self.autocommit:
             try:
-                psycopg2.extensions.cursor.execute(cursor, statement)
+                send(cursor, statement)
             except psycopg2.Error:
                 return UNPREPARABLE
             return name
         if status not in (TRANSACTION_STATUS_IDLE, TRANSACTION_STATUS_INTRANS):
             return UNPREPARABLE  # a failed transaction: the query will fail as it is
-        psycopg2.extensions.cursor.execute(cursor, "SAVEPOINT celinsight_prepare")
+        send(cursor, "SAVEPOINT celinsight_prepare")
         try:
-            psycopg2.extensions.cursor.execute(cursor, statement)
+            send(cursor, statement)
         except psycopg2.Error:
-            psycopg2.extensions.cursor.execute(cursor,
-                                               "ROLLBACK TO SAVEPOINT celinsight_prepare")
+            send(cursor, "ROLLBACK TO SAVEPOINT celinsight_prepare")
             name = UNPREPARABLE
-        psycopg2.extensions.cursor.execute(cursor, "RELEASE SAVEPOINT celinsight_prepare")
+        send(cursor, "RELEASE SAVEPOINT celinsight_prepare")
         return name
 
     def deallocate_oldest(self, cursor):
@@ -91,7 +95,7 @@ class PreparingConnection(psycopg2.extensions.connection):
         del self.statements[sql]
         if name and self.info.transaction_status in (TRANSACTION_STATUS_IDLE,
                                                      TRANSACTION_STATUS_INTRANS):
-            psycopg2.extensions.cursor.execute(cursor, f"DEALLOCATE {name}")
+            send(cursor, f"DEALLOCATE {name}")
 
     def forget_statements(self):
         """Prepare nothing anew, and send every query as text, until ``resume``: a migration

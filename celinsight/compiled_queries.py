@@ -16,6 +16,7 @@ import copy
 import weakref
 
 from django.db import connections
+from django.db.models import prefetch_related_objects
 from django.db.models.query import ModelIterable
 
 
@@ -30,13 +31,20 @@ class CompiledQuery:
 
     def __call__(self, *values):
         """The model instances the queryset for ``values`` holds, as a list."""
+        return list(ModelIterable(_Compiled(self.db, self.compiler_for(values))))
+
+    def rows(self, *values):
+        """The rows, as tuples, of a ``values_list`` queryset (aggregates too) for ``values``."""
+        return list(self.compiler_for(values).results_iter(tuple_expected=True))
+
+    def compiler_for(self, values):
         compiler, params, positions = self.compiled_for_connection()
         params = list(params)
         for position, argument in positions:
             params[position] = type(self.stand_ins[argument])(values[argument])
         run = copy.copy(compiler)
         run.as_sql = lambda *args, **kwargs: (run.sql, params)
-        return list(ModelIterable(_Compiled(self.db, run)))
+        return run
 
     def first(self, *values):
         found = self(*values)
@@ -79,3 +87,64 @@ class _Compiled:
 
     def get_compiler(self, using=None, connection=None, elide_empty=True):
         return self.compiler
+
+
+class ForKeys:
+    """A query of a list of integer keys (``pk__in=keys``), compiled once a process for each
+    number of keys: ``build(keys)`` is its queryset. A page's keys are at most a page long,
+    so there are a few dozen shapes at most."""
+
+    def __init__(self, build):
+        self.build = build
+        self.by_count = {}
+
+    def query_for(self, keys):
+        count = len(keys)
+        if count not in self.by_count:
+            # Negative keys: no row has one; the stand-ins must differ from the query's
+            # constants, and its constants are never negative integers.
+            self.by_count[count] = CompiledQuery(lambda *stand_ins: self.build(stand_ins),
+                                                 *range(-1, -count - 1, -1))
+        return self.by_count[count]
+
+    def __call__(self, keys):
+        return self.query_for(keys)(*keys)
+
+    def rows(self, keys):
+        return self.query_for(keys).rows(*keys)
+
+
+_ROWS_BY_SHAPE = {}  # (model, database, joins): a ForKeys of those rows
+
+
+def rows_by_key(queryset, keys):
+    """``{key: row}`` for ``keys`` (a page's, already chosen by ``queryset``'s filter), read
+    as ``queryset`` reads its rows (its joins and prefetches) but by key alone, compiled once a
+    process for each shape and number of keys.
+
+    Re-reading a page's rows through the list's own filter (``in_bulk``) compiled that filter
+    again and made the database evaluate it again: 3.3 ms of CPU and 3.9 ms of PostgreSQL for
+    the screening queue's 25 cases. A queryset with annotations, extra or deferred columns is
+    read by ``in_bulk``, as before, and so are keys that are not integers."""
+    query = queryset.query
+    if (not keys or query.annotations or query.extra or query.deferred_loading[0]
+            or query.select_related is True or any(type(key) is not int for key in keys)):
+        return queryset.in_bulk(keys)
+    model, db = queryset.model, queryset.db
+    joins = tuple(sorted(related_lookups(query.select_related)))
+    shape = (model, db, joins)
+    if shape not in _ROWS_BY_SHAPE:
+        _ROWS_BY_SHAPE[shape] = ForKeys(
+            lambda keys: model._base_manager.db_manager(db).select_related(*joins)
+            .filter(pk__in=keys).order_by())
+    rows = _ROWS_BY_SHAPE[shape](keys)
+    if queryset._prefetch_related_lookups:
+        prefetch_related_objects(rows, *queryset._prefetch_related_lookups)
+    return {row.pk: row for row in rows}
+
+
+def related_lookups(select_related, prefix=""):
+    """The lookups (``"specimen__patient"``) of a query's ``select_related`` tree."""
+    for name, below in (select_related or {}).items():
+        yield prefix + name
+        yield from related_lookups(below, f"{prefix}{name}__")

@@ -5,6 +5,7 @@ Each list is a fixed number of queries, however many rows it has.
 from django.db.models import Count, Q
 
 from accounts.access import patients_visible_to, specimens_worked_on_by
+from celinsight.compiled_queries import ForKeys
 from diagnostics.models import CellResult
 from imaging.models import UploadBatch, triage_order
 
@@ -28,8 +29,9 @@ def awaiting_review(user):
         # A case still with the screeners is not a pathologist's yet (cases.models.Case.Stage;
         # named by value: importing cases here would be an import cycle).
         .exclude(case__stage__in=SCREENING_STAGES)
-        # Fetched for the page only: joined, every patient would be read to sort the list.
-        .prefetch_related("patient")
+        # Joined in the page's rows only (rows_by_key): the keys' and the count's queries
+        # leave select_related out; joined there, every patient would be read to sort the list.
+        .select_related("patient")
         .order_by(triage_order("triage_score"), "collected_on", "pk")
     )
 
@@ -38,18 +40,18 @@ def with_cell_counts(specimens):
     """The specimens as a list, each with ``cell_count`` (classified cells) and
     ``flagged_count`` (of those, referred to a cytologist), counted in one query."""
     specimens = list(specimens)
-    counts = (
-        CellResult.objects.filter(image__specimen__in=specimens, status=Status.DONE)
-        .order_by()
-        .values("image__specimen")
-        .annotate(cells=Count("pk"), flagged=Count("pk", filter=Q(refer_to_cytologist=True)))
-    )
-    by_specimen = {row["image__specimen"]: row for row in counts}
+    counts = CELL_COUNTS.rows([specimen.pk for specimen in specimens]) if specimens else []
+    by_specimen = {key: (cells, flagged) for key, cells, flagged in counts}
     for specimen in specimens:
-        row = by_specimen.get(specimen.pk, {})
-        specimen.cell_count = row.get("cells", 0)
-        specimen.flagged_count = row.get("flagged", 0)
+        specimen.cell_count, specimen.flagged_count = by_specimen.get(specimen.pk, (0, 0))
     return specimens
+
+
+CELL_COUNTS = ForKeys(lambda keys: (
+    CellResult.objects.filter(image__specimen__in=keys, status=Status.DONE)
+    .order_by()
+    .values_list("image__specimen")
+    .annotate(cells=Count("pk"), flagged=Count("pk", filter=Q(refer_to_cytologist=True)))))
 
 
 def batches_of(user):

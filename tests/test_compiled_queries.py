@@ -2,12 +2,13 @@
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from accounts.access import CASE_AND_REQUISITION, PATIENT_BY_KEY, specimen_with
 from accounts.backends import USER_BY_KEY
 from cases.models import Case
-from celinsight.compiled_queries import CompiledQuery
+from celinsight.compiled_queries import CompiledQuery, ForKeys, rows_by_key
 from imaging.models import Specimen
 from patients.models import Patient
 
@@ -60,3 +61,52 @@ def test_two_values_each_in_its_place(patient, doctor):
     assert query(patient.pk, patient.mrn) == [patient]
     assert query(patient.pk, "not theirs") == []
     assert User.objects.count() >= 1
+
+
+def make_specimens(patient, count):
+    return [Specimen.objects.create(patient=patient, accession_number=f"R-{number}",
+                                    collected_on="2026-11-01") for number in range(count)]
+
+
+def test_rows_by_key_reads_each_row_with_the_lists_joins_and_prefetches(patient, lab):
+    specimens = make_specimens(patient, 3)
+    for specimen in specimens:
+        Case.objects.create(specimen=specimen, lab=lab)
+    cases = Case.objects.select_related("specimen__patient", "lab").prefetch_related(
+        "specimen__images").filter(lab=lab)
+    keys = [case.pk for case in cases]
+    with CaptureQueriesContext(connection) as captured:
+        rows = rows_by_key(cases, keys)
+        assert [rows[key].specimen.patient.full_name for key in keys] == [patient.full_name] * 3
+        assert [list(rows[key].specimen.images.all()) for key in keys] == [[], [], []]
+        assert rows[keys[0]].lab == lab
+    assert len(captured.captured_queries) == 2  # the joined rows, then the prefetch
+    assert rows == cases.in_bulk(keys)
+
+
+def test_rows_by_key_answers_for_each_number_of_keys_and_leaves_out_rows_gone(patient):
+    specimens = make_specimens(patient, 4)
+    keys = [specimen.pk for specimen in specimens]
+    listed = Specimen.objects.select_related("patient").filter(patient=patient)
+    assert rows_by_key(listed, keys[:2]).keys() == set(keys[:2])
+    assert rows_by_key(listed, keys[2:]).keys() == set(keys[2:])
+    specimens[0].delete()
+    assert rows_by_key(listed, keys[:2]).keys() == {keys[1]}
+    assert rows_by_key(listed, []) == {}
+
+
+def test_rows_by_key_reads_a_list_with_annotations_through_its_filter(patient):
+    specimens = make_specimens(patient, 2)
+    keys = [specimen.pk for specimen in specimens]
+    annotated = Specimen.objects.annotate(images_count=Count("images")).filter(pk=keys[0])
+    assert rows_by_key(annotated, keys).keys() == {keys[0]}  # in_bulk: the filter holds
+    assert rows_by_key(annotated, keys)[keys[0]].images_count == 0
+
+
+def test_rows_of_an_aggregate_for_each_number_of_keys(patient, doctor):
+    specimens = make_specimens(patient, 3)
+    counts = ForKeys(lambda keys: Specimen.objects.filter(pk__in=keys, patient=patient)
+                     .values_list("patient").annotate(Count("pk")).order_by())
+    assert counts.rows([specimens[0].pk]) == [(patient.pk, 1)]
+    assert counts.rows([specimen.pk for specimen in specimens]) == [(patient.pk, 3)]
+    assert counts.rows([-7, -8]) == []

@@ -57,3 +57,12 @@ class IndexOrderPaginator(Paginator):
         if number < 1 or (number - 1) * self.per_page > MAX_OFFSET:
             raise EmptyPage("That page contains no results")
         return number
+
+
+class CountedPaginator(Paginator):
+    """A Paginator told its list's length, where the page counted it with other figures in
+    one query (the review page's cells: diagnostics.cell_summary)."""
+
+    def __init__(self, object_list, per_page, count, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count = count  # Paginator.count is a cached property: this is its value

@@ -5,9 +5,8 @@ Each cell has two classes: its morphology class (SIPaKMeD's, reported as morphol
 findings; the general category is suggested from them) and its Bethesda category, by the
 Bethesda model, which the section counts and flags by.
 """
-from django.db.models import Count, Q
-
 from diagnostics.bethesda import GeneralCategory
+from diagnostics.cell_summary import CellSummary
 from diagnostics.models import (CellResult, bethesda_label, by_severity,
                                 is_abnormal_bethesda_category)
 from diagnostics.triage import (ABNORMAL_CLASSES, abnormal_probability,
@@ -16,43 +15,48 @@ from diagnostics.triage import (ABNORMAL_CLASSES, abnormal_probability,
 MOST_SUSPICIOUS = 5
 
 
-def computer_assisted_section(specimen):
+def computer_assisted_section(specimen, summary=None):
     """The report's computer-assisted fields from the specimen's classified cells now; frozen
-    on a report version when it is signed."""
-    done = CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)
-    rows = (done.values_list("model_version", "predicted_class")
-            .annotate(count=Count("pk"), referred=Count("pk", filter=Q(refer_to_cytologist=True)))
-            .order_by("model_version", "-count", "predicted_class"))
-    counts, referred = {}, 0
-    for model_version, predicted_class, count, referred_here in rows:
-        counts.setdefault(model_version, {})[predicted_class] = count
-        referred += referred_here
-    analysed = sum(sum(by_class.values()) for by_class in counts.values())
-    flagged = sum(count for by_class in counts.values()
-                  for name, count in by_class.items() if name in ABNORMAL_CLASSES)
-    bethesda, bethesda_flagged = bethesda_counts(done)
+    on a report version when it is signed. ``summary``: its CellSummary, where the caller has
+    one."""
+    summary = summary or CellSummary.of(specimen)
+    counts = morphology_counts(summary.done)
+    bethesda, bethesda_flagged = bethesda_counts(summary.done)
     return {
-        "ai_used": analysed > 0,
+        "ai_used": summary.done_count > 0,
         "ai_model_versions": list(counts) + list(bethesda),
-        "cells_analysed": analysed,
-        "cells_flagged": flagged,
-        "cells_referred": referred,
+        "cells_analysed": summary.done_count,
+        "cells_flagged": summary.cells(
+            summary.done, lambda group: group.predicted_class in ABNORMAL_CLASSES),
+        "cells_referred": summary.cells(summary.done, lambda group: group.referred),
         "morphology_counts": counts,
         "bethesda_counts": bethesda,
         "cells_flagged_bethesda": bethesda_flagged if bethesda else None,
-        "most_suspicious_cells": most_suspicious_cells(done),
+        "most_suspicious_cells": most_suspicious_cells(
+            CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)),
     }
 
 
-def bethesda_counts(done_results):
+def morphology_counts(done_groups):
+    """{model version: {morphology class: cells}}, versions in order, most frequent class
+    first (ties by name)."""
+    by_version = {}
+    for group in done_groups:
+        by_class = by_version.setdefault(group.model_version, {})
+        by_class[group.predicted_class] = by_class.get(group.predicted_class, 0) + group.count
+    return {version: dict(sorted(by_class.items(), key=lambda item: (-item[1], item[0])))
+            for version, by_class in sorted(by_version.items())}
+
+
+def bethesda_counts(done_groups):
     """({Bethesda model version: {category label: cells}}, cells in an abnormal category),
     categories least severe first; cells without a category are left out."""
-    rows = (done_results.exclude(bethesda_category="")
-            .values_list("bethesda_model_version", "bethesda_category")
-            .annotate(count=Count("pk")).order_by())
     by_version = {}
-    for model_version, category, count in rows:
-        by_version.setdefault(model_version, {})[category] = count
+    for group in done_groups:
+        if group.bethesda_category:
+            by_category = by_version.setdefault(group.bethesda_model_version, {})
+            by_category[group.bethesda_category] = (
+                by_category.get(group.bethesda_category, 0) + group.count)
     counts = {version: {bethesda_label(name): by_category[name]
                         for name in by_severity(by_category)}
               for version, by_category in sorted(by_version.items())}
@@ -79,15 +83,13 @@ def most_suspicious_cells(done_results, limit=MOST_SUSPICIOUS):
     } for result in ranked]
 
 
-def suggested_general_category(specimen):
+def suggested_general_category(specimen, summary=None):
     """NILM when no classified cell is in an abnormal morphology class (the reviewer's class
     where reviewed, else the model's), else epithelial cell abnormality; None when the AI
     classified nothing. A suggestion shown to the signer, never the interpretation."""
-    abnormal = (Q(review__isnull=True, predicted_class__in=ABNORMAL_CLASSES)
-                | Q(review__reviewed_class__in=ABNORMAL_CLASSES))
-    counts = CellResult.objects.filter(
-        image__specimen=specimen, status=CellResult.Status.DONE).aggregate(
-        done=Count("pk"), abnormal=Count("pk", filter=abnormal))
-    if not counts["done"]:
+    summary = summary or CellSummary.of(specimen)
+    if not summary.done_count:
         return None
-    return GeneralCategory.EPITHELIAL_ABNORMALITY if counts["abnormal"] else GeneralCategory.NILM
+    abnormal = summary.cells(summary.done, lambda group: (
+        group.reviewed_class or group.predicted_class) in ABNORMAL_CLASSES)
+    return GeneralCategory.EPITHELIAL_ABNORMALITY if abnormal else GeneralCategory.NILM

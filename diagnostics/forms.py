@@ -53,7 +53,8 @@ INTERPRETATION_GROUPS = [
 
 class SignOffForm(BethesdaConsistencyMixin, forms.ModelForm):
     """The Bethesda report a signer fills in; each consistency error shows next to its field.
-    Pass `specimen` for the patient's age and the AI's suggested general category."""
+    Pass `specimen` for the patient's age and the AI's suggested general category (and its
+    `cell_summary` where the caller has it)."""
 
     takes_specimen = True
     fieldsets = [
@@ -79,7 +80,7 @@ class SignOffForm(BethesdaConsistencyMixin, forms.ModelForm):
             "educational_note": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, specimen=None, **kwargs):
+    def __init__(self, *args, specimen=None, cell_summary=None, **kwargs):
         super().__init__(*args, **kwargs)
         for name in self.Meta.radios:  # no pre-selected "---------" radio
             self.fields[name].choices = self.fields[name].choices[1:]
@@ -89,7 +90,7 @@ class SignOffForm(BethesdaConsistencyMixin, forms.ModelForm):
         self.suggested_category = None
         if specimen is not None:
             self.patient_age = patient_age(specimen)
-            self.suggested_category = suggested_general_category(specimen)
+            self.suggested_category = suggested_general_category(specimen, cell_summary)
             if self.suggested_category:
                 self.fields["general_category"].initial = self.suggested_category
                 self.fields["general_category"].help_text = (

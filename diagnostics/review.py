@@ -11,12 +11,12 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.people import display_name
 from diagnostics.bethesda import INTERPRETATION_CATEGORY
 from diagnostics.bethesda_rules import consistency_errors
+from diagnostics.cell_summary import CellSummary
 from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.models import CellResult, CellReview, SpecimenReopening, SpecimenSignOff
 from diagnostics.report_text import patient_age, render_report_text, signer_credentials
@@ -161,13 +161,12 @@ def log_review_created(cell_review, reviewer):
                                 actor=reviewer)
 
 
-def review_counts(specimen):
+def review_counts(specimen, summary=None):
     """The specimen's cells still being classified (``pending``) and its flagged cells nobody
-    has reviewed yet (``unreviewed_flagged``), in one query."""
-    return CellResult.objects.filter(image__specimen=specimen).aggregate(
-        pending=Count("pk", filter=Q(status__in=[Status.QUEUED, Status.RUNNING])),
-        unreviewed_flagged=Count("pk", filter=Q(status=Status.DONE, refer_to_cytologist=True,
-                                                review__isnull=True)))
+    has reviewed yet (``unreviewed_flagged``), from its CellSummary (one query)."""
+    summary = summary or CellSummary.of(specimen)
+    return {"pending": summary.pending_count,
+            "unreviewed_flagged": summary.unreviewed_flagged_count}
 
 
 def sign_off_blockers(specimen, counts=None):

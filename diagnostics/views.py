@@ -1,4 +1,4 @@
-from functools import wraps
+from functools import partial, wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -10,8 +10,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import CASE_AND_REQUISITION, get_specimen_for_user
 from accounts.audit import log_patient_list_read, log_patient_read
-from celinsight.pagination import IndexOrderPaginator, page_or_404
+from celinsight.pagination import CountedPaginator, IndexOrderPaginator, page_or_404
 from diagnostics import review
+from diagnostics.cell_summary import CellSummary
 from diagnostics.computer_assisted import computer_assisted_section
 from diagnostics.forms import AmendmentForm, CellReviewForm, ReopeningForm, SignOffForm
 from diagnostics.models import FREE_TEXT_MAX_LENGTH, CellResult, class_names, sign_offs_of
@@ -70,23 +71,27 @@ def review_context(request, specimen, sign_off_form=None):
     """The review page's context; `sign_off_form` is a bound report form with its errors."""
     sign_offs = sign_offs_of(specimen)
     sign_off = review.closing_sign_off(specimen, sign_offs)  # None while open, re-opened too
+    summary = CellSummary.of(specimen)
     if sign_off_form is None and sign_off:  # an amendment starts from the signed version
-        sign_off_form = AmendmentForm(specimen=specimen, initial=amendable_values(sign_off))
+        sign_off_form = AmendmentForm(specimen=specimen, cell_summary=summary,
+                                      initial=amendable_values(sign_off))
     findings = screener_findings(specimen)
-    counts = review.review_counts(specimen)
+    counts = review.review_counts(specimen, summary)
     if sign_off_form is None:  # a first sign-off starts from the screener and the requisition
-        sign_off_form = SignOffForm(specimen=specimen, initial=case_values(specimen, findings))
+        sign_off_form = SignOffForm(specimen=specimen, cell_summary=summary,
+                                    initial=case_values(specimen, findings))
     return {
         "specimen": specimen,
         "sign_off": sign_off,
         "sign_offs": sign_offs,
         **cell_list_context(specimen, sign_off, page_or_404(
-            request, review.classified_cells_flagged_first(specimen), CELLS_PER_REVIEW_PAGE),
+            request, review.classified_cells_flagged_first(specimen), CELLS_PER_REVIEW_PAGE,
+            partial(CountedPaginator, count=summary.done_count)),
             counts["unreviewed_flagged"]),
         "blockers": [] if sign_off else review.sign_off_blockers(specimen, counts),
         "sign_off_form": sign_off_form,
         "screener_findings": findings,
-        "ai_section": computer_assisted_section(specimen),
+        "ai_section": computer_assisted_section(specimen, summary),
         "reopen_form": ReopeningForm(),
         "reopening": None if sign_off else review.current_reopening(
             specimen, next(iter(sign_offs), None)),

@@ -1,6 +1,11 @@
 """What the specimen page's case panel shows the user (jinja2/cases/_case_panel.html)."""
 from cases import queue
 from cases.forms import AssignForm
+from cases.models import Lab
+from celinsight.compiled_queries import CompiledQuery
+
+LAB_MEMBERSHIP = CompiledQuery(lambda lab, user: Lab.members.through.objects.filter(
+    lab=lab, user=user).values_list("pk")[:1], -1, -2)
 
 
 def case_panel(specimen, user):
@@ -13,7 +18,7 @@ def case_panel(specimen, user):
     awaiting = case.stage == stage.AWAITING_SCREENING
     shown = {"case": case, "requisition": getattr(specimen, "requisition", None),
              "findings": getattr(case, "findings", None)}
-    if not case.lab.members.filter(pk=user.pk).exists():  # may read it, not work on it
+    if not LAB_MEMBERSHIP.rows(case.lab_id, user.pk):  # may read it, not work on it
         return shown
     return {
         **shown,

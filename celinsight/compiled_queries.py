@@ -148,3 +148,12 @@ def related_lookups(select_related, prefix=""):
     for name, below in (select_related or {}).items():
         yield prefix + name
         yield from related_lookups(below, f"{prefix}{name}__")
+
+
+def lists_by(rows, attribute):
+    """``{value: [rows with that value of attribute]}``, each list in the rows' order: rows of
+    several parents read in one query, handed out to their parents as a prefetch would."""
+    grouped = {}
+    for row in rows:
+        grouped.setdefault(getattr(row, attribute), []).append(row)
+    return grouped

@@ -5,9 +5,10 @@ results, so the upload side never needs to know what a result holds.
 """
 from datetime import timedelta
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
+from celinsight.compiled_queries import ForKeys
+from diagnostics.cell_summary import CellSummary
 from diagnostics.chart_drawing import chart_drawing
 from diagnostics.models import (CellResult, CellReview, bethesda_label, by_severity, class_names,
                                 is_abnormal_bethesda_category)
@@ -20,19 +21,17 @@ GALLERY_SIZE = 48
 HEATMAP_WAIT = timedelta(hours=1)
 
 
-def specimen_progress(specimen):
+def specimen_progress(specimen, summary=None):
     """Counts of the specimen's results by status, and whether work is still pending.
 
     ``referred`` counts the classified cells flagged "refer to cytologist".
     """
-    referred = Q(status=CellResult.Status.DONE, refer_to_cytologist=True)
-    rows = list(CellResult.objects.filter(image__specimen=specimen).values_list("status")
-                .annotate(count=Count("pk"), referred=Count("pk", filter=referred))
-                .values_list("status", "count", "referred"))
-    counts = {status: count for status, count, _ in rows}
-    progress = {status: counts.get(status, 0) for status in CellResult.Status.values}
-    progress["total"] = sum(counts.values())
-    progress["referred"] = sum(referred for _, _, referred in rows)
+    summary = summary or CellSummary.of(specimen)
+    progress = {status: 0 for status in CellResult.Status.values}
+    for group in summary.groups:
+        progress[group.status] += group.count
+    progress["total"] = summary.cells(summary.groups)
+    progress["referred"] = summary.cells(summary.done, lambda group: group.referred)
     progress["finished"] = progress["done"] + progress["failed"]
     progress["pending"] = progress["queued"] + progress["running"]
     progress["percent"] = (
@@ -86,14 +85,20 @@ def bethesda_summary(results):
 
 def with_reviews(results):
     """The results, each with ``cell_review`` (its CellReview, or None) and ``shown_class``
-    (the reviewer's class where reviewed, else the model's): one query for all of them."""
-    reviews = {review.result_id: review for review in CellReview.objects.filter(
-        result__in=[result.pk for result in results]).select_related("reviewer")}
+    (the reviewer's class where reviewed, else the model's): one query for all of them, the
+    reviews of their specimens (compiled once for each number of specimens)."""
+    specimen_keys = sorted({result.image.specimen_id for result in results})
+    reviews = {review.result_id: review
+               for review in REVIEWS_OF_SPECIMENS(specimen_keys)} if specimen_keys else {}
     for result in results:
         result.cell_review = reviews.get(result.pk)
         result.shown_class = (result.cell_review.reviewed_class if result.cell_review
                               else result.predicted_class)
     return results
+
+
+REVIEWS_OF_SPECIMENS = ForKeys(lambda keys: CellReview.objects.filter(
+    result__image__specimen__in=keys).select_related("reviewer").order_by())
 
 
 def latest_classified_results(images):

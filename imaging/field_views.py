@@ -1,12 +1,15 @@
 """Fields of view on the pages: the specimen page's list of fields (how many cells each
 held, or why it failed) with the adequacy help, and one field with its cells marked."""
-from django.db.models import Prefetch
+from functools import partial
+
+from django.db.models import Count, Prefetch
 from django.shortcuts import render
 
 from accounts.access import get_specimen_material_for_user, get_visible_or_404
 from accounts.audit import log_patient_read
 from cases.models import Requisition
-from celinsight.pagination import page_or_404
+from celinsight.compiled_queries import CompiledQuery
+from celinsight.pagination import CountedPaginator, page_or_404
 from diagnostics.adequacy import adequacy_help
 from diagnostics.models import CellResult
 from imaging.models import FieldOfView, ImageAsset
@@ -17,11 +20,13 @@ FIELDS_PER_PAGE = 20
 def specimen_fields_context(request, specimen):
     """The specimen page's fields (a page of them, ``?fields=``) and its adequacy help; empty
     for a specimen without fields. A constant number of queries, however many fields."""
+    field_count = sum(fields_by_status(specimen).values())
+    if not field_count:
+        return {"fields_page": None}
     fields = (FieldOfView.objects.filter(image__specimen=specimen)
               .select_related("image").order_by("image__uploaded_at", "pk"))
-    fields_page = page_or_404(request, fields, FIELDS_PER_PAGE, parameter="fields")
-    if not fields_page.paginator.count:
-        return {"fields_page": None}
+    fields_page = page_or_404(request, fields, FIELDS_PER_PAGE,
+                              partial(CountedPaginator, count=field_count), parameter="fields")
     specimen_type = (Requisition.objects.filter(specimen=specimen)
                      .values_list("specimen_type", flat=True).first())
     return {"fields_page": fields_page, "adequacy": adequacy_help(specimen, specimen_type)}
@@ -30,9 +35,9 @@ def specimen_fields_context(request, specimen):
 def with_fields_pending(specimen, progress):
     """diagnostics' classification progress, with the fields whose cells are still being
     found counted as pending work: their cells are not queued yet."""
-    progress["fields_pending"] = FieldOfView.objects.filter(
-        image__specimen=specimen,
-        status__in=[FieldOfView.Status.QUEUED, FieldOfView.Status.RUNNING]).count()
+    by_status = fields_by_status(specimen)
+    progress["fields_pending"] = sum(by_status.get(status, 0) for status in (
+        FieldOfView.Status.QUEUED, FieldOfView.Status.RUNNING))
     progress["pending"] += progress["fields_pending"]
     # Whole slides being scanned, with their tiles done / total (diagnostics.slide_cells).
     progress["slides_scanning"] = list(FieldOfView.objects.filter(
@@ -40,6 +45,15 @@ def with_fields_pending(specimen, progress):
         status=FieldOfView.Status.RUNNING).values_list(
         "image__original_name", "tiles_done", "tiles_total")) if progress["fields_pending"] else []
     return progress
+
+
+def fields_by_status(specimen):
+    """``{status: fields}`` of the specimen's fields of view (one query, compiled once)."""
+    return dict(FIELDS_BY_STATUS.rows(specimen.pk))
+
+
+FIELDS_BY_STATUS = CompiledQuery(lambda key: FieldOfView.objects.filter(image__specimen=key)
+                                 .values_list("status").annotate(Count("pk")).order_by(), -1)
 
 
 def field_detail(request, specimen_id, field_id):

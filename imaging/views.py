@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,16 +15,18 @@ from PIL import Image
 from accounts.access import (CASE_AND_REQUISITION, get_image_for_user, get_patient_for_user,
                              get_specimen_for_user, get_specimen_material_for_user)
 from accounts.audit import log_patient_read
+from celinsight.compiled_queries import CompiledQuery, lists_by
 from celinsight.pagination import page_or_404
 from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_progress,
                                       specimen_results)
 from cases.accessioning import accession
 from cases.forms import RequisitionForm
-from diagnostics.models import sign_offs_of
+from diagnostics.cell_summary import CellSummary
+from diagnostics.models import CellResult, sign_offs_of
 from diagnostics.review import ReviewRefused, closing_sign_off
 from imaging.field_views import specimen_fields_context, with_fields_pending
 from imaging.forms import SpecimenForm, UploadForm
-from imaging.models import RESULT_LIST, ImageAsset
+from imaging.models import RESULT_LIST, ImageAsset, UploadBatch
 from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
 from imaging.uploads import store_upload
 
@@ -58,9 +59,7 @@ def specimen_detail(request, specimen_id):
     polling = request.headers.get("HX-Target") == "gallery"  # the gallery, for heat maps
     if not polling or not read_logged_lately(request.user, specimen):
         log_patient_read(request, specimen)
-    # Fields of view are listed apart (imaging.field_views); their cells are images here.
-    images = list(specimen.images.filter(kind=ImageAsset.Kind.CELL).order_by("uploaded_at", "pk")
-                  .prefetch_related(Prefetch("results", to_attr=RESULT_LIST)))
+    images = cell_images_of(specimen)
     results = specimen_results(images)
     gallery_page = page_or_404(request, results["gallery"], GALLERY_SIZE, parameter="cells")
     gallery = {"gallery_page": gallery_page,
@@ -69,6 +68,7 @@ def specimen_detail(request, specimen_id):
         return render(request, "imaging/_gallery.html", {"specimen": specimen, "page": None,
                                                          **results, **gallery})
     sign_offs = sign_offs_of(specimen)
+    summary = CellSummary.of(specimen)
     context = {
         "specimen": specimen,
         "images": images,
@@ -77,14 +77,36 @@ def specimen_detail(request, specimen_id):
         "sign_offs": sign_offs,
         **results,
         **gallery,
-        "progress": with_fields_pending(specimen, specimen_progress(specimen)),
-        "last_batch": specimen.upload_batches.first(),
+        "progress": with_fields_pending(specimen, specimen_progress(specimen, summary)),
+        "last_batch": LAST_BATCH.first(specimen.pk),
         "upload_form": UploadForm(),
         "can_upload": request.user.has_perm("imaging.add_imageasset"),
         "closed_by": closing_sign_off(specimen, sign_offs),
         **specimen_fields_context(request, specimen),
     }
     return render(request, "imaging/specimen_detail.html", context)
+
+
+def cell_images_of(specimen):
+    """The specimen's cell images in upload order, each with its results (``result_list``):
+    two queries, compiled once a process. Fields of view are listed apart
+    (imaging.field_views); the cells cut from them are cell images here."""
+    images = CELL_IMAGES_OF_SPECIMEN(specimen.pk)
+    results = lists_by(RESULTS_OF_CELL_IMAGES(specimen.pk), "image_id")
+    for image in images:
+        image.specimen = specimen
+        setattr(image, RESULT_LIST, results.get(image.pk, []))
+        for result in getattr(image, RESULT_LIST):
+            result.image = image
+    return images
+
+
+CELL_IMAGES_OF_SPECIMEN = CompiledQuery(lambda key: ImageAsset.objects.filter(
+    specimen=key, kind=ImageAsset.Kind.CELL).order_by("uploaded_at", "pk"), -1)
+RESULTS_OF_CELL_IMAGES = CompiledQuery(lambda key: CellResult.objects.filter(
+    image__specimen=key, image__kind=ImageAsset.Kind.CELL), -1)
+LAST_BATCH = CompiledQuery(
+    lambda key: UploadBatch.objects.filter(specimen=key).order_by("-created_at", "-pk")[:1], -1)
 
 
 def read_logged_lately(user, record):

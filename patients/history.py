@@ -1,12 +1,13 @@
 """A patient's specimens over time: signed interpretations, cell counts and the trend.
 
 The whole history is a fixed number of queries however many specimens the patient has:
-the counts are annotated and the images, results and sign-offs prefetched.
+the counts are annotated and the images, results and sign-offs read for all specimens at once.
 """
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.db.models import Count, Q
 
+from celinsight.compiled_queries import CompiledQuery, ForKeys, lists_by
 from diagnostics.models import CellResult, SpecimenSignOff
 from diagnostics.triage import ABNORMAL_CLASSES
 from imaging.models import RESULT_LIST, ImageAsset, Specimen
@@ -18,34 +19,63 @@ def patient_history(patient):
 
     A cell is an image with a finished result; ``classified_count``, ``flagged_count``
     (refer to cytologist) and ``abnormal_count`` count images, so an image classified by
-    two model versions counts once.
+    two model versions counts once. Both queries are compiled once a process (keyed by the
+    patient): building them took a fifth of the history page's CPU.
     """
-    sign_offs = SpecimenSignOff.objects.newest_first()
+    specimens = SPECIMENS_COUNTED(patient.pk)
+    sign_offs = lists_by(SIGN_OFFS_OF_PATIENT(patient.pk), "specimen_id")
+    for specimen in specimens:
+        specimen.patient = patient
+        specimen.sign_off_versions = sign_offs.get(specimen.pk, [])
+        for sign_off in specimen.sign_off_versions:
+            sign_off.specimen = specimen
+    return specimens
+
+
+def counted_specimens_of(patient_key):
     done = Q(images__results__status=CellResult.Status.DONE)
 
     def cells(condition=Q()):
         return Count("images", filter=done & condition, distinct=True)
 
     return (
-        patient.specimens.order_by("collected_on", "created_at")
+        Specimen.objects.filter(patient_id=patient_key).order_by("collected_on", "created_at")
         .annotate(
             classified_count=cells(),
             flagged_count=cells(Q(images__results__refer_to_cytologist=True)),
             abnormal_count=cells(Q(images__results__predicted_class__in=ABNORMAL_CLASSES)),
         )
-        .prefetch_related(Prefetch("sign_offs", queryset=sign_offs, to_attr="sign_off_versions"))
     )
+
+
+SPECIMENS_COUNTED = CompiledQuery(counted_specimens_of, -1)
+SIGN_OFFS_OF_PATIENT = CompiledQuery(
+    lambda key: SpecimenSignOff.objects.filter(specimen__patient_id=key).newest_first(), -1)
 
 
 def with_images(entries):
     """Load the images (each specimen's ``image_list``) and their results (each image's
-    ``result_list``) of these entries' specimens, in two queries. Lists rather than the
-    managers' caches: those made a queryset for each image, a third of the page's CPU."""
-    images = (ImageAsset.objects.order_by("uploaded_at", "pk")
-              .prefetch_related(Prefetch("results", to_attr=RESULT_LIST)))
-    prefetch_related_objects([entry.specimen for entry in entries],
-                             Prefetch("images", queryset=images, to_attr="image_list"))
+    ``result_list``) of these entries' specimens, in two queries compiled once for each
+    number of specimens. Lists rather than the managers' caches: those made a queryset for
+    each image, a third of the page's CPU."""
+    specimens = [entry.specimen for entry in entries]
+    keys = [specimen.pk for specimen in specimens]
+    images = lists_by(IMAGES_OF_SPECIMENS(keys), "specimen_id") if keys else {}
+    results = lists_by(RESULTS_OF_SPECIMENS(keys), "image_id") if keys else {}
+    for specimen in specimens:
+        specimen.image_list = images.get(specimen.pk, [])
+        for image in specimen.image_list:
+            image.specimen = specimen
+            setattr(image, RESULT_LIST, results.get(image.pk, []))
+            for result in getattr(image, RESULT_LIST):
+                result.image = image
     return entries
+
+
+IMAGES_OF_SPECIMENS = ForKeys(
+    lambda keys: ImageAsset.objects.filter(specimen__in=keys).order_by("uploaded_at", "pk"))
+RESULTS_OF_SPECIMENS = ForKeys(
+    lambda keys: CellResult.objects.filter(image__specimen__in=keys))
 
 
 @dataclass

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.access import CASE_AND_REQUISITION, PATIENT_BY_KEY, specimen_with
 from accounts.backends import USER_BY_KEY
 from cases.models import Case
-from celinsight.compiled_queries import CompiledQuery, ForKeys, rows_by_key
+from celinsight.compiled_queries import CompiledQuery, ForKeys, lists_by, rows_by_key
 from imaging.models import Specimen
 from patients.models import Patient
 
@@ -110,3 +110,9 @@ def test_rows_of_an_aggregate_for_each_number_of_keys(patient, doctor):
     assert counts.rows([specimens[0].pk]) == [(patient.pk, 1)]
     assert counts.rows([specimen.pk for specimen in specimens]) == [(patient.pk, 3)]
     assert counts.rows([-7, -8]) == []
+
+
+def test_lists_by_hands_rows_to_their_parents_in_order(patient):
+    specimens = make_specimens(patient, 3)
+    grouped = lists_by(reversed(specimens), "patient_id")
+    assert grouped == {patient.pk: specimens[::-1]}

@@ -31,7 +31,8 @@ class CompiledQuery:
 
     def __call__(self, *values):
         """The model instances the queryset for ``values`` holds, as a list."""
-        return list(ModelIterable(_Compiled(self.db, self.compiler_for(values))))
+        compiler = self.compiler_for(values)  # first: it sets self.db on a first call
+        return list(ModelIterable(_Compiled(self.db, compiler)))
 
     def rows(self, *values):
         """The rows, as tuples, of a ``values_list`` queryset (aggregates too) for ``values``."""

@@ -158,3 +158,41 @@ def lists_by(rows, attribute):
     for row in rows:
         grouped.setdefault(getattr(row, attribute), []).append(row)
     return grouped
+
+
+class CompiledSlices:
+    """Slices of a fixed-shape queryset of one key (``build(key)``), as a paginator takes
+    them: each slice's SQL compiled once a process, for the first ``most`` slices asked for
+    (a slice's bounds are in its SQL); later ones are built as querysets."""
+
+    def __init__(self, build, most=64):
+        self.build = build
+        self.most = most
+        self.by_bounds = {}
+
+    def of(self, key):
+        """What a Paginator slices: the queryset of ``key``, read slice by slice."""
+        return _SlicedByKey(self, key)
+
+    def rows(self, key, start, stop):
+        if stop <= start:
+            return []  # an empty first page; an empty slice compiles to no SQL
+        bounds = (start, stop)
+        if bounds not in self.by_bounds:
+            if len(self.by_bounds) >= self.most:
+                return list(self.build(key)[start:stop])
+            self.by_bounds[bounds] = CompiledQuery(
+                lambda stand_in: self.build(stand_in)[start:stop], -1)
+        return self.by_bounds[bounds](key)
+
+
+class _SlicedByKey:
+    def __init__(self, slices, key):
+        self.slices = slices
+        self.key = key
+
+    def __getitem__(self, bounds):
+        return self.slices.rows(self.key, bounds.start or 0, bounds.stop)
+
+    def count(self):
+        return self.slices.build(self.key).count()

@@ -5,6 +5,7 @@ Each cell has two classes: its morphology class (SIPaKMeD's, reported as morphol
 findings; the general category is suggested from them) and its Bethesda category, by the
 Bethesda model, which the section counts and flags by.
 """
+from celinsight.compiled_queries import CompiledQuery
 from diagnostics.bethesda import GeneralCategory
 from diagnostics.cell_summary import CellSummary
 from diagnostics.models import (CellResult, bethesda_label, by_severity,
@@ -32,8 +33,7 @@ def computer_assisted_section(specimen, summary=None):
         "morphology_counts": counts,
         "bethesda_counts": bethesda,
         "cells_flagged_bethesda": bethesda_flagged if bethesda else None,
-        "most_suspicious_cells": most_suspicious_cells(
-            CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)),
+        "most_suspicious_cells": most_suspicious_cells(specimen),
     }
 
 
@@ -65,13 +65,8 @@ def bethesda_counts(done_groups):
     return counts, flagged
 
 
-def most_suspicious_cells(done_results, limit=MOST_SUSPICIOUS):
+def most_suspicious_cells(specimen):
     """The cells with the largest abnormal probability mass, with any reviewer's class."""
-    # The database ranks them, as for the triage score: a slide's thousands of probability
-    # maps are not decoded in Python on every review page.
-    ranked = (done_results.select_related("image", "review")
-              .annotate(abnormal=abnormal_probability_column())
-              .order_by("-abnormal", "queued_at", "pk")[:limit])
     return [{
         "result": result.pk,
         "image": result.image.original_name,
@@ -80,7 +75,16 @@ def most_suspicious_cells(done_results, limit=MOST_SUSPICIOUS):
         "bethesda_category": bethesda_label(result.bethesda_category),
         "abnormal_probability": round(abnormal_probability(result.probabilities), 4),
         "reviewed_class": result.review.reviewed_class if hasattr(result, "review") else "",
-    } for result in ranked]
+    } for result in MOST_SUSPICIOUS_OF(specimen.pk)]
+
+
+# The database ranks them, as for the triage score: a slide's thousands of probability maps
+# are not decoded in Python on every review page.
+MOST_SUSPICIOUS_OF = CompiledQuery(lambda key: (
+    CellResult.objects.filter(image__specimen=key, status=CellResult.Status.DONE)
+    .select_related("image", "review")
+    .annotate(abnormal=abnormal_probability_column())
+    .order_by("-abnormal", "queued_at", "pk")[:MOST_SUSPICIOUS]), -1)
 
 
 def suggested_general_category(specimen, summary=None):

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.people import display_name
+from celinsight.compiled_queries import CompiledSlices
 from diagnostics.bethesda import INTERPRETATION_CATEGORY
 from diagnostics.bethesda_rules import consistency_errors
 from diagnostics.cell_summary import CellSummary
@@ -48,6 +49,10 @@ def classified_cells_flagged_first(specimen):
         .select_related("image", "review__reviewer")
         .order_by("-refer_to_cytologist", "image__uploaded_at", "pk")
     )
+
+
+# The review page's pages of cells: its query took 2-3 ms to build and compile a request.
+CELLS_FLAGGED_FIRST = CompiledSlices(classified_cells_flagged_first)
 
 
 def flagged_results(specimen):

@@ -85,7 +85,7 @@ def review_context(request, specimen, sign_off_form=None):
         "sign_off": sign_off,
         "sign_offs": sign_offs,
         **cell_list_context(specimen, sign_off, page_or_404(
-            request, review.classified_cells_flagged_first(specimen), CELLS_PER_REVIEW_PAGE,
+            request, review.CELLS_FLAGGED_FIRST.of(specimen.pk), CELLS_PER_REVIEW_PAGE,
             partial(CountedPaginator, count=summary.done_count)),
             counts["unreviewed_flagged"]),
         "blockers": [] if sign_off else review.sign_off_blockers(specimen, counts),

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.access import CASE_AND_REQUISITION, PATIENT_BY_KEY, specimen_with
 from accounts.backends import USER_BY_KEY
 from cases.models import Case
-from celinsight.compiled_queries import CompiledQuery, ForKeys, lists_by, rows_by_key
+from celinsight.compiled_queries import CompiledQuery, CompiledSlices, ForKeys, lists_by, rows_by_key
 from imaging.models import Specimen
 from patients.models import Patient
 
@@ -116,3 +116,14 @@ def test_lists_by_hands_rows_to_their_parents_in_order(patient):
     specimens = make_specimens(patient, 3)
     grouped = lists_by(reversed(specimens), "patient_id")
     assert grouped == {patient.pk: specimens[::-1]}
+
+
+def test_slices_of_a_key_compiled_once_each_as_the_queryset_slices(patient):
+    specimens = make_specimens(patient, 5)
+    pages = CompiledSlices(lambda key: Specimen.objects.filter(patient=key).order_by("pk"), most=2)
+    sliced = pages.of(patient.pk)
+    assert sliced[0:2] == specimens[0:2] and sliced[2:4] == specimens[2:4]
+    assert sliced[4:6] == specimens[4:]  # past the two compiled: built as a queryset
+    assert sliced[0:2] == specimens[0:2]
+    assert len(pages.by_bounds) == 2 and sliced.count() == 5
+    assert sliced[0:0] == []  # an empty first page

@@ -34,9 +34,9 @@ class IndexOrderPaginator(Paginator):
     2,464 specimens awaiting 86 ms; 1 ms for the keys and 1 ms for the count, and 4 + 16 ms,
     this way. Sorting rows already joined to everything the page shows made the queue's query
     join all its cases' requisitions, patients and users. The rows are read by key alone
-    (``rows_by_key``): their keys came through the list's filter already. A page number past the rows falls
-    back to Paginator (a count, then EmptyPage); a number too large for the database's OFFSET
-    (4611686018427387904 overflowed SQLite) never reaches it."""
+    (``rows_by_key``): their keys came through the list's filter already. A page number past
+    the rows falls back to Paginator (a count, then EmptyPage); a number too large for the
+    database's OFFSET (4611686018427387904 overflowed SQLite) never reaches it."""
 
     def page(self, number):
         number = self.checked(number)

@@ -37,6 +37,8 @@ GROUPS_OF_SPECIMEN = CompiledQuery(lambda key: (
 
 
 class CellSummary:
+    """The groups of one specimen's results (``of``), and the counts pages read from them."""
+
     def __init__(self, groups):
         self.groups = groups
         self.done = [group for group in groups if group.status == Status.DONE]
@@ -54,7 +56,8 @@ class CellSummary:
 
     @property
     def pending_count(self):
-        return self.cells(self.groups, lambda group: group.status in (Status.QUEUED, Status.RUNNING))
+        return self.cells(self.groups,
+                          lambda group: group.status in (Status.QUEUED, Status.RUNNING))
 
     @property
     def unreviewed_flagged_count(self):

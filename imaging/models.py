@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce
 
+from celinsight.compiled_queries import lists_by
 from celinsight.url_shapes import reverse_keys
 
 
@@ -60,6 +61,17 @@ class Specimen(models.Model):
 
 
 RESULT_LIST = "result_list"
+
+
+def give_results(images, results):
+    """Hand each image its results (``result_list``, in the rows' order) from one query's
+    rows, as ``Prefetch("results", to_attr=RESULT_LIST)`` would."""
+    by_image = lists_by(results, "image_id")
+    for image in images:
+        setattr(image, RESULT_LIST, by_image.get(image.pk, []))
+        for result in getattr(image, RESULT_LIST):
+            result.image = image
+    return images
 
 
 def stored_image_path(instance, filename):

@@ -15,7 +15,7 @@ from PIL import Image
 from accounts.access import (CASE_AND_REQUISITION, get_image_for_user, get_patient_for_user,
                              get_specimen_for_user, get_specimen_material_for_user)
 from accounts.audit import log_patient_read
-from celinsight.compiled_queries import CompiledQuery, lists_by
+from celinsight.compiled_queries import CompiledQuery
 from celinsight.pagination import page_or_404
 from diagnostics.presentation import (GALLERY_SIZE, heatmaps_pending, specimen_progress,
                                       specimen_results)
@@ -26,7 +26,7 @@ from diagnostics.models import CellResult, sign_offs_of
 from diagnostics.review import ReviewRefused, closing_sign_off
 from imaging.field_views import specimen_fields_context, with_fields_pending
 from imaging.forms import SpecimenForm, UploadForm
-from imaging.models import RESULT_LIST, ImageAsset, UploadBatch
+from imaging.models import ImageAsset, UploadBatch, give_results
 from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
 from imaging.uploads import store_upload
 
@@ -92,13 +92,9 @@ def cell_images_of(specimen):
     two queries, compiled once a process. Fields of view are listed apart
     (imaging.field_views); the cells cut from them are cell images here."""
     images = CELL_IMAGES_OF_SPECIMEN(specimen.pk)
-    results = lists_by(RESULTS_OF_CELL_IMAGES(specimen.pk), "image_id")
     for image in images:
         image.specimen = specimen
-        setattr(image, RESULT_LIST, results.get(image.pk, []))
-        for result in getattr(image, RESULT_LIST):
-            result.image = image
-    return images
+    return give_results(images, RESULTS_OF_CELL_IMAGES(specimen.pk))
 
 
 CELL_IMAGES_OF_SPECIMEN = CompiledQuery(lambda key: ImageAsset.objects.filter(

@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from celinsight.compiled_queries import CompiledQuery, ForKeys, lists_by
 from diagnostics.models import CellResult, SpecimenSignOff
 from diagnostics.triage import ABNORMAL_CLASSES
-from imaging.models import RESULT_LIST, ImageAsset, Specimen
+from imaging.models import ImageAsset, Specimen, give_results
 
 
 def patient_history(patient):
@@ -60,15 +60,15 @@ def with_images(entries):
     each image, a third of the page's CPU."""
     specimens = [entry.specimen for entry in entries]
     keys = [specimen.pk for specimen in specimens]
-    images = lists_by(IMAGES_OF_SPECIMENS(keys), "specimen_id") if keys else {}
-    results = lists_by(RESULTS_OF_SPECIMENS(keys), "image_id") if keys else {}
+    if not keys:
+        return entries
+    images = lists_by(IMAGES_OF_SPECIMENS(keys), "specimen_id")
     for specimen in specimens:
         specimen.image_list = images.get(specimen.pk, [])
         for image in specimen.image_list:
             image.specimen = specimen
-            setattr(image, RESULT_LIST, results.get(image.pk, []))
-            for result in getattr(image, RESULT_LIST):
-                result.image = image
+    give_results([image for specimen in specimens for image in specimen.image_list],
+                 RESULTS_OF_SPECIMENS(keys))
     return entries
 
 

@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.access import CASE_AND_REQUISITION, PATIENT_BY_KEY, specimen_with
 from accounts.backends import USER_BY_KEY
 from cases.models import Case
-from celinsight.compiled_queries import CompiledQuery, CompiledSlices, ForKeys, lists_by, rows_by_key
+from celinsight.compiled_queries import (CompiledQuery, CompiledSlices, ForKeys, lists_by,
+                                         rows_by_key)
 from imaging.models import Specimen
 from patients.models import Patient
 

@@ -41,3 +41,26 @@ def test_floatformat_writes_what_djangos_does():
                 (value, places)
     for value, places in [(3, 3), ("0.5", 2), (None, 3), (float("nan"), 3), (0.5, -2), (0.5, "2g")]:
         assert floatformat(value, places) == defaultfilters.floatformat(value, places)
+
+
+def test_the_date_filter_writes_what_djangos_does(settings):
+    from datetime import date
+
+    from django.template import defaultfilters
+    from django.utils.timezone import template_localtime
+
+    from celinsight.page_templates import date as date_filter
+    settings.TIME_ZONE = "America/St_Johns"  # a half-hour offset
+    values = [datetime(2026, 12, 3, 23, 45, 7, tzinfo=dt_timezone.utc),
+              datetime(5, 1, 2, 3, 4, 5, tzinfo=dt_timezone.utc), datetime(2026, 3, 8, 6, 1),
+              date(2026, 2, 9), date(9, 10, 11), None, "", "2026-01-01"]
+    formats = ["Y-m-d", "Y-m-d H:i", "Y-m-d H:i:s", "m-d", "d/m/Y", "H:i", "N j, Y", "", None]
+    for value in values:
+        for format_string in formats:
+            try:
+                expected = defaultfilters.date(template_localtime(value), format_string)
+            except TypeError:  # a time format for a date
+                with pytest.raises(TypeError):
+                    date_filter(value, format_string)
+                continue
+            assert date_filter(value, format_string) == expected, (value, format_string)

@@ -95,5 +95,6 @@ def suggested_general_category(specimen, summary=None):
     if not summary.done_count:
         return None
     abnormal = summary.cells(summary.done, lambda group: (
-        group.reviewed_class or group.predicted_class) in ABNORMAL_CLASSES)
+        group.predicted_class if group.reviewed_class is None else group.reviewed_class)
+        in ABNORMAL_CLASSES)
     return GeneralCategory.EPITHELIAL_ABNORMALITY if abnormal else GeneralCategory.NILM

@@ -17,10 +17,11 @@ from imaging.models import FieldOfView, ImageAsset
 FIELDS_PER_PAGE = 20
 
 
-def specimen_fields_context(request, specimen):
+def specimen_fields_context(request, specimen, by_status):
     """The specimen page's fields (a page of them, ``?fields=``) and its adequacy help; empty
-    for a specimen without fields. A constant number of queries, however many fields."""
-    field_count = sum(fields_by_status(specimen).values())
+    for a specimen without fields. A constant number of queries, however many fields.
+    ``by_status``: its ``fields_by_status``."""
+    field_count = sum(by_status.values())
     if not field_count:
         return {"fields_page": None}
     fields = (FieldOfView.objects.filter(image__specimen=specimen)
@@ -32,10 +33,11 @@ def specimen_fields_context(request, specimen):
     return {"fields_page": fields_page, "adequacy": adequacy_help(specimen, specimen_type)}
 
 
-def with_fields_pending(specimen, progress):
+def with_fields_pending(specimen, progress, by_status=None):
     """diagnostics' classification progress, with the fields whose cells are still being
-    found counted as pending work: their cells are not queued yet."""
-    by_status = fields_by_status(specimen)
+    found counted as pending work: their cells are not queued yet. ``by_status``: its
+    ``fields_by_status``, where the caller has it."""
+    by_status = fields_by_status(specimen) if by_status is None else by_status
     progress["fields_pending"] = sum(by_status.get(status, 0) for status in (
         FieldOfView.Status.QUEUED, FieldOfView.Status.RUNNING))
     progress["pending"] += progress["fields_pending"]

@@ -24,7 +24,7 @@ from cases.forms import RequisitionForm
 from diagnostics.cell_summary import CellSummary
 from diagnostics.models import CellResult, sign_offs_of
 from diagnostics.review import ReviewRefused, closing_sign_off
-from imaging.field_views import specimen_fields_context, with_fields_pending
+from imaging.field_views import fields_by_status, specimen_fields_context, with_fields_pending
 from imaging.forms import SpecimenForm, UploadForm
 from imaging.models import ImageAsset, UploadBatch, give_results
 from imaging.thumbnails import THUMBNAIL_CONTENT_TYPE, ensure_thumbnail
@@ -69,6 +69,7 @@ def specimen_detail(request, specimen_id):
                                                          **results, **gallery})
     sign_offs = sign_offs_of(specimen)
     summary = CellSummary.of(specimen)
+    fields = fields_by_status(specimen)
     context = {
         "specimen": specimen,
         "images": images,
@@ -77,12 +78,12 @@ def specimen_detail(request, specimen_id):
         "sign_offs": sign_offs,
         **results,
         **gallery,
-        "progress": with_fields_pending(specimen, specimen_progress(specimen, summary)),
+        "progress": with_fields_pending(specimen, specimen_progress(specimen, summary), fields),
         "last_batch": LAST_BATCH.first(specimen.pk),
         "upload_form": UploadForm(),
         "can_upload": request.user.has_perm("imaging.add_imageasset"),
         "closed_by": closing_sign_off(specimen, sign_offs),
-        **specimen_fields_context(request, specimen),
+        **specimen_fields_context(request, specimen, fields),
     }
     return render(request, "imaging/specimen_detail.html", context)
 

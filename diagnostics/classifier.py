@@ -54,20 +54,23 @@ def classifier_for(version):
 def served_from_shared_pass(classifier):
     """The morphology ``classifier``, its backbone replaced by the active Bethesda model's
     where that one reads its pass (the same weights, more features: PrefixBackbone), so a
-    worker compiles and holds one backbone, not two (its own stays uncompiled); returned."""
+    worker compiles and holds one backbone, not two (its own stays uncompiled); its own
+    again where the active Bethesda model changed and no longer reads it. Returned."""
     from diagnostics.engine.serving import OnnxClassifier, PrefixBackbone, reads_pass_of
 
-    backbone = getattr(classifier, "backbone_", None)
-    if not isinstance(classifier, OnnxClassifier) or isinstance(backbone, PrefixBackbone):
+    if not isinstance(classifier, OnnxClassifier):
         return classifier
+    own = getattr(classifier.backbone_, "own", classifier.backbone_)
     try:
         bethesda = bethesda_classifier()
     except Exception:  # logged where the cells are classified; served on its own meanwhile
         return classifier
     if bethesda is not None and isinstance(bethesda, OnnxClassifier) and \
             reads_pass_of(bethesda, classifier):
-        classifier.backbone_ = PrefixBackbone(bethesda.backbone_, backbone.name,
-                                              backbone.num_features)
+        if getattr(classifier.backbone_, "backbone", None) is not bethesda.backbone_:
+            classifier.backbone_ = PrefixBackbone(bethesda.backbone_, own)
+    else:
+        classifier.backbone_ = own
     return classifier
 
 

@@ -26,6 +26,7 @@ ALL_VIEWS = ("identity", "hflip", "vflip", "rot180", "rot90", "rot270")
 # Designs use the heads' own defaults (their ``__init__``'s), except where they say.
 FINE_TUNED_LIGHTGBM = {"n_estimators": 300}
 BETHESDA_LIGHTGBM = {"n_estimators": 400, "class_weight": "balanced"}
+BETHESDA_FINE_TUNING = FineTuning(epochs=6, samples_per_epoch=2400, class_balance="sqrt")
 
 
 def register_hybrid(name):
@@ -147,5 +148,16 @@ def bethesda_sipakmed_stages_lightgbm(pretrained=True, **overrides):
     view, LightGBM weighting each category equally. Served beside the SIPaKMeD model it
     costs no backbone pass of its own; on CRIC's grouped 5-fold it beat frozen ImageNet
     features (bench/bethesda_shared_backbone.py, bench/README.md)."""
+    return build_hybrid("efficientnet_lite0_sipakmed_stages", LightGBMHead, BETHESDA_LIGHTGBM,
+                        128, ("identity",), pretrained, overrides)
+
+
+@register_hybrid("bethesda-sipakmed_stages-finetuned-lightgbm")
+def bethesda_sipakmed_stages_finetuned_lightgbm(pretrained=True, **overrides):
+    """The design above with its backbone fine-tuned on the Bethesda cells (starting from
+    the SIPaKMeD model's weights): six epochs of 2,400 cells drawn in proportion to
+    1/sqrt(their category's count), so ASC-H and SCC are seen about 7 times as often as
+    their share. The worker then runs its own pass beside the SIPaKMeD model's."""
+    overrides = {"fine_tuning": BETHESDA_FINE_TUNING, **overrides}
     return build_hybrid("efficientnet_lite0_sipakmed_stages", LightGBMHead, BETHESDA_LIGHTGBM,
                         128, ("identity",), pretrained, overrides)

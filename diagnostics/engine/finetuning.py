@@ -30,6 +30,12 @@ class FineTuning:
     dropout: float = 0.2
     colour_jitter: float = 0.1
     seed: int = 0
+    # Each epoch draws this many cells (with replacement) instead of going through every
+    # cell once; None: every cell once an epoch.
+    samples_per_epoch: int | None = None
+    # "sqrt": cells are drawn with probability proportional to 1 / sqrt(their class's count),
+    # so rare classes are seen more often without repeating a 63-cell class 50 times an epoch.
+    class_balance: str = "none"
 
     def to_dict(self):
         return {**asdict(self),
@@ -69,7 +75,7 @@ def fine_tune(backbone, pixels, labels, preprocessing, settings=FineTuning(), pr
         [{"params": backbone.parameters(), "lr": settings.backbone_learning_rate},
          {"params": classifier.parameters(), "lr": settings.classifier_learning_rate}],
         weight_decay=settings.weight_decay)
-    steps_per_epoch = -(-len(labels) // settings.batch_size)
+    steps_per_epoch = _steps_per_epoch(len(labels), settings)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=[settings.backbone_learning_rate, settings.classifier_learning_rate],
         total_steps=settings.epochs * steps_per_epoch, pct_start=0.15)
@@ -77,8 +83,8 @@ def fine_tune(backbone, pixels, labels, preprocessing, settings=FineTuning(), pr
     backbone.train()
     classifier.train()
     for epoch in range(settings.epochs):
-        order = torch.randperm(len(labels), generator=generator)
-        batches = order.split(settings.batch_size)
+        batches = _epoch_order(labels, settings, generator).split(settings.batch_size)
+        batches = batches[:steps_per_epoch]
         if progress:
             batches = tqdm(batches, desc=f"fine-tune epoch {epoch + 1}/{settings.epochs}",
                            unit="batch")
@@ -96,6 +102,25 @@ def fine_tune(backbone, pixels, labels, preprocessing, settings=FineTuning(), pr
     backbone.requires_grad_(False)
     round_to_float16(backbone)
     return backbone
+
+
+def _steps_per_epoch(n_cells, settings):
+    if settings.samples_per_epoch is None:
+        return -(-n_cells // settings.batch_size)
+    return max(1, settings.samples_per_epoch // settings.batch_size)
+
+
+def _epoch_order(labels, settings, generator):
+    """Indices of the cells one epoch trains on, in order (see :class:`FineTuning`)."""
+    if settings.samples_per_epoch is None and settings.class_balance == "none":
+        return torch.randperm(len(labels), generator=generator)
+    if settings.class_balance not in ("none", "sqrt"):
+        raise ValueError(f"Unknown class_balance {settings.class_balance!r}: none or sqrt")
+    counts = torch.bincount(labels).double()
+    weights = counts.rsqrt()[labels] if settings.class_balance == "sqrt" \
+        else torch.ones(len(labels), dtype=torch.double)
+    n_samples = settings.samples_per_epoch or len(labels)
+    return torch.multinomial(weights, n_samples, replacement=True, generator=generator)
 
 
 def augment(pixels, colour_jitter, generator):

@@ -143,10 +143,13 @@ class OpenVinoBackbone:
 class PrefixBackbone:
     """A backbone whose features begin with this model's own (the same weights, more
     features after them: see :func:`reads_pass_of`), read as this model's backbone: its
-    first ``num_features`` features and its Grad-CAM map, which is the same layer's."""
+    first ``num_features`` features and its Grad-CAM map, which is the same layer's.
+    ``own`` is the model's own backbone, kept (uncompiled) for when the pass is no longer
+    shared."""
 
-    def __init__(self, backbone, name, num_features):
-        self.backbone, self.name, self.num_features = backbone, name, num_features
+    def __init__(self, backbone, own):
+        self.backbone, self.own = backbone, own
+        self.name, self.num_features = own.name, own.num_features
         self.threads, self.providers = backbone.threads, backbone.providers
 
     def features(self, batch):
@@ -170,11 +173,12 @@ def reads_pass_of(reader, model):
 def metadata_reads_pass_of(reader, model):
     """Whether the model of metadata ``reader`` reads the backbone pass of the model of
     metadata ``model``: it was built from ``model``'s fine-tuned weights (the same file, by
-    sha256), with more features after them, and both prepare one view of a cell alike. Then
-    one pass serves both."""
+    sha256) and not trained further, with more features after them, and both prepare one
+    view of a cell alike. Then one pass serves both."""
     weights = (model["backbone"].get("fine_tuned") or {}).get("sha256")
     backbone = reader["backbone"]
     return bool(weights) and backbone.get("weights_sha256") == weights and \
+        not backbone.get("fine_tuned") and \
         backbone["num_features"] > model["backbone"]["num_features"] and \
         reader["preprocessing"] == model["preprocessing"] and \
         list(reader["preprocessing"].get("views", ["identity"])) == ["identity"]

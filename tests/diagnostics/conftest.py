@@ -1,5 +1,6 @@
 """Labelled cells for the training and evaluation commands: the demo cells as a
-folder-per-class data set named NNN_MM like SIPaKMeD's crops."""
+folder-per-class data set named NNN_MM like SIPaKMeD's crops; a Bethesda model that reads
+the morphology model's backbone pass."""
 import shutil
 from pathlib import Path
 
@@ -41,3 +42,27 @@ def make_cric_folder(root):
         rows.append(f"f{field}.jpg,{field}9,{hsil},110,30")
     (root / "cells.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+@pytest.fixture(scope="module")
+def shared_pass_folder(tmp_path_factory):
+    """A Bethesda model that reads the shipped morphology model's pass (its fine-tuned
+    weights, frozen, with the stage taps; a head fitted on a few cells), whichever Bethesda
+    model ships: the worker's one-pass route is tested on its own."""
+    from diagnostics.engine import create_hybrid, save_classifier
+
+    paths = sorted(SAMPLE_CELLS_DIR.glob("*.png"))[:12]
+    images = [Image.open(path).convert("RGB") for path in paths]
+    labels = [("Negative for intraepithelial lesion", "LSIL", "HSIL")[index % 3]
+              for index in range(len(images))]
+    classifier = create_hybrid("bethesda-sipakmed_stages-lightgbm", n_estimators=5)
+    return save_classifier(classifier.fit(images, labels),
+                           tmp_path_factory.mktemp("shared-pass-bethesda"),
+                           {"version": "bethesda-shared-pass-test", "role": "bethesda"})
+
+
+@pytest.fixture
+def shared_pass(db, shared_pass_folder):
+    from diagnostics import registry
+
+    return registry.activate_model(registry.register_model(shared_pass_folder))

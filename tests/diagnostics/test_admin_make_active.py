@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnostics.models import HoldoutEvaluation, ModelVersion
-from diagnostics.registry import active_bethesda_model, active_model, register_model
+from diagnostics.registry import active_model, register_model
 
 CHANGELIST = "admin:diagnostics_modelversion_changelist"
 
@@ -112,8 +112,7 @@ def test_holdout_evaluations_cannot_be_edited_in_the_admin(client_for, administr
 
 
 def test_a_retrained_morphology_model_that_ends_the_shared_pass_is_warned_about(
-        client_for, administrator, candidate):
-    active_bethesda_model()
+        client_for, administrator, candidate, shared_pass):
     client = client_for(administrator)
     assert 'id="ends-shared-pass"' not in make_active(client, candidate).content.decode()
     retrained = candidate.metadata

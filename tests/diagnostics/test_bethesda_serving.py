@@ -76,7 +76,7 @@ def test_a_failing_bethesda_model_leaves_the_morphology_classes_standing(queued_
 
 
 def test_the_bethesda_model_reads_the_morphology_models_pass_one_backbone_run_a_cell(
-        queued_ids, monkeypatch):
+        shared_pass, queued_ids, monkeypatch):
     morphology, bethesda = registry_classifiers()
     assert cell_predictions.shares_pass(morphology, bethesda)
     calls = []
@@ -88,7 +88,7 @@ def test_the_bethesda_model_reads_the_morphology_models_pass_one_backbone_run_a_
     assert calls and all(model is bethesda for model in calls)
 
 
-def test_the_shared_pass_gives_each_model_its_own_probabilities(queued_ids):
+def test_the_shared_pass_gives_each_model_its_own_probabilities(shared_pass, queued_ids):
     tasks.classify_results(queued_ids)
     morphology, _ = registry_classifiers()
     for result in CellResult.objects.select_related("image"):
@@ -98,7 +98,7 @@ def test_the_shared_pass_gives_each_model_its_own_probabilities(queued_ids):
 
 
 def test_the_morphology_model_is_served_from_the_shared_backbone_its_own_never_compiled(
-        queued_ids):
+        shared_pass, queued_ids):
     from diagnostics.engine.serving import PrefixBackbone
 
     tasks.classify_results(queued_ids)
@@ -106,6 +106,21 @@ def test_the_morphology_model_is_served_from_the_shared_backbone_its_own_never_c
     assert isinstance(morphology.backbone_, PrefixBackbone)
     assert morphology.backbone_.backbone is bethesda.backbone_
     assert morphology.backbone_.num_features == 1280
+
+
+def test_the_morphology_model_follows_the_active_bethesda_models_pass(shared_pass, settings,
+                                                                    tmp_path):
+    from diagnostics.engine.serving import PrefixBackbone
+
+    morphology, bethesda = registry_classifiers()
+    assert morphology.backbone_.backbone is bethesda.backbone_
+    ModelVersion.objects.filter(role="bethesda").update(is_active=False)
+    settings.BETHESDA_MODEL_DIR = tmp_path / "no-bethesda-model"
+    morphology, bethesda = registry_classifiers()
+    assert bethesda is None and not isinstance(morphology.backbone_, PrefixBackbone)
+    registry.activate_model(shared_pass)
+    morphology, bethesda = registry_classifiers()
+    assert morphology.backbone_.backbone is bethesda.backbone_
 
 
 def registry_classifiers():
@@ -227,7 +242,7 @@ def test_the_bethesda_model_is_evaluated_and_made_active_in_its_own_role(
 
 
 def test_a_failing_bethesda_head_on_the_shared_pass_leaves_the_morphology_classes(
-        queued_ids, monkeypatch):
+        shared_pass, queued_ids, monkeypatch):
     def broken(features):
         raise RuntimeError("bethesda head exploded")
 

@@ -88,6 +88,19 @@ def test_the_bethesda_model_reads_the_morphology_models_pass_one_backbone_run_a_
     assert calls and all(model is bethesda for model in calls)
 
 
+def test_the_shipped_bethesda_model_runs_its_own_pass_beside_the_morphology_models(
+        queued_ids, monkeypatch):
+    morphology, bethesda = registry_classifiers()
+    assert not cell_predictions.shares_pass(morphology, bethesda)  # fine-tuned on CRIC
+    calls = []
+    for model in (morphology, bethesda):
+        run = model.backbone_.features
+        monkeypatch.setattr(model.backbone_, "features",
+                            lambda batch, run=run, model=model: calls.append(model) or run(batch))
+    tasks.classify_results(queued_ids)
+    assert morphology in calls and bethesda in calls
+
+
 def test_the_shared_pass_gives_each_model_its_own_probabilities(shared_pass, queued_ids):
     tasks.classify_results(queued_ids)
     morphology, _ = registry_classifiers()

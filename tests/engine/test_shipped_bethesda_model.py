@@ -1,7 +1,8 @@
 """The shipped Bethesda cell model (diagnostics/trained_models/bethesda), trained by
 `manage.py train_classifier --data ../shared/datasets/cric --hybrid
-bethesda-sipakmed_stages-lightgbm --out diagnostics/trained_models/bethesda`: a head on the
-shipped SIPaKMeD model's own backbone pass, served beside it."""
+bethesda-sipakmed_stages-finetuned-lightgbm --out diagnostics/trained_models/bethesda`: the
+shipped SIPaKMeD model's backbone fine-tuned again on CRIC's cells, a head on top, served
+beside the morphology model."""
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,12 @@ def test_it_classifies_cric_crops_cut_as_the_product_cuts_them(bethesda):
     assert abs(probabilities.sum(axis=1) - 1).max() < 1e-6
 
 
-def test_it_reads_the_shipped_sipakmed_models_fine_tuned_weights(bethesda):
+def test_it_was_fine_tuned_from_the_shipped_sipakmed_models_weights(bethesda):
     from diagnostics.engine.metadata import read_metadata
 
     morphology = read_metadata(BETHESDA_DIR.parent / "default")["backbone"]
-    assert bethesda.metadata_["backbone"]["weights_sha256"] == morphology["fine_tuned"]["sha256"]
-    assert bethesda.metadata_["backbone"]["num_features"] > morphology["num_features"]
+    backbone = bethesda.metadata_["backbone"]
+    assert backbone["weights_sha256"] == morphology["fine_tuned"]["sha256"]
+    assert backbone["num_features"] > morphology["num_features"]
+    assert backbone["fine_tuned"]["settings"]["class_balance"] == "sqrt"
+    assert (BETHESDA_DIR / backbone["fine_tuned"]["file"]).is_file()

@@ -79,11 +79,7 @@ def test_the_bethesda_model_reads_the_morphology_models_pass_one_backbone_run_a_
         shared_pass, queued_ids, monkeypatch):
     morphology, bethesda = registry_classifiers()
     assert cell_predictions.shares_pass(morphology, bethesda)
-    calls = []
-    for model in (morphology, bethesda):
-        run = model.backbone_.features
-        monkeypatch.setattr(model.backbone_, "features",
-                            lambda batch, run=run, model=model: calls.append(model) or run(batch))
+    calls = backbone_runs(monkeypatch, morphology, bethesda)
     tasks.classify_results(queued_ids)
     assert calls and all(model is bethesda for model in calls)
 
@@ -92,11 +88,7 @@ def test_the_shipped_bethesda_model_runs_its_own_pass_beside_the_morphology_mode
         queued_ids, monkeypatch):
     morphology, bethesda = registry_classifiers()
     assert not cell_predictions.shares_pass(morphology, bethesda)  # fine-tuned on CRIC
-    calls = []
-    for model in (morphology, bethesda):
-        run = model.backbone_.features
-        monkeypatch.setattr(model.backbone_, "features",
-                            lambda batch, run=run, model=model: calls.append(model) or run(batch))
+    calls = backbone_runs(monkeypatch, morphology, bethesda)
     tasks.classify_results(queued_ids)
     assert morphology in calls and bethesda in calls
 
@@ -134,6 +126,16 @@ def test_the_morphology_model_follows_the_active_bethesda_models_pass(shared_pas
     registry.activate_model(shared_pass)
     morphology, bethesda = registry_classifiers()
     assert morphology.backbone_.backbone is bethesda.backbone_
+
+
+def backbone_runs(monkeypatch, *models):
+    """A list that records the model of each backbone run from now on."""
+    calls = []
+    for model in models:
+        run = model.backbone_.features
+        monkeypatch.setattr(model.backbone_, "features",
+                            lambda batch, run=run, model=model: calls.append(model) or run(batch))
+    return calls
 
 
 def registry_classifiers():

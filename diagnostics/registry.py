@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from diagnostics.engine import served_model
 from diagnostics.engine.metadata import METADATA_FILE, read_metadata
 from diagnostics.models import HoldoutEvaluation, ModelVersion
 
@@ -14,17 +15,11 @@ from diagnostics.models import HoldoutEvaluation, ModelVersion
 # under one version name that differ here are different models.
 PREDICTION_FIELDS = ("classes", "head", "calibration")
 Role = ModelVersion.Role
-# Bethesda models name their negative category so (CRIC's name, or its abbreviation).
-NILM_NAMES = ("negative for intraepithelial lesion", "nilm")
 
 
 def model_role(metadata):
-    """The role of a model from its metadata.json: the recorded ``role``, else Bethesda when
-    its classes include the negative (NILM) category, else morphology."""
-    if metadata.get("role") in Role.values:
-        return metadata["role"]
-    classes = {name.strip().lower() for name in metadata.get("classes", [])}
-    return Role.BETHESDA if classes & set(NILM_NAMES) else Role.MORPHOLOGY
+    """The role of a model from its metadata.json (see served_model.model_role)."""
+    return Role(served_model.model_role(metadata))
 
 
 def shipped_model_dir(role):

@@ -22,6 +22,7 @@ from .heads import HEADS
 from .linear_explainer import LinearExplainer
 from .metadata import read_metadata, write_metadata
 from .preprocessing import Preprocessing
+from .served_model import describe_starts_from
 
 logger = logging.getLogger(__name__)
 
@@ -183,10 +184,13 @@ def _artefact_fields(classifier, head_path):
     backbone = {"name": classifier.backbone, "pretrained": classifier.pretrained,
                 "num_features": classifier.backbone_.num_features,
                 **weights_fields(classifier.backbone_)}
-    if getattr(classifier, "fine_tuned_", False):
+    fine_tuned = getattr(classifier, "fine_tuned_", False)
+    if fine_tuned:
         backbone["fine_tuned"] = {"file": BACKBONE_FILE,
                                   "sha256": file_sha256(head_path.parent / BACKBONE_FILE),
                                   "settings": classifier.fine_tuning.to_dict()}
+    if getattr(classifier.backbone_, "origin", None):
+        backbone["starts_from"] = describe_starts_from(classifier.backbone_.origin, fine_tuned)
     return {
         "artefact_format": ARTEFACT_FORMAT,
         "classes": list(classifier.classes_),

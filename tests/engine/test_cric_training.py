@@ -59,6 +59,8 @@ def test_a_cric_folder_trains_by_one_call_recording_its_crop_size(cric_dir, tmp_
     assert "fields of view" in metadata["validation"]["protocol"]
     assert metadata["validation"]["abnormal_vs_normal"]["abnormal_classes"] == [HSIL]
     assert metadata["head"]["params"]["class_weight"] == "balanced"
+    assert metadata["role"] == "bethesda"
+    assert "class_weight balanced" in metadata["served_probabilities"]
     assert load_classifier(tmp_path / "model").classes_ == [HSIL, NILM]
 
 

@@ -42,6 +42,8 @@ def test_metadata_describes_data_validation_calibration_and_versions(trained):
     assert metadata["package_versions"]["lightgbm"]
     assert metadata["calibration"]["temperature"] > 0
     assert 0 <= metadata["calibration"]["referral_rate"] <= 1
+    assert metadata["role"] == "morphology"
+    assert "the mean of 2 views" in metadata["served_probabilities"]
     assert not (out_dir / "backbone.pt").exists()
 
 

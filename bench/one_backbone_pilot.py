@@ -52,6 +52,9 @@ def parse_args():
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=7)
     parser.add_argument("--samples-per-epoch", type=int, default=4800)
+    parser.add_argument("--tune", choices=("stages", "final"), default="final",
+                        help="what the 11-way layer reads while fine-tuning: the 2528 stage "
+                             "features, or the 1280 final ones (the morphology model's)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/one_backbone_pilot"))
     return parser.parse_args()
 
@@ -60,13 +63,22 @@ def fold_of(dataset, groups, fold):
     return grouped_kfold(dataset.labels, groups, n_splits=5, seed=0)[fold]
 
 
-def imagenet_stage_backbone(work):
-    """Lite0 with its stages tapped, starting from ImageNet weights (not the shipped
-    SIPaKMeD model's, which saw every SIPaKMeD cell)."""
-    imagenet = create_backbone("efficientnet_lite0")
-    weights = work / "imagenet_lite0.pt"
-    save_weights(imagenet, weights)
+def stage_backbone(backbone, weights):
+    """Lite0 with its stages tapped, holding ``backbone``'s weights (saved to ``weights``)."""
+    save_weights(backbone, weights)
     return efficientnet_lite0_sipakmed_stages(weights_path=weights)
+
+
+def fine_tuned_backbone(args, pixels, labels, preprocessing, settings):
+    """Lite0 from its ImageNet weights (not the shipped SIPaKMeD model's, which saw every
+    SIPaKMeD cell), fine-tuned reading --tune's features, returned with its stages tapped."""
+    imagenet = create_backbone("efficientnet_lite0")
+    if args.tune == "stages":
+        backbone = stage_backbone(imagenet, args.work / "imagenet_lite0.pt")
+        fine_tune(backbone, pixels, labels, preprocessing, settings, progress=True)
+        return backbone
+    fine_tune(imagenet, pixels, labels, preprocessing, settings, progress=True)
+    return stage_backbone(imagenet, args.work / f"one_backbone_fold{args.fold}_final.pt")
 
 
 def features_of(recipe, backbone, pixels):
@@ -106,15 +118,13 @@ def main():
         len(classes[0]) + np.searchsorted(classes[1], labels[1][splits[1][0]])])
     settings = FineTuning(epochs=args.epochs, samples_per_epoch=args.samples_per_epoch,
                           class_balance="sqrt")
-    backbone = imagenet_stage_backbone(args.work)
     tuning_started = time.perf_counter()
-    fine_tune(backbone, torch.from_numpy(joint_pixels), joint_labels, recipe.preprocessing_,
-              settings, progress=True)
+    backbone = fine_tuned_backbone(args, torch.from_numpy(joint_pixels), joint_labels,
+                                   recipe.preprocessing_, settings)
     tuning_seconds = time.perf_counter() - tuning_started
-    save_weights(backbone, args.work / f"one_backbone_fold{args.fold}.pt")
     features = [features_of(recipe, backbone, pixels[0]), features_of(recipe, backbone, pixels[1])]
     results = {
-        "fold": args.fold, "settings": settings.to_dict(),
+        "fold": args.fold, "tune": args.tune, "settings": settings.to_dict(),
         "fine_tuning_cells": len(joint_labels), "fine_tuning_seconds": round(tuning_seconds),
         "sipakmed": head_figures(LightGBMHead(**FINE_TUNED_LIGHTGBM),
                                  features[0][:, :MORPHOLOGY_FEATURES], labels[0], *splits[0]),
@@ -124,7 +134,7 @@ def main():
                              *splits[1]),
         "seconds": round(time.perf_counter() - started),
     }
-    out = args.work / f"fold{args.fold}.json"
+    out = args.work / f"fold{args.fold}-{args.tune}.json"
     out.write_text(json.dumps(results, indent=2, default=float))
     print(json.dumps(results, indent=2, default=float))
     print(f"written to {out}")

@@ -4,7 +4,8 @@
     classifier = load_classifier("models/v1")
 
 The folder holds ``head.txt`` (the head in its library's text format), ``backbone.pt`` for a
-fine-tuned backbone, ``backbone.onnx`` (the backbone exported for ONNX Runtime, see
+fine-tuned backbone (or a copy of the weights a frozen one was built from, when those are
+another model's), ``backbone.onnx`` (the backbone exported for ONNX Runtime, see
 :mod:`onnx_export`), ``explainer.npz`` when there is a Grad-CAM explainer, and
 ``metadata.json``: classes, preprocessing, calibration and the sha256 of every file and of
 the pretrained backbone weights. Loading refuses a file whose hash does not match, since a
@@ -15,6 +16,7 @@ it with ``runtime="auto"`` from a folder with ``backbone.onnx`` never imports it
 """
 
 import logging
+import shutil
 from pathlib import Path
 
 from .checksums import check_sha256, file_sha256
@@ -60,6 +62,8 @@ def save_classifier(classifier, directory, metadata=None, export_onnx=True):
     classifier.head_.save(head_path)
     if getattr(classifier, "fine_tuned_", False):
         save_weights(classifier.backbone_, directory / BACKBONE_FILE)
+    elif _carries_weights(classifier.backbone_):
+        _copy_weights(classifier.backbone_.weights_file, directory / BACKBONE_FILE)
     else:
         (directory / BACKBONE_FILE).unlink(missing_ok=True)
     explainer = _write_explainer(classifier, directory)
@@ -71,6 +75,20 @@ def save_classifier(classifier, directory, metadata=None, export_onnx=True):
     classifier.metadata_ = {**(metadata or {}), **fields, "explainer": explainer}
     write_metadata(directory, classifier.metadata_)
     return directory
+
+
+def _carries_weights(backbone):
+    # A frozen backbone built from another model's weights file (its ``origin``): the folder
+    # keeps a copy, so it loads whatever becomes of that model's folder.
+    return bool(getattr(backbone, "origin", None)) and backbone.weights_file is not None
+
+
+def _copy_weights(source, target):
+    source, target = Path(source).resolve(), Path(target)
+    if source != target.resolve():
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(source, partial)
+        partial.replace(target)
 
 
 def save_explainer(classifier, directory):
@@ -150,6 +168,11 @@ def recipe_classifier(metadata, directory=None):
         classifier.backbone_ = load_weights(
             create_backbone(backbone["name"], pretrained=False), weights_path)
         classifier.fine_tuned_ = True
+    elif backbone.get("starts_from") and directory is not None and \
+            (Path(directory) / BACKBONE_FILE).is_file():
+        # The frozen copy of the weights it was built from (see _carries_weights).
+        classifier.backbone_ = create_backbone(backbone["name"],
+                                               weights_path=Path(directory) / BACKBONE_FILE)
     classifier.preprocessing_ = Preprocessing.from_dict(preprocessing)
     classifier._ensure_backbone()
     if not getattr(classifier, "fine_tuned_", False):

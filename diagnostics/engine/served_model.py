@@ -73,8 +73,9 @@ def describe_starts_from(origin, fine_tuned):
     """``backbone.starts_from`` for a backbone built from another model's weights (its
     ``origin``): whether it was fine-tuned further, and so whether it shares that pass."""
     if not fine_tuned:
-        return (f"{origin}, frozen: a worker serving this model beside the one whose weights "
-                "these are computes one backbone pass a cell.")
+        return (f"{origin}, frozen (a copy is kept here as backbone.pt): a worker serving "
+                "this model beside the one whose weights these are computes one backbone pass "
+                "a cell.")
     return (f"{origin}, fine-tuned again on this model's training cells (settings under "
             "fine_tuned) and saved here as backbone.pt and backbone.onnx. Its weights differ "
             "from those it started from, so a worker serving both models runs two backbone "

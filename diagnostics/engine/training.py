@@ -61,6 +61,31 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
     """
     started = time.perf_counter()
     overrides = {**(overrides or {}), "device": resolve_torch_device(device)}
+    dataset, groups, source = training_data(data_dir, cache_dir, group_pattern, crop_size)
+    reviewed = None
+    if reviewed_dir is not None:
+        dataset, groups, reviewed = add_reviewed_cells(dataset, groups, reviewed_dir)
+    folds = grouped_kfold(dataset.labels, groups, n_splits=n_folds, seed=seed)
+    fit_final, validation, probabilities, classes = validate_hybrid(
+        hybrid, dataset, folds, overrides, pretrained, cache_dir, progress)
+    labels = np.asarray(dataset.labels)
+    calibration = calibrate_out_of_fold(probabilities, labels, classes, validation,
+                                        target_accuracy)
+    if progress:
+        print(f"Fitting {hybrid} on all {len(dataset)} images")
+    classifier, features = fit_final()
+    metadata = artefact_metadata(hybrid, classifier, dataset, groups, source,
+                                  validation, n_folds, seed, version, reviewed)
+    metadata["training_seconds"] = round(time.perf_counter() - started, 1)
+    metadata["training_device"] = overrides["device"]
+    return save_trained(classifier, features, labels, calibration, out_dir, metadata)
+
+
+def training_data(data_dir, cache_dir=DEFAULT_CACHE_DIR, group_pattern=DEFAULT_GROUP_PATTERN,
+                  crop_size=DEFAULT_CROP_SIZE):
+    """``(dataset, groups, source)`` of a folder per class or a CRIC-layout folder (whose
+    cells are cut at ``crop_size`` beside ``cache_dir``); ``source`` describes both for
+    the metadata."""
     source = {"data_dir_name": Path(data_dir).name}
     if is_cric_layout(data_dir):
         crops_dir = cut_cric_crops(data_dir, crop_size, Path(cache_dir).parent / "crops")
@@ -74,34 +99,29 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
         groups = group_keys(dataset, group_pattern)
         source.update(layout="folder per class", group_pattern=group_pattern,
                       groups="(class, cluster image NNN)")
-    reviewed = None
-    if reviewed_dir is not None:
-        dataset, groups, reviewed = add_reviewed_cells(dataset, groups, reviewed_dir)
-    folds = grouped_kfold(dataset.labels, groups, n_splits=n_folds, seed=seed)
-    fit_final, validation, probabilities, classes = validate_hybrid(
-        hybrid, dataset, folds, overrides, pretrained, cache_dir, progress)
-    labels = np.asarray(dataset.labels)
+    return dataset, groups, source
+
+
+def calibrate_out_of_fold(probabilities, labels, classes, validation,
+                          target_accuracy=DEFAULT_TARGET_ACCURACY):
+    """Temperature and referral threshold fitted on out-of-fold ``probabilities``, with the
+    calibration error before and after; adds the two-class figures to ``validation``."""
     validation["abnormal_vs_normal"] = sensitivity_at_specificity(probabilities, labels, classes)
-    true_indices = np.searchsorted(classes, labels)
-    calibration = fit_calibration(probabilities, true_indices, target_accuracy)
+    calibration = fit_calibration(probabilities, np.searchsorted(classes, labels),
+                                  target_accuracy)
     calibrated = apply_temperature(probabilities, calibration["temperature"])
     calibration["ece_before"] = validation["ece"]
     calibration["ece_after"] = classification_metrics(
         labels, np.asarray(classes)[calibrated.argmax(axis=1)], classes, calibrated)["ece"]
-    if progress:
-        print(f"Fitting {hybrid} on all {len(dataset)} images")
-    classifier, features = fit_final()
+    return calibration
+
+
+def save_trained(classifier, features, labels, calibration, out_dir, metadata):
+    """Calibrate the classifier fitted on every cell, fit its explainer on ``features`` (the
+    head's), save it with ``metadata`` and describe how it is served; returns the metadata."""
     classifier.calibrate(calibration)
     fit_explainer(classifier, features, labels)
-    metadata = _artefact_metadata(hybrid, classifier, dataset, groups, source,
-                                  validation, n_folds, seed, version, reviewed)
-    metadata["training_seconds"] = round(time.perf_counter() - started, 1)
-    metadata["training_device"] = overrides["device"]
     save_classifier(classifier, out_dir, metadata)
-    return _add_serving_description(classifier, out_dir)
-
-
-def _add_serving_description(classifier, out_dir):
     # Written after saving: the description reads the saved calibration, head and backbone.
     metadata = classifier.metadata_
     metadata["role"] = model_role(metadata)
@@ -163,7 +183,7 @@ def _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress):
     return fit_final, validation, probabilities, classes
 
 
-def _artefact_metadata(hybrid, classifier, dataset, groups, source, validation,
+def artefact_metadata(hybrid, classifier, dataset, groups, source, validation,
                        n_folds, seed, version, reviewed=None):
     metadata = {
         "name": hybrid,

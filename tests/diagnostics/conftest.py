@@ -4,9 +4,10 @@ the morphology model's backbone pass."""
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
+
+from tests.engine.conftest import make_cric_folder
 
 SAMPLE_CELLS_DIR = Path(__file__).resolve().parents[2] / "demo" / "sample_cells"
 CLASSES = ["Dyskeratotic", "Parabasal", "Superficial-Intermediate"]
@@ -28,20 +29,6 @@ def cric_folder():
     """A function making a CRIC-layout folder (images/ + cells.csv) under the path given:
     four fields of view, each with three NILM cells and one HSIL cell."""
     return make_cric_folder
-
-
-def make_cric_folder(root):
-    nilm, hsil = "Negative for intraepithelial lesion", "HSIL"
-    (root / "images").mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    rows = ["image,cell_id,bethesda_system,x,y"]
-    for field in range(4):
-        pixels = rng.integers(100, 220, (120, 160, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(root / "images" / f"f{field}.jpg")
-        rows += [f"f{field}.jpg,{field}{i},{nilm},{20 + 25 * i},80" for i in range(3)]
-        rows.append(f"f{field}.jpg,{field}9,{hsil},110,30")
-    (root / "cells.csv").write_text("\n".join(rows) + "\n")
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,17 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from diagnostics.engine import HybridClassifier, LightGBMHead, list_image_folder
 
 SIPAKMED_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sipakmed"
 CELLS_PER_CLUSTER = 2
 CLUSTERS_PER_CLASS = 2
+NILM, HSIL = "Negative for intraepithelial lesion", "HSIL"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,3 +65,25 @@ def fitted(tiny_images):
     images, labels = tiny_images
     return HybridClassifier(head=SMALL_HEAD, image_size=64, views=["identity", "hflip"],
                             pretrained=False).fit(images, labels)
+
+
+@pytest.fixture(scope="session")
+def cric_dir(tmp_path_factory):
+    """Four fields of view, each with three NILM cells and one HSIL cell."""
+    return make_cric_folder(tmp_path_factory.mktemp("cric"))
+
+
+def make_cric_folder(root):
+    """A CRIC-layout folder (images/ + cells.csv) under ``root``: four fields of view, each
+    with three NILM cells and one HSIL cell (on a dark "nucleus")."""
+    (root / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rows = ["image,cell_id,bethesda_system,x,y"]
+    for field in range(4):
+        pixels = rng.integers(100, 220, (120, 160, 3), dtype=np.uint8)
+        pixels[20:40, 100:120] = (90, 40, 120)
+        Image.fromarray(pixels).save(root / "images" / f"f{field}.jpg")
+        rows += [f"f{field}.jpg,{field}{i},{NILM},{20 + 25 * i},{80}" for i in range(3)]
+        rows.append(f"f{field}.jpg,{field}9,{HSIL},110,30")
+    (root / "cells.csv").write_text("\n".join(rows) + "\n")
+    return root

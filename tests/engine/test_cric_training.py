@@ -1,34 +1,16 @@
 """Training on a CRIC-layout folder: crops cut as the product cuts them, grouped by field,
 classes balanced."""
 import numpy as np
-import pytest
 from PIL import Image
 
 from diagnostics.engine import group_keys, list_image_folder, load_classifier, train_and_evaluate
 from diagnostics.engine.cric import CRIC_GROUP_PATTERN, cut_cric_crops
 from diagnostics.engine.heads import LightGBMHead, balanced_weights
 from diagnostics.engine.holdout import sensitivity_at_specificity
+from tests.engine.conftest import HSIL, NILM
 
-NILM, HSIL = "Negative for intraepithelial lesion", "HSIL"
 TINY = {"image_size": 32, "views": ["identity"], "n_estimators": 5, "min_child_samples": 1,
         "class_weight": "balanced"}
-
-
-@pytest.fixture(scope="module")
-def cric_dir(tmp_path_factory):
-    """Four fields of view, each with three NILM cells and one HSIL cell."""
-    root = tmp_path_factory.mktemp("cric")
-    (root / "images").mkdir()
-    rng = np.random.default_rng(0)
-    rows = ["image,cell_id,bethesda_system,x,y"]
-    for field in range(4):
-        pixels = rng.integers(100, 220, (120, 160, 3), dtype=np.uint8)
-        pixels[20:40, 100:120] = (90, 40, 120)  # a dark "nucleus" for the HSIL cell
-        Image.fromarray(pixels).save(root / "images" / f"f{field}.jpg")
-        rows += [f"f{field}.jpg,{field}{i},{NILM},{20 + 25 * i},{80}" for i in range(3)]
-        rows.append(f"f{field}.jpg,{field}9,{HSIL},110,30")
-    (root / "cells.csv").write_text("\n".join(rows) + "\n")
-    return root
 
 
 def test_cells_are_cut_once_into_a_folder_per_category(cric_dir, tmp_path):

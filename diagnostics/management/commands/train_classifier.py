@@ -123,8 +123,11 @@ def _classes_of(data):
 
 
 def _how_it_is_served(out):
-    if Path(out).resolve() == Path(settings.CLASSIFIER_MODEL_DIR).resolve():
+    served = {Path(folder).resolve()
+              for folder in (settings.CLASSIFIER_MODEL_DIR, settings.BETHESDA_MODEL_DIR)}
+    if Path(out).resolve() in served:
         # diagnostics.registry.active_model() notices the shipped folder's new version.
-        return ("it replaced the served model folder (CELINSIGHT_MODEL_DIR), so if the model "
-                "that folder held was the active one, new uploads are classified with this one")
+        return ("it replaced the served model folder of its role (CELINSIGHT_MODEL_DIR or "
+                "CELINSIGHT_BETHESDA_MODEL_DIR), so if the model that folder held was the "
+                "active one, new uploads are classified with this one")
     return "an administrator makes it active in Django admin (Diagnostics › Model versions)"

@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/onnx_equivalence.py            # 500 SIPaKMeD cells, 2 threads
     .venv/bin/python bench/onnx_equivalence.py --cells 100 --heatmaps 16
+    .venv/bin/python bench/onnx_equivalence.py --model diagnostics/trained_models/bethesda
 
-Loads the shipped model twice through the engine (``runtime="torch"`` and ``runtime="onnx"``:
+Loads the shipped model (or ``--model DIR``) twice through the engine (``runtime="torch"`` and ``runtime="onnx"``:
 OpenVINO where installed, else ONNX Runtime),
 predicts the same cells (the first ``cells / 5`` files of each SIPaKMeD class folder, sorted
 by name) and prints the largest absolute difference of the probabilities (target: below
@@ -53,13 +54,14 @@ def main(argv=None):
     parser.add_argument("--cells", type=int, default=500)
     parser.add_argument("--heatmaps", type=int, default=24)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", type=Path, default=MODEL_DIR, help="model folder")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     images = cells(args.cells)
-    by_torch = load_classifier(MODEL_DIR, runtime="torch")
-    by_onnx = load_classifier(MODEL_DIR, runtime="onnx", threads=args.threads)
+    by_torch = load_classifier(args.model, runtime="torch")
+    by_onnx = load_classifier(args.model, runtime="onnx", threads=args.threads)
     torch_probabilities, torch_seconds = timed_probabilities(
         by_torch, by_torch.prepare_pixels(images))
     onnx_probabilities, onnx_seconds = timed_probabilities(
@@ -68,7 +70,7 @@ def main(argv=None):
     same_classes = np.array_equal(torch_probabilities.argmax(1), onnx_probabilities.argmax(1))
     same_referrals = np.array_equal(by_torch.needs_referral(torch_probabilities),
                                     by_onnx.needs_referral(onnx_probabilities))
-    print(f"{len(images)} SIPaKMeD cells, {args.threads} threads, "
+    print(f"{by_torch.version}: {len(images)} SIPaKMeD cells, {args.threads} threads, "
           f"providers {by_onnx.backbone_.providers}")
     print(f"probabilities: max abs difference {difference:.2e} (tolerance {TOLERANCE:.0e}); "
           f"same predicted classes: {same_classes}; same referrals: {same_referrals}")

@@ -199,8 +199,9 @@ def _fitted(part, weights, settings, fine_tuned):
     model's weights file."""
     classifier = part.recipe.clone()
     if fine_tuned:
-        classifier.backbone_ = load_weights(create_backbone("efficientnet_lite0",
-                                                            pretrained=False), weights)
+        # Built with the weights it started from, so the metadata names them too.
+        start = create_backbone("efficientnet_lite0", pretrained=part.recipe.pretrained)
+        classifier.backbone_ = load_weights(start, weights)
         classifier.fine_tuned_, classifier.fine_tuning = True, settings
     else:
         classifier.backbone_ = efficientnet_lite0_sipakmed_stages(weights_path=weights)

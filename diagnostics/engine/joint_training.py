@@ -13,7 +13,8 @@ training splits them (grouped, stratified k-fold); fold k fine-tunes on the trai
 of fold k of both, so every out-of-fold prediction comes from a backbone and head that never
 saw its cell or any cell of its group. Each model is calibrated on its own out-of-fold
 predictions, then everything is fitted again on every cell. A fold's fine-tuned weights are
-kept in ``work_dir`` under a name that hashes what made them, so an interrupted run resumes.
+kept in ``work_dir`` under a name that hashes what made them, so an interrupted run resumes,
+and so are the out-of-fold probabilities (``joint-KEY-out-of-fold.npz``) for bench scripts.
 """
 
 import argparse
@@ -85,6 +86,10 @@ def train_joint(sipakmed_dir, cric_dir, morphology_out, bethesda_out, settings=J
     fine_tuning = _FineTuningRun(parts, settings, Path(work_dir), pretrained, device, progress,
                                  n_folds, seed)
     validations, probabilities = _validate(parts, fine_tuning, n_folds)
+    np.savez(Path(work_dir) / f"joint-{fine_tuning.key}-out-of-fold.npz",
+             **{f"{part.source['data_dir_name']}_{name}": values for part, p in
+                zip(parts, probabilities) for name, values in
+                (("probabilities", p), ("labels", part.labels), ("classes", part.classes))})
     calibrations = [calibrate_out_of_fold(probabilities[i], part.labels, part.classes,
                                           validations[i], target_accuracy)
                     for i, part in enumerate(parts)]

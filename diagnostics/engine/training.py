@@ -26,7 +26,7 @@ from .devices import DEVICES, resolve_torch_device
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
 from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
-from .holdout import sensitivity_at_specificity
+from .holdout import abnormal_classes, sensitivity_at_specificity
 from .linear_explainer import fit_explainer
 from .metadata import write_metadata
 from .served_model import describe_served_probabilities, model_role
@@ -111,8 +111,15 @@ def calibrate_out_of_fold(probabilities, labels, classes, validation,
                                   target_accuracy)
     calibrated = apply_temperature(probabilities, calibration["temperature"])
     calibration["ece_before"] = validation["ece"]
-    calibration["ece_after"] = classification_metrics(
-        labels, np.asarray(classes)[calibrated.argmax(axis=1)], classes, calibrated)["ece"]
+    predicted = np.asarray(classes)[calibrated.argmax(axis=1)]
+    calibration["ece_after"] = classification_metrics(labels, predicted, classes,
+                                                      calibrated)["ece"]
+    threshold = calibration["referral_threshold"]
+    kept = calibrated.max(axis=1) >= threshold if threshold is not None else False
+    abnormal = abnormal_classes(classes)
+    # The safety figure: abnormal cells called normal and not referred to a cytologist.
+    calibration["abnormal_missed_not_referred"] = int(np.sum(
+        np.isin(labels, abnormal) & ~np.isin(predicted, abnormal) & kept))
     return calibration
 
 
@@ -244,7 +251,8 @@ def describe_training(metadata):
              f"Referral: confidence below {calibration['referral_threshold']:.3f} is referred "
              f"to a cytologist: {calibration['referral_rate']:.1%} of cells out of fold; the "
              f"others are {_percent(calibration['kept_accuracy'])} correct "
-             f"(target {calibration['target_accuracy']:.1%})"]
+             f"(target {calibration['target_accuracy']:.1%})",
+             *_missed_line(calibration.get("abnormal_missed_not_referred"))]
     explainer = metadata.get("explainer")
     if explainer:
         lines.append(f"Grad-CAM explainer: {explainer['kind']}, picks the head's class on "
@@ -258,6 +266,12 @@ def _two_class_line(figures):
     return [f"Abnormal ({', '.join(figures['abnormal_classes'])}) vs normal, out of fold: "
             f"sensitivity {figures['sensitivity']:.3f} at specificity "
             f"{figures['specificity']:.3f}"]
+
+
+def _missed_line(missed):
+    if missed is None:
+        return []
+    return [f"Abnormal cells called normal and not referred, out of fold: {missed}"]
 
 
 def _reviewed_line(reviewed):

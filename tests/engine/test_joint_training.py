@@ -60,7 +60,17 @@ def test_both_models_load_from_their_folders_and_classify(trained, tiny_dataset_
 def test_a_second_run_reuses_the_fine_tuned_weights(trained, tiny_dataset_dir, cric_dir,
                                                     tmp_path):
     _, _, work_dir = trained
-    kept = {path: path.stat().st_mtime_ns for path in work_dir.iterdir()}
+    kept = {path: path.stat().st_mtime_ns for path in work_dir.glob("*.pt")}
     assert len(kept) == 3  # two folds and the fit on every cell
     train(tiny_dataset_dir, cric_dir, tmp_path, work_dir)
-    assert {path: path.stat().st_mtime_ns for path in work_dir.iterdir()} == kept
+    assert {path: path.stat().st_mtime_ns for path in work_dir.glob("*.pt")} == kept
+
+
+def test_the_out_of_fold_predictions_are_kept_and_the_misses_counted(trained):
+    (morphology, bethesda), _, work_dir = trained
+    saved = np.load(next(work_dir.glob("*-out-of-fold.npz")))
+    cric = bethesda["training_data"]["data_dir_name"]
+    assert saved[f"{cric}_probabilities"].shape == (16, 2)
+    assert list(saved[f"{cric}_classes"]) == bethesda["classes"]
+    for metadata in (morphology, bethesda):
+        assert metadata["calibration"]["abnormal_missed_not_referred"] >= 0

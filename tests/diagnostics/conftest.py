@@ -38,10 +38,7 @@ def shared_pass_folder(tmp_path_factory):
     model ships: the worker's one-pass route is tested on its own."""
     from diagnostics.engine import create_hybrid, save_classifier
 
-    paths = sorted(SAMPLE_CELLS_DIR.glob("*.png"))[:12]
-    images = [Image.open(path).convert("RGB") for path in paths]
-    labels = [("Negative for intraepithelial lesion", "LSIL", "HSIL")[index % 3]
-              for index in range(len(images))]
+    images, labels = bethesda_cells()
     classifier = create_hybrid("bethesda-sipakmed_stages-lightgbm", n_estimators=5)
     return save_classifier(classifier.fit(images, labels),
                            tmp_path_factory.mktemp("shared-pass-bethesda"),
@@ -53,3 +50,33 @@ def shared_pass(db, shared_pass_folder):
     from diagnostics import registry
 
     return registry.activate_model(registry.register_model(shared_pass_folder))
+
+
+@pytest.fixture(scope="module")
+def own_pass_folder(tmp_path_factory):
+    """A Bethesda model whose backbone was fine-tuned again after the morphology model's
+    (one short epoch on a few cells): the worker runs its pass beside the morphology one."""
+    from diagnostics.engine import create_hybrid, save_classifier
+
+    images, labels = bethesda_cells()
+    classifier = create_hybrid("bethesda-sipakmed_stages-finetuned-lightgbm", n_estimators=5,
+                               epochs=1, samples_per_epoch=8, batch_size=8)
+    return save_classifier(classifier.fit(images, labels),
+                           tmp_path_factory.mktemp("own-pass-bethesda"),
+                           {"version": "bethesda-own-pass-test", "role": "bethesda"})
+
+
+@pytest.fixture
+def own_pass(db, own_pass_folder):
+    from diagnostics import registry
+
+    return registry.activate_model(registry.register_model(own_pass_folder))
+
+
+def bethesda_cells():
+    """Twelve demo cells labelled with three Bethesda categories in turn."""
+    paths = sorted(SAMPLE_CELLS_DIR.glob("*.png"))[:12]
+    images = [Image.open(path).convert("RGB") for path in paths]
+    labels = [("Negative for intraepithelial lesion", "LSIL", "HSIL")[index % 3]
+              for index in range(len(images))]
+    return images, labels

@@ -84,10 +84,15 @@ def test_the_bethesda_model_reads_the_morphology_models_pass_one_backbone_run_a_
     assert calls and all(model is bethesda for model in calls)
 
 
-def test_the_shipped_bethesda_model_runs_its_own_pass_beside_the_morphology_models(
-        queued_ids, monkeypatch):
+def test_the_shipped_bethesda_model_reads_the_shipped_morphology_models_pass(db):
     morphology, bethesda = registry_classifiers()
-    assert not cell_predictions.shares_pass(morphology, bethesda)  # fine-tuned on CRIC
+    assert cell_predictions.shares_pass(morphology, bethesda)  # one backbone, fine-tuned on both
+
+
+def test_a_bethesda_model_fine_tuned_again_runs_its_own_pass_beside_the_morphology_models(
+        own_pass, queued_ids, monkeypatch):
+    morphology, bethesda = registry_classifiers()
+    assert not cell_predictions.shares_pass(morphology, bethesda)
     calls = backbone_runs(monkeypatch, morphology, bethesda)
     tasks.classify_results(queued_ids)
     assert morphology in calls and bethesda in calls

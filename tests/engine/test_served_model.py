@@ -32,8 +32,9 @@ def test_the_shipped_models_description_is_what_training_writes(model_dir):
 
 def test_the_shipped_bethesda_backbone_says_what_it_starts_from():
     backbone = read_metadata(BETHESDA_MODEL_DIR)["backbone"]
-    assert backbone["starts_from"] == describe_starts_from(SIPAKMED_STAGES_ORIGIN, fine_tuned=True)
-    assert "two backbone passes" in backbone["starts_from"]
+    assert backbone["starts_from"] == describe_starts_from(SIPAKMED_STAGES_ORIGIN,
+                                                           fine_tuned=False)
+    assert "one backbone pass a cell" in backbone["starts_from"]
 
 
 def test_the_role_is_read_from_the_classes_unless_recorded():

@@ -1,8 +1,7 @@
-"""The shipped Bethesda cell model (diagnostics/trained_models/bethesda), trained by
-`manage.py train_classifier --data ../shared/datasets/cric --hybrid
-bethesda-sipakmed_stages-finetuned-lightgbm --out diagnostics/trained_models/bethesda`: the
-shipped SIPaKMeD model's backbone fine-tuned again on CRIC's cells, a head on top, served
-beside the morphology model."""
+"""The shipped Bethesda cell model (diagnostics/trained_models/bethesda), trained with the
+morphology model by `manage.py train_cell_models`: a head on the pass of the backbone both
+share, fine-tuned on SIPaKMeD's and CRIC's cells together, served beside the morphology
+model."""
 from pathlib import Path
 
 import pytest
@@ -45,12 +44,13 @@ def test_it_classifies_cric_crops_cut_as_the_product_cuts_them(bethesda):
     assert abs(probabilities.sum(axis=1) - 1).max() < 1e-6
 
 
-def test_it_was_fine_tuned_from_the_shipped_sipakmed_models_weights(bethesda):
+def test_it_reads_the_shipped_morphology_models_backbone_pass(bethesda):
     from diagnostics.engine.metadata import read_metadata
+    from diagnostics.engine.serving import metadata_reads_pass_of
 
-    morphology = read_metadata(BETHESDA_DIR.parent / "default")["backbone"]
-    backbone = bethesda.metadata_["backbone"]
-    assert backbone["weights_sha256"] == morphology["fine_tuned"]["sha256"]
-    assert backbone["num_features"] > morphology["num_features"]
-    assert backbone["fine_tuned"]["settings"]["class_balance"] == "sqrt"
-    assert (BETHESDA_DIR / backbone["fine_tuned"]["file"]).is_file()
+    morphology = read_metadata(BETHESDA_DIR.parent / "default")
+    fine_tuned = morphology["backbone"]["fine_tuned"]
+    assert metadata_reads_pass_of(bethesda.metadata_, morphology)
+    assert bethesda.metadata_["backbone"]["weights_sha256"] == fine_tuned["sha256"]
+    assert fine_tuned["on"]["cells"] == {"sipakmed": 3230, "cric": 4639}
+    assert fine_tuned["settings"]["class_balance"] == "sqrt"

@@ -19,7 +19,7 @@ def shipped():
 
 def test_shipped_model_loads_with_the_five_sipakmed_classes(shipped):
     assert shipped.classes_ == SIPAKMED_CLASSES
-    assert shipped.version.startswith("efficientnet_lite0-finetuned-lightgbm-")
+    assert shipped.version.startswith("efficientnet_lite0-")
 
 
 def test_shipped_model_is_calibrated_with_a_referral_threshold(shipped):

@@ -138,6 +138,7 @@ def load_classifier(directory, version=None, runtime="torch", device="cpu", thre
         classifier.calibrate(metadata["calibration"])
     if metadata.get("explainer"):
         classifier.explainer_ = _load_explainer(directory, metadata["explainer"])
+    classifier.blend_explainer = bool(metadata["head"].get("blend_explainer"))
     classifier.metadata_ = metadata
     return classifier
 
@@ -160,6 +161,7 @@ def recipe_classifier(metadata, directory=None):
         backbone=backbone["name"], head=head_class(**head_params),
         image_size=preprocessing["image_size"], views=preprocessing.get("views", ["identity"]),
         pretrained=backbone["pretrained"], clahe=preprocessing.get("clahe", False),
+        blend_explainer=bool(metadata["head"].get("blend_explainer")),
         fine_tuning=FineTuning.from_dict(fine_tuned["settings"]) if fine_tuned else None)
     if fine_tuned and directory is not None:
         weights_path = Path(directory) / fine_tuned["file"]
@@ -219,11 +221,16 @@ def _artefact_fields(classifier, head_path):
         "classes": list(classifier.classes_),
         "backbone": backbone,
         "head": {"kind": classifier.head_.kind, "file": head_path.name,
-                 "sha256": file_sha256(head_path), "params": classifier.head_.get_params()},
+                 "sha256": file_sha256(head_path), "params": classifier.head_.get_params(),
+                 **({"blend_explainer": True} if _blends(classifier) else {})},
         "preprocessing": {**classifier.preprocessing_.to_dict(),
                           "views": list(classifier.views)},
         "calibration": getattr(classifier, "calibration_", None),
     }
+
+
+def _blends(classifier):
+    return bool(getattr(classifier, "blend_explainer", False))
 
 
 def add_onnx_backbone(directory):

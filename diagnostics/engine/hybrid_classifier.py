@@ -12,6 +12,7 @@ from .devices import resolve_torch_device
 from .estimator import Estimator
 from .finetuning import fine_tune, square_pixels
 from .heads import LightGBMHead
+from .linear_explainer import fit_explainer
 from .predictions import HeadPredictions, per_view
 from .precision import BFLOAT16, FLOAT32, backbone_autocast, resolve_precision
 from .preprocessing import Preprocessing, normalise
@@ -49,13 +50,15 @@ class HybridClassifier(HeadPredictions, Estimator):
     ``set_params`` and ``clone`` (an unfitted copy: a fresh, not fine-tuned backbone) come
     from :class:`Estimator`. ``device`` (auto, cpu or cuda; see :mod:`devices`) is where
     fine-tuning and feature extraction compute; the fitted backbone is kept on the CPU.
+    With ``blend_explainer`` ``fit_features`` fits the explainer too, and probabilities are
+    the mean of the head's and the explainer's (see :mod:`predictions`).
     """
 
     inference_precision = FLOAT32
 
     def __init__(self, backbone="efficientnet_lite0", head=None, image_size=224,
                  views=("identity",), batch_size=16, pretrained=True, fine_tuning=None,
-                 clahe=False, device="cpu"):
+                 clahe=False, device="cpu", blend_explainer=False):
         self.backbone = backbone
         self.head = head
         self.image_size = image_size
@@ -65,6 +68,7 @@ class HybridClassifier(HeadPredictions, Estimator):
         self.fine_tuning = fine_tuning
         self.clahe = clahe
         self.device = device
+        self.blend_explainer = blend_explainer
 
     def extract_features(self, images, batch_size=None, progress=False, views=None):
         """Backbone features of PIL images, shape (n_views, n_images, n_features).
@@ -137,6 +141,9 @@ class HybridClassifier(HeadPredictions, Estimator):
         self.head_ = copy.deepcopy(self.head) if self.head is not None else LightGBMHead()
         self.head_.fit(features.reshape(-1, features.shape[-1]), labels)
         self.classes_ = [str(label) for label in self.head_.classes_]
+        self.explainer_ = None
+        if self.blend_explainer:
+            fit_explainer(self, features, labels[:features.shape[1]])
         return self
 
     def _ensure_backbone(self):

@@ -1,7 +1,9 @@
 """What a fitted classifier does with its backbone's features, whichever runtime computed them.
 
 :class:`HybridClassifier` (torch) and :class:`serving.OnnxClassifier` (ONNX Runtime, no torch)
-share it, so the head, calibration and referral rule are one code path. A subclass provides
+share it, so the head, calibration and referral rule are one code path. A model with
+``blend_explainer`` set serves the mean of its head's probabilities and its linear
+explainer's (a logistic regression on the same features, see :mod:`linear_explainer`). A subclass provides
 ``extract_features(images)`` and ``pixel_features(pixels)``, and sets ``head_``,
 ``classes_`` and optionally ``calibration_`` and ``metadata_``.
 """
@@ -39,10 +41,23 @@ class HeadPredictions:
                                   for view in features]
         probabilities = np.mean(per_view_probabilities, axis=0)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
+        if getattr(self, "blend_explainer", False):
+            probabilities = (probabilities + self._explainer_probabilities(features)) / 2
         calibration = getattr(self, "calibration_", None)
         if calibration:
             probabilities = apply_temperature(probabilities, calibration["temperature"])
         return probabilities
+
+    def _explainer_probabilities(self, features):
+        # The linear explainer's softmax, averaged over views, in the head's class order.
+        explainer = getattr(self, "explainer_", None)
+        if explainer is None:
+            raise ValueError("This model blends its head with its linear explainer, which it "
+                             "does not have: fit it (fit_features does) or load it.")
+        columns = [explainer.classes_.index(name) for name in self.classes_]
+        per_view_probabilities = [softmax(explainer.decision_function(view)[:, columns])
+                                  for view in features]
+        return np.mean(per_view_probabilities, axis=0)
 
     def calibrate(self, calibration):
         """Use a calibration from :func:`calibration.fit_calibration` (on out-of-fold
@@ -63,6 +78,13 @@ class HeadPredictions:
         """Most probable class name per image."""
         probabilities = self.predict_proba(images)
         return [self.classes_[index] for index in probabilities.argmax(axis=1)]
+
+
+def softmax(scores):
+    """Row-wise softmax of (n, k) scores, in float64."""
+    scores = np.asarray(scores, dtype=np.float64)
+    exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
 
 
 def per_view(features):

@@ -27,8 +27,11 @@ def describe_served_probabilities(metadata):
     views = metadata["preprocessing"]["views"]
     folds = len(metadata["validation"]["per_fold_accuracy"])
     seen_on = "the cell's one view" if len(views) == 1 else f"the mean of {len(views)} views"
+    head = ("the mean of the LightGBM head's and the linear explainer's (a logistic "
+            "regression on the same features) class probabilities"
+            if metadata["head"].get("blend_explainer") else "the head's class probabilities")
     text = (
-        f"The worker stores, per cell, the head's class probabilities on {seen_on}, rescaled "
+        f"The worker stores, per cell, {head} on {seen_on}, rescaled "
         "by the temperature above: 'calibrated' here means temperature scaling (one T = "
         f"{calibration['temperature']:.3f}, fitted to minimise the log-loss of the "
         f"out-of-fold predictions of the grouped {folds}-fold cross-validation). On those "

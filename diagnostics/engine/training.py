@@ -127,7 +127,8 @@ def save_trained(classifier, features, labels, calibration, out_dir, metadata):
     """Calibrate the classifier fitted on every cell, fit its explainer on ``features`` (the
     head's), save it with ``metadata`` and describe how it is served; returns the metadata."""
     classifier.calibrate(calibration)
-    fit_explainer(classifier, features, labels)
+    if getattr(classifier, "explainer_", None) is None:  # a blending head fitted it already
+        fit_explainer(classifier, features, labels)
     save_classifier(classifier, out_dir, metadata)
     # Written after saving: the description reads the saved calibration, head and backbone.
     metadata = classifier.metadata_

@@ -17,7 +17,7 @@ def test_a_hybrids_parameters_reach_into_its_head_only_when_deep():
     classifier = HybridClassifier(head=LightGBMHead(n_estimators=7), image_size=64)
     shallow = classifier.get_params(deep=False)
     assert list(shallow) == ["backbone", "head", "image_size", "views", "batch_size",
-                             "pretrained", "fine_tuning", "clahe", "device"]
+                             "pretrained", "fine_tuning", "clahe", "device", "blend_explainer"]
     assert classifier.get_params()["head__n_estimators"] == 7
 
 

@@ -95,7 +95,9 @@ def test_a_grad_cam_failure_keeps_the_classification(explained_model, classify_c
 
 
 def test_a_model_without_explainer_classifies_without_heatmaps(classify_cells, monkeypatch):
+    # A model saved without one (a blending model cannot be: its probabilities need it).
     monkeypatch.setattr(active_classifier(), "explainer_", None, raising=False)
+    monkeypatch.setattr(active_classifier(), "blend_explainer", False)
     result = classify_cells(DYSKERATOTIC)["Dyskeratotic"]
     assert result.status == "done" and not result.heatmap
 

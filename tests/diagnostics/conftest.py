@@ -36,41 +36,43 @@ def shared_pass_folder(tmp_path_factory):
     """A Bethesda model that reads the shipped morphology model's pass (its fine-tuned
     weights, frozen, with the stage taps; a head fitted on a few cells), whichever Bethesda
     model ships: the worker's one-pass route is tested on its own."""
-    from diagnostics.engine import create_hybrid, save_classifier
-
-    images, labels = bethesda_cells()
-    classifier = create_hybrid("bethesda-sipakmed_stages-lightgbm", n_estimators=5)
-    return save_classifier(classifier.fit(images, labels),
-                           tmp_path_factory.mktemp("shared-pass-bethesda"),
-                           {"version": "bethesda-shared-pass-test", "role": "bethesda"})
+    return saved_bethesda_model(tmp_path_factory, "bethesda-sipakmed_stages-lightgbm",
+                                "shared-pass")
 
 
 @pytest.fixture
 def shared_pass(db, shared_pass_folder):
-    from diagnostics import registry
-
-    return registry.activate_model(registry.register_model(shared_pass_folder))
+    return activated(shared_pass_folder)
 
 
 @pytest.fixture(scope="module")
 def own_pass_folder(tmp_path_factory):
     """A Bethesda model whose backbone was fine-tuned again after the morphology model's
     (one short epoch on a few cells): the worker runs its pass beside the morphology one."""
-    from diagnostics.engine import create_hybrid, save_classifier
-
-    images, labels = bethesda_cells()
-    classifier = create_hybrid("bethesda-sipakmed_stages-finetuned-lightgbm", n_estimators=5,
-                               epochs=1, samples_per_epoch=8, batch_size=8)
-    return save_classifier(classifier.fit(images, labels),
-                           tmp_path_factory.mktemp("own-pass-bethesda"),
-                           {"version": "bethesda-own-pass-test", "role": "bethesda"})
+    return saved_bethesda_model(tmp_path_factory, "bethesda-sipakmed_stages-finetuned-lightgbm",
+                                "own-pass", epochs=1, samples_per_epoch=8, batch_size=8)
 
 
 @pytest.fixture
 def own_pass(db, own_pass_folder):
+    return activated(own_pass_folder)
+
+
+def saved_bethesda_model(tmp_path_factory, design, name, **overrides):
+    """The Bethesda ``design`` fitted on a few demo cells, saved as version
+    ``bethesda-NAME-test``; returns its folder."""
+    from diagnostics.engine import create_hybrid, save_classifier
+
+    classifier = create_hybrid(design, n_estimators=5, **overrides)
+    return save_classifier(classifier.fit(*bethesda_cells()),
+                           tmp_path_factory.mktemp(f"{name}-bethesda"),
+                           {"version": f"bethesda-{name}-test", "role": "bethesda"})
+
+
+def activated(folder):
     from diagnostics import registry
 
-    return registry.activate_model(registry.register_model(own_pass_folder))
+    return registry.activate_model(registry.register_model(folder))
 
 
 def bethesda_cells():

@@ -4,7 +4,8 @@
     .venv/bin/python bench/onnx_equivalence.py --cells 100 --heatmaps 16
     .venv/bin/python bench/onnx_equivalence.py --model diagnostics/trained_models/bethesda
 
-Loads the shipped model (or ``--model DIR``) twice through the engine (``runtime="torch"`` and ``runtime="onnx"``:
+Loads the shipped model (or ``--model DIR``) twice through the engine
+(``runtime="torch"`` and ``runtime="onnx"``:
 OpenVINO where installed, else ONNX Runtime),
 predicts the same cells (the first ``cells / 5`` files of each SIPaKMeD class folder, sorted
 by name) and prints the largest absolute difference of the probabilities (target: below

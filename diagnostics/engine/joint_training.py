@@ -104,7 +104,7 @@ def train_joint(sipakmed_dir, cric_dir, morphology_out, bethesda_out, settings=J
         source = weights if i == 0 else outs[0] / "backbone.pt"
         classifier, features = _fitted(part, source, settings, fine_tuned=i == 0)
         metadata = artefact_metadata(part.hybrid, classifier, part.dataset, part.groups,
-                                      part.source, validations[i], n_folds, seed, versions[i])
+                                     part.source, validations[i], n_folds, seed, versions[i])
         metadata["validation"]["protocol"] += _JOINT_PROTOCOL
         metadata["training_seconds"] = round(time.perf_counter() - started, 1)
         metadata["training_device"] = device
@@ -200,8 +200,8 @@ def _stage_features(part, weights):
 
 def _fitted(part, weights, settings, fine_tuned):
     """``part``'s classifier on the backbone holding ``weights``, its head fitted on every
-    cell, and the features it was fitted on: as fine-tuned (weights saved with it) or as a frozen backbone built from another
-    model's weights file."""
+    cell, and the features it was fitted on: as fine-tuned (weights saved with it) or as a
+    frozen backbone built from another model's weights file."""
     classifier = part.recipe.clone()
     if fine_tuned:
         # Built with the weights it started from, so the metadata names them too.

@@ -3,9 +3,9 @@
 :class:`HybridClassifier` (torch) and :class:`serving.OnnxClassifier` (ONNX Runtime, no torch)
 share it, so the head, calibration and referral rule are one code path. A model with
 ``blend_explainer`` set serves the mean of its head's probabilities and its linear
-explainer's (a logistic regression on the same features, see :mod:`linear_explainer`). A subclass provides
-``extract_features(images)`` and ``pixel_features(pixels)``, and sets ``head_``,
-``classes_`` and optionally ``calibration_`` and ``metadata_``.
+explainer's (a logistic regression on the same features, see :mod:`linear_explainer`).
+A subclass provides ``extract_features(images)`` and ``pixel_features(pixels)``, and sets
+``head_``, ``classes_`` and optionally ``calibration_``, ``explainer_`` and ``metadata_``.
 """
 
 import numpy as np

@@ -75,7 +75,7 @@ def train_and_evaluate(data_dir, out_dir, hybrid=DEFAULT_HYBRID, overrides=None,
         print(f"Fitting {hybrid} on all {len(dataset)} images")
     classifier, features = fit_final()
     metadata = artefact_metadata(hybrid, classifier, dataset, groups, source,
-                                  validation, n_folds, seed, version, reviewed)
+                                 validation, n_folds, seed, version, reviewed)
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
     metadata["training_device"] = overrides["device"]
     return save_trained(classifier, features, labels, calibration, out_dir, metadata)
@@ -192,7 +192,7 @@ def _validate_frozen(recipe, dataset, labels, folds, cache_dir, progress):
 
 
 def artefact_metadata(hybrid, classifier, dataset, groups, source, validation,
-                       n_folds, seed, version, reviewed=None):
+                      n_folds, seed, version, reviewed=None):
     metadata = {
         "name": hybrid,
         "version": version or f"{hybrid}-1",

@@ -49,7 +49,8 @@ class Command(BaseCommand):
                                  "(default: the time)")
 
     def handle(self, *args, sipakmed, cric, morphology_out, bethesda_out, epochs,
-               samples_per_epoch, crop_size, work_dir, folds, seed, threads, device, version, **options):
+               samples_per_epoch, crop_size, work_dir, folds, seed, threads, device, version,
+               **options):
         import dataclasses
 
         import torch

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/onnx_equivalence.py            # 500 SIPaKMeD cells, 2 threads
     .venv/bin/python bench/onnx_equivalence.py --cells 100 --heatmaps 16
-    .venv/bin/python bench/onnx_equivalence.py --model diagnostics/trained_models/bethesda
+    .venv/bin/python bench/onnx_equivalence.py --model diagnostics/trained_models/bethesda \
+        --heatmaps 0
 
 Loads the shipped model (or ``--model DIR``) twice through the engine
 (``runtime="torch"`` and ``runtime="onnx"``:
@@ -50,10 +51,24 @@ def timed_probabilities(classifier, pixels, rounds=2):
     return probabilities, best / len(pixels)
 
 
+def compare_heat_maps(by_torch, by_onnx, images, probabilities):
+    names = [by_torch.classes_[index] for index in probabilities.argmax(1)]
+    torch_overlays = [np.asarray(o, dtype=np.int16)
+                      for o in grad_cam_overlays(by_torch, images, names)]
+    onnx_overlays = [np.asarray(o, dtype=np.int16)
+                     for o in grad_cam_overlays(by_onnx, images, names)]
+    pixel_differences = np.abs(np.stack(torch_overlays) - np.stack(onnx_overlays))
+    print(f"heat-map overlays of {len(images)} cells: max pixel difference "
+          f"{pixel_differences.max()} of 255, mean {pixel_differences.mean():.3f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=500)
-    parser.add_argument("--heatmaps", type=int, default=24)
+    parser.add_argument("--heatmaps", type=int, default=24,
+                        help="cells whose overlays are compared; 0 for a Bethesda model, whose "
+                             "explainer reads the stage features (heat maps are the "
+                             "morphology model's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", type=Path, default=MODEL_DIR, help="model folder")
     args = parser.parse_args(argv)
@@ -75,15 +90,9 @@ def main(argv=None):
           f"providers {by_onnx.backbone_.providers}")
     print(f"probabilities: max abs difference {difference:.2e} (tolerance {TOLERANCE:.0e}); "
           f"same predicted classes: {same_classes}; same referrals: {same_referrals}")
-    explained = images[:args.heatmaps]
-    names = [by_torch.classes_[index] for index in torch_probabilities[:args.heatmaps].argmax(1)]
-    torch_overlays = [np.asarray(o, dtype=np.int16)
-                      for o in grad_cam_overlays(by_torch, explained, names)]
-    onnx_overlays = [np.asarray(o, dtype=np.int16)
-                     for o in grad_cam_overlays(by_onnx, explained, names)]
-    pixel_differences = np.abs(np.stack(torch_overlays) - np.stack(onnx_overlays))
-    print(f"heat-map overlays of {len(explained)} cells: max pixel difference "
-          f"{pixel_differences.max()} of 255, mean {pixel_differences.mean():.3f}")
+    if args.heatmaps:
+        compare_heat_maps(by_torch, by_onnx, images[:args.heatmaps],
+                          torch_probabilities[:args.heatmaps])
     print(f"prediction time per cell: torch {1000 * torch_seconds:.2f} ms, "
           f"{', '.join(by_onnx.backbone_.providers)} {1000 * onnx_seconds:.2f} ms "
           f"({torch_seconds / onnx_seconds:.2f}x)")

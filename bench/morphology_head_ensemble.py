@@ -27,9 +27,10 @@ from diagnostics.engine.calibration import apply_temperature, fit_calibration  #
 from diagnostics.engine.designs import DEFAULT_HYBRID, FINE_TUNED_LIGHTGBM  # noqa: E402
 from diagnostics.engine.finetuning import load_weights  # noqa: E402
 from diagnostics.engine.heads import LightGBMHead  # noqa: E402
-from diagnostics.engine.holdout import abnormal_classes  # noqa: E402
+from diagnostics.engine.holdout import abnormal_missed_not_referred  # noqa: E402
 from diagnostics.engine.joint_training import DEFAULT_WORK_DIR  # noqa: E402
 from diagnostics.engine.linear_explainer import LinearExplainer  # noqa: E402
+from diagnostics.engine.predictions import softmax  # noqa: E402
 from diagnostics.engine.training import training_data  # noqa: E402
 
 SIPAKMED = ROOT.parent / "shared" / "datasets" / "sipakmed"
@@ -46,24 +47,17 @@ def fold_features(recipe, pixels, weights, cache):
     return features
 
 
-def softmax(scores):
-    scores = scores - scores.max(axis=1, keepdims=True)
-    exponentials = np.exp(scores)
-    return exponentials / exponentials.sum(axis=1, keepdims=True)
-
-
 def figures(probabilities, labels, classes):
     truth = np.searchsorted(classes, labels)
     calibration = fit_calibration(probabilities, truth)
     calibrated = apply_temperature(probabilities, calibration["temperature"])
     predicted = np.asarray(classes)[calibrated.argmax(axis=1)]
     kept = calibrated.max(axis=1) >= calibration["referral_threshold"]
-    abnormal = abnormal_classes(classes)
-    missed = np.isin(labels, abnormal) & ~np.isin(predicted, abnormal) & kept
     return {"accuracy": round(float(np.mean(predicted == labels)), 4),
             "referral_rate": round(calibration["referral_rate"], 4),
             "kept_accuracy": round(calibration["kept_accuracy"], 4),
-            "abnormal_missed_not_referred": int(missed.sum())}
+            "abnormal_missed_not_referred": abnormal_missed_not_referred(
+                labels, predicted, classes, kept)}
 
 
 def main():

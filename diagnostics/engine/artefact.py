@@ -222,15 +222,12 @@ def _artefact_fields(classifier, head_path):
         "backbone": backbone,
         "head": {"kind": classifier.head_.kind, "file": head_path.name,
                  "sha256": file_sha256(head_path), "params": classifier.head_.get_params(),
-                 **({"blend_explainer": True} if _blends(classifier) else {})},
+                 **({"blend_explainer": True}
+                    if getattr(classifier, "blend_explainer", False) else {})},
         "preprocessing": {**classifier.preprocessing_.to_dict(),
                           "views": list(classifier.views)},
         "calibration": getattr(classifier, "calibration_", None),
     }
-
-
-def _blends(classifier):
-    return bool(getattr(classifier, "blend_explainer", False))
 
 
 def add_onnx_backbone(directory):

@@ -132,9 +132,16 @@ def holdout_metrics(labels, probabilities, classes, referrals):
     metrics["n_not_referred"] = int(kept.sum())
     metrics["accuracy_not_referred"] = (float(np.mean(predicted[kept] == labels[kept]))
                                         if kept.any() else None)
-    metrics["abnormal_missed_not_referred"] = int(
-        np.sum(np.isin(labels, abnormal) & ~np.isin(predicted, abnormal) & kept))
+    metrics["abnormal_missed_not_referred"] = abnormal_missed_not_referred(
+        labels, predicted, classes, kept)
     return metrics
+
+
+def abnormal_missed_not_referred(labels, predicted, classes, kept):
+    """Abnormal cells (see :func:`abnormal_classes`) called normal and kept (not referred to
+    a cytologist): the safety figure."""
+    abnormal = abnormal_classes(classes)
+    return int(np.sum(np.isin(labels, abnormal) & ~np.isin(predicted, abnormal) & kept))
 
 
 def abnormal_figures(truly_abnormal, called_abnormal):

@@ -137,13 +137,13 @@ class HybridClassifier(HeadPredictions, Estimator):
         Every view of every image is one training sample. A 2-D (n, d) array is one view.
         """
         features = per_view(features)
-        labels = np.tile(np.asarray(labels), len(features))
         self.head_ = copy.deepcopy(self.head) if self.head is not None else LightGBMHead()
-        self.head_.fit(features.reshape(-1, features.shape[-1]), labels)
+        self.head_.fit(features.reshape(-1, features.shape[-1]),
+                       np.tile(np.asarray(labels), len(features)))
         self.classes_ = [str(label) for label in self.head_.classes_]
         self.explainer_ = None
         if self.blend_explainer:
-            fit_explainer(self, features, labels[:features.shape[1]])
+            fit_explainer(self, features, labels)
         return self
 
     def _ensure_backbone(self):

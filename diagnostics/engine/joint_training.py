@@ -86,10 +86,8 @@ def train_joint(sipakmed_dir, cric_dir, morphology_out, bethesda_out, settings=J
     fine_tuning = _FineTuningRun(parts, settings, Path(work_dir), pretrained, device, progress,
                                  n_folds, seed)
     validations, probabilities = _validate(parts, fine_tuning, n_folds)
-    np.savez(Path(work_dir) / f"joint-{fine_tuning.key}-out-of-fold.npz",
-             **{f"{part.source['data_dir_name']}_{name}": values for part, p in
-                zip(parts, probabilities) for name, values in
-                (("probabilities", p), ("labels", part.labels), ("classes", part.classes))})
+    _save_out_of_fold(Path(work_dir) / f"joint-{fine_tuning.key}-out-of-fold.npz", parts,
+                      probabilities)
     calibrations = [calibrate_out_of_fold(probabilities[i], part.labels, part.classes,
                                           validations[i], target_accuracy)
                     for i, part in enumerate(parts)]
@@ -187,6 +185,15 @@ def _validate(parts, fine_tuning, n_folds):
     validations = [out_of_fold_metrics(probabilities[i], part.classes, accuracies[i], part.labels)
                    for i, part in enumerate(parts)]
     return validations, probabilities
+
+
+def _save_out_of_fold(path, parts, probabilities):
+    arrays = {}
+    for part, part_probabilities in zip(parts, probabilities):
+        name = part.source["data_dir_name"]
+        arrays.update({f"{name}_probabilities": part_probabilities,
+                       f"{name}_labels": part.labels, f"{name}_classes": part.classes})
+    np.savez(path, **arrays)
 
 
 def _stage_features(part, weights):

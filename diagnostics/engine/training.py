@@ -26,7 +26,7 @@ from .devices import DEVICES, resolve_torch_device
 from .evaluation import (classification_metrics, cross_validate_pixels, format_validation_table,
                          out_of_fold_metrics, out_of_fold_probabilities)
 from .feature_cache import DEFAULT_CACHE_DIR, cached_view_features
-from .holdout import abnormal_classes, sensitivity_at_specificity
+from .holdout import abnormal_missed_not_referred, sensitivity_at_specificity
 from .linear_explainer import fit_explainer
 from .metadata import write_metadata
 from .served_model import describe_served_probabilities, model_role
@@ -116,10 +116,8 @@ def calibrate_out_of_fold(probabilities, labels, classes, validation,
                                                       calibrated)["ece"]
     threshold = calibration["referral_threshold"]
     kept = calibrated.max(axis=1) >= threshold if threshold is not None else False
-    abnormal = abnormal_classes(classes)
-    # The safety figure: abnormal cells called normal and not referred to a cytologist.
-    calibration["abnormal_missed_not_referred"] = int(np.sum(
-        np.isin(labels, abnormal) & ~np.isin(predicted, abnormal) & kept))
+    calibration["abnormal_missed_not_referred"] = abnormal_missed_not_referred(
+        labels, predicted, classes, kept)
     return calibration
 
 

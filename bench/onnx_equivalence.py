@@ -10,9 +10,10 @@ Loads the shipped model (or ``--model DIR``) twice through the engine
 OpenVINO where installed, else ONNX Runtime),
 predicts the same cells (the first ``cells / 5`` files of each SIPaKMeD class folder, sorted
 by name) and prints the largest absolute difference of the probabilities (target: below
-1e-4), whether any predicted class or referral flag differs, the largest difference of the
-Grad-CAM overlays' pixels (0-255) for the first ``--heatmaps`` cells, and the seconds per
-cell of each runtime's prediction (decoding excluded). Exits with status 1 above 1e-4.
+1e-4) and of the backbone features, whether any predicted class or referral flag differs,
+the largest difference of the Grad-CAM overlays' pixels (0-255) for the first
+``--heatmaps`` cells, and the seconds per cell of each runtime's prediction (decoding
+excluded). Exits with status 1 above 1e-4.
 """
 
 import argparse
@@ -83,6 +84,9 @@ def main(argv=None):
     onnx_probabilities, onnx_seconds = timed_probabilities(
         by_onnx, by_onnx.prepare_pixels(images))
     difference = float(np.abs(torch_probabilities - onnx_probabilities).max())
+    pixels = by_onnx.prepare_pixels(images)
+    feature_difference = float(np.abs(by_torch.pixel_features(pixels)
+                                      - by_onnx.pixel_features(pixels)).max())
     same_classes = np.array_equal(torch_probabilities.argmax(1), onnx_probabilities.argmax(1))
     same_referrals = np.array_equal(by_torch.needs_referral(torch_probabilities),
                                     by_onnx.needs_referral(onnx_probabilities))
@@ -90,6 +94,7 @@ def main(argv=None):
           f"providers {by_onnx.backbone_.providers}")
     print(f"probabilities: max abs difference {difference:.2e} (tolerance {TOLERANCE:.0e}); "
           f"same predicted classes: {same_classes}; same referrals: {same_referrals}")
+    print(f"backbone features: max abs difference {feature_difference:.2e}")
     if args.heatmaps:
         compare_heat_maps(by_torch, by_onnx, images[:args.heatmaps],
                           torch_probabilities[:args.heatmaps])

@@ -38,6 +38,16 @@ def pytest_configure(config):
         empty_screenshots_folder()
 
 
+def pytest_unconfigure(config):
+    # Django deletes its SQLite test database but not the two files of its write-ahead log.
+    name = django_settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if not name or "sqlite" not in django_settings.DATABASES["default"]["ENGINE"]:
+        return
+    if not Path(name).exists():  # a kept database (--reuse-db) keeps its log
+        for side_file in (Path(f"{name}-wal"), Path(f"{name}-shm")):
+            side_file.unlink(missing_ok=True)
+
+
 def empty_screenshots_folder():
     """screenshots/ (git-ignored, kept by CI as artefacts) holds the browser tests' of this run."""
     SCREENSHOTS_DIR.mkdir(exist_ok=True)

@@ -103,7 +103,8 @@ def joint_parts(args):
         part = _part(hybrid, data, DEFAULT_CACHE_DIR, DEFAULT_CROP_SIZE, 5, 0)
         part.recipe = create_hybrid(hybrid, pretrained=True, image_size=args.image_size)
         part.pixels = part.recipe.prepare_pixels(part.dataset.images())
-        part.features_of = (lambda f, n=n_features: f[:, :, :n] if n else f)
+        part.n_features = n_features
+        part.features_of = (lambda f, n=n_features: f[:, :, :n])
         parts.append(part)
     return parts
 

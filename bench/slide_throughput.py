@@ -11,7 +11,9 @@ Without --slide it writes (once) a synthetic pyramidal TIFF to /tmp: --size x --
 --tissue x --tissue square, glass elsewhere (a smear covers part of a slide). The slide is
 written by a child process, so the peak RSS reported is the scan's alone: opening the slide,
 the thumbnail and tissue mask, detection tile by tile and cutting every cell's crop (and with
---classify, the shipped classifier on every crop, as the lean worker runs it: ONNX, no torch).
+--classify, the shipped morphology and Bethesda models on every crop as the lean worker runs
+them: ONNX, no torch, one backbone pass a cell where the Bethesda model reads the morphology
+model's, as the shipped pair does).
 With --cell-table, every classified cell is written to the slide's Parquet cell table as the
 worker writes it (diagnostics/engine/cell_table.py), and its bytes and flagged cells reported:
 what a slide costs in storage (rows kept: CELINSIGHT_SLIDE_CELL_ROWS plus the flagged).
@@ -28,15 +30,17 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+import numpy as np  # noqa: E402
+
 from diagnostics.engine.cell_detector_artefact import load_detector  # noqa: E402
 from diagnostics.engine.whole_slide import CRIC_MICRONS_PER_PIXEL, scan_slide  # noqa: E402
 
-# diagnostics.triage.ABNORMAL_CLASSES (a Django module): the classes flagged besides referrals.
-ABNORMAL_CLASSES = ("Dyskeratotic", "Koilocytotic")
+NILM = "Negative for intraepithelial lesion"  # diagnostics.models.NILM_CATEGORY (Django)
 
 CRIC_IMAGES = REPO_ROOT.parent / "shared" / "datasets" / "cric" / "images"
 DETECTOR_DIR = REPO_ROOT / "diagnostics" / "trained_models" / "detector"
 CLASSIFIER_DIR = REPO_ROOT / "diagnostics" / "trained_models" / "default"
+BETHESDA_DIR = REPO_ROOT / "diagnostics" / "trained_models" / "bethesda"
 SCANNER_MPP = 0.25
 
 
@@ -59,6 +63,19 @@ def build_slide(path, size, tissue, fields=12):
     write_pyramidal_tiff(path, layout, mpp=SCANNER_MPP)
     print(f"wrote {path} ({Path(path).stat().st_size / 2 ** 20:.0f} MiB, "
           f"{len(layout.positions)} fields) in {time.perf_counter() - started:.0f} s")
+
+
+def both_models(classifier, bethesda, crops):
+    """The morphology and the Bethesda model's probabilities of ``crops``, as
+    diagnostics.cell_predictions computes them (from one shared pass where it can)."""
+    from diagnostics.engine.serving import reads_pass_of
+
+    if not reads_pass_of(bethesda, classifier):
+        return classifier.predict_proba(crops), bethesda.predict_proba(crops)
+    features = bethesda.pixel_features(bethesda.prepare_pixels(crops))
+    width = classifier.backbone_.num_features
+    return (classifier.predict_proba_features(features[..., :width]),
+            bethesda.predict_proba_features(features))
 
 
 def peak_rss_mib():
@@ -85,10 +102,11 @@ def main():
                         "--tissue", str(args.tissue)], check=True)
 
     detector = load_detector(DETECTOR_DIR)
-    classifier = None
+    classifier = bethesda = None
     if args.classify:
         from diagnostics.engine.artefact import load_classifier
         classifier = load_classifier(CLASSIFIER_DIR, runtime="auto", threads=2)
+        bethesda = load_classifier(BETHESDA_DIR, runtime="auto", threads=2)
     baseline = peak_rss_mib()
     started = time.perf_counter()
     scan = scan_slide(path, detector, tile_size=args.tile_size,
@@ -96,12 +114,13 @@ def main():
                           f"\r{done}/{total} tiles, peak RSS {peak_rss_mib():.0f} MiB", end="",
                           file=sys.stderr, flush=True))
     planned = time.perf_counter() - started
-    crops = classified = flagged = 0
+    crops = classified = flagged = referred_cells = 0
+    normal_category = bethesda.classes_.index(NILM) if bethesda else None
     interrupted = False
     table = None
     if args.cell_table and classifier is not None:
         from diagnostics.engine.cell_table import CellTableWriter
-        table = CellTableWriter(args.cell_table, classifier.classes_)
+        table = CellTableWriter(args.cell_table, classifier.classes_, bethesda.classes_)
     try:
         for tile in scan:
             if args.no_crops and classifier is None:
@@ -109,14 +128,16 @@ def main():
             cell_crops = tile.crops()
             crops += len(cell_crops)
             if classifier is not None:
-                probabilities = classifier.predict_proba(cell_crops)
+                probabilities, categories = both_models(classifier, bethesda, cell_crops)
                 classified += len(probabilities)
                 referred = classifier.needs_referral(probabilities)
-                predicted = [classifier.classes_[i] for i in probabilities.argmax(axis=1)]
-                flagged += sum(bool(refer) or name in ABNORMAL_CLASSES
-                               for refer, name in zip(referred, predicted))
+                referred_cells += int(np.sum(referred))
+                # Flagged as the worker flags a slide's cells: the Bethesda model's abnormal
+                # categories (diagnostics.slide_cells.suspicious_cells).
+                flagged += int(np.sum(categories.argmax(axis=1) != normal_category))
                 if table is not None:
-                    table.write(tile.x, tile.y, tile.radius, tile.score, probabilities, referred)
+                    table.write(tile.x, tile.y, tile.radius, tile.score, probabilities, referred,
+                                categories)
     except KeyboardInterrupt:  # a time limit (timeout -s INT): report what was scanned
         interrupted = True
     if table is not None:
@@ -131,6 +152,7 @@ def main():
         "tiles_total": scan.tiles_total, "tiles_skipped": scan.tiles_skipped,
         "tiles_read": read_tiles, "cells": scan.cells, "crops_cut": crops,
         "cells_classified": classified, "cells_flagged": flagged,
+        "cells_referred_by_the_morphology_model": referred_cells,
         **({"cell_table_bytes": Path(args.cell_table).stat().st_size,
             "cell_table_bytes_per_cell": round(Path(args.cell_table).stat().st_size
                                                / max(classified, 1), 1)}

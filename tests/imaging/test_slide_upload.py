@@ -11,8 +11,8 @@ from django.urls import reverse
 from diagnostics import tasks
 from diagnostics.engine.cell_table import read_cell_table
 from diagnostics.engine.synthetic_slide import SlideLayout, write_pyramidal_tiff
-from diagnostics.models import CellResult
-from diagnostics.triage import ABNORMAL_CLASSES
+from diagnostics.models import NILM_CATEGORY, CellResult
+from diagnostics.slide_cells import suspicious_cells
 from imaging.models import FieldOfView, ImageAsset
 from tests.imaging.field_images import png_upload, synthetic_field
 
@@ -57,8 +57,8 @@ def test_a_slide_is_scanned_and_keeps_rows_only_for_its_top_and_flagged_cells(
     assert bethesda.shape[0] == 6 and np.allclose(bethesda.sum(axis=0), 1, atol=1e-4)
     names = [name.removeprefix("b_") for name in table if name.startswith("b_")]
     assert table["bethesda_category"] == [names[i] for i in bethesda.argmax(axis=0)]
-    flagged = sum(referred or predicted in ABNORMAL_CLASSES
-                  for referred, predicted in zip(table["referred"], table["predicted_class"]))
+    # The Bethesda model is served: the cells it calls abnormal are the flagged ones.
+    flagged = sum(category != NILM_CATEGORY for category in table["bethesda_category"])
     crops = ImageAsset.objects.filter(source_field=scan)
     assert crops.count() == scan.cells_cut == min(4, flagged) + min(3, len(table["x"]) - flagged)
     # Classified in the scan, from its tiles' pass: no result is queued for a second one.
@@ -73,10 +73,24 @@ def test_a_slide_is_scanned_and_keeps_rows_only_for_its_top_and_flagged_cells(
         assert abs(result.probabilities[result.predicted_class]
                    - table[f"p_{result.predicted_class}"][row]) < 1e-5
     if flagged < len(table["x"]):  # the best-scored unflagged cell has a row
-        best = max(score for score, referred, predicted in zip(
-            table["detector_score"], table["referred"], table["predicted_class"])
-            if not (referred or predicted in ABNORMAL_CLASSES))
+        best = max(score for score, category in zip(
+            table["detector_score"], table["bethesda_category"]) if category == NILM_CATEGORY)
         assert np.isclose(crops.values_list("detection_score", flat=True), best).any()
+
+
+def test_a_slides_suspicious_cells_are_the_bethesda_models_where_it_answers():
+    bethesda_classes = ["ASC-US", NILM_CATEGORY, "HSIL"]
+    flagged, suspicion = suspicious_cells(
+        np.array([[0.2, 0.7, 0.1], [0.5, 0.2, 0.3]]), bethesda_classes)
+    assert flagged.tolist() == [False, True]
+    assert np.allclose(suspicion, [0.3, 0.8])
+    # Without a Bethesda model: the morphology model's abnormal classes, and its referrals.
+    morphology_classes = ["Dyskeratotic", "Koilocytotic", "Parabasal"]
+    flagged, suspicion = suspicious_cells(
+        np.array([[0.1, 0.1, 0.8], [0.1, 0.1, 0.8], [0.6, 0.2, 0.2]]), morphology_classes,
+        referred=np.array([False, True, False]))
+    assert flagged.tolist() == [False, True, True]
+    assert np.allclose(suspicion, [0.2, 0.2, 0.8])
 
 
 def test_a_file_named_svs_that_is_no_slide_is_refused_by_name_and_the_batch_goes_on(

@@ -315,9 +315,9 @@ DETECTOR_MIN_SCORE = env_float("CELINSIGHT_DETECTOR_MIN_SCORE", "0")
 # A whole slide keeps database rows (with crops) for this many top-scored cells besides every
 # flagged one; all its cells are in its Parquet cell table (imaging.models.FieldOfView).
 SLIDE_CELL_ROWS = env_int("CELINSIGHT_SLIDE_CELL_ROWS", 200)
-# ... and for at most this many flagged cells (referred or predicted abnormal), the most
-# suspicious first: on detector candidates today's classifier flags nearly every cell
-# (bench/README.md, whole slides), so "every flagged cell" would be a row per cell.
+# ... and for at most this many flagged cells, the most suspicious first (the Bethesda
+# model's abnormal categories where one is served: diagnostics.triage.suspicious_cells), so
+# that a slide's 10^4-10^5 cells never become as many rows.
 SLIDE_FLAGGED_ROWS = env_int("CELINSIGHT_SLIDE_FLAGGED_ROWS", 1000)
 # Video frames as fields: a nucleus within this many pixels of where a tracked cell is
 # expected (after the frame-to-frame shift) is that cell again, and is not counted twice.

@@ -27,8 +27,8 @@ from diagnostics.cell_predictions import (ClassifiedCrops, apply_bethesda_predic
                                           apply_predictions, loaded_bethesda_classifier,
                                           predicted_probabilities, prepared_pixels)
 from diagnostics.classifier import classifier_for
-from diagnostics.models import NILM_CATEGORY, CellResult
-from diagnostics.triage import ABNORMAL_CLASSES
+from diagnostics.models import CellResult
+from diagnostics.triage import suspicious_cells
 from imaging.fields import delete_stored_bytes, store_crops
 from imaging.models import FieldOfView
 from imaging.slide_parts import local_slide_path
@@ -157,24 +157,6 @@ def classify_tile(classifier, bethesda, crops, names="a tile"):
     else:
         flagged, suspicion = suspicious_cells(probabilities, classifier.classes_, referred)
     return probabilities, referred, flagged, suspicion, bethesda_probabilities
-
-
-def suspicious_cells(probabilities, classes, referred=None):
-    """(flagged, suspicion) of cells from one model's ``probabilities``: flagged when its
-    most probable class is abnormal (or, for the morphology model, when it refers the
-    cell); suspicion is the summed probability of the abnormal classes.
-
-    Slide crops are cut around detections, as CRIC's were: the Bethesda model, trained on
-    such crops, ranks CRIC's abnormal cells out of fold with an AUC of 0.95, while the
-    morphology model, trained on SIPaKMeD's isolated cells, refers 99% of them and ranks
-    them at 0.53 (bench/README.md, "Which cells a slide keeps")."""
-    classes = np.asarray(classes)
-    abnormal = classes != NILM_CATEGORY if NILM_CATEGORY in classes else \
-        np.isin(classes, list(ABNORMAL_CLASSES))
-    flagged = abnormal[probabilities.argmax(axis=1)]
-    if referred is not None:
-        flagged = flagged | referred
-    return flagged, probabilities[:, abnormal].sum(axis=1)
 
 
 def scan_cells(field, slide_path, detector, classifier, table_path, kept, bethesda=None):

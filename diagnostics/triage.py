@@ -1,9 +1,10 @@
 """Which specimens a doctor should look at first: the specimen-level triage score."""
+import numpy as np
 from django.db.models import Exists, FloatField, OuterRef, Subquery, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
-from diagnostics.models import CellResult, SpecimenReopening, SpecimenSignOff
+from diagnostics.models import NILM_CATEGORY, CellResult, SpecimenReopening, SpecimenSignOff
 from imaging.models import Specimen
 
 ABNORMAL_CLASSES = ("Dyskeratotic", "Koilocytotic")
@@ -13,6 +14,26 @@ TRIAGE_RULE = (
     f"({' or '.join(ABNORMAL_CLASSES)}) over their {WORST_CELLS} most suspicious classified "
     f"cells: a higher score means look first."
 )
+
+
+def suspicious_cells(probabilities, classes, referred=None):
+    """(flagged, suspicion) of cells from one model's ``probabilities``: flagged when its
+    most probable class is abnormal (or, for the morphology model, when it refers the
+    cell); suspicion is the summed probability of the abnormal classes.
+
+    Slide crops are cut around detections, as CRIC's were: the Bethesda model, trained on
+    such crops, ranks CRIC's abnormal cells out of fold with an AUC of 0.95, while the
+    morphology model, trained on SIPaKMeD's isolated cells, refers 99% of them and ranks
+    them at 0.53 (bench/README.md, "Which cells a slide keeps"). So a slide's cells are
+    flagged and ranked by the Bethesda model where it answered (diagnostics.slide_cells,
+    imaging.viewer_cells)."""
+    classes = np.asarray(classes)
+    abnormal = classes != NILM_CATEGORY if NILM_CATEGORY in classes else \
+        np.isin(classes, list(ABNORMAL_CLASSES))
+    flagged = abnormal[probabilities.argmax(axis=1)]
+    if referred is not None:
+        flagged = flagged | referred
+    return flagged, probabilities[:, abnormal].sum(axis=1)
 
 
 def abnormal_probability(probabilities):

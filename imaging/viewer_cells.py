@@ -4,8 +4,9 @@ them in one region as JSON.
 A field's cells are its crops (each with its latest result); a whole slide's are the rows
 of its Parquet cell table (10^4-10^5), of which only the top-ranked and flagged have crops:
 those are matched to their table rows by position and link to their cell pages. A cell is
-flagged as diagnostics.slide_cells keeps it: referred to a cytologist, or of an abnormal
-class. A region answers at most MARKS_PER_REQUEST cells, the most suspicious first.
+flagged as diagnostics.slide_cells keeps it: of an abnormal Bethesda category on a slide
+(diagnostics.triage.suspicious_cells); referred to a cytologist, or of an abnormal
+morphology class, in a field (and on a slide where the Bethesda model gave nothing). A region answers at most MARKS_PER_REQUEST cells, the most suspicious first.
 """
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ import numpy as np
 from django.urls import reverse
 
 from diagnostics.models import CellResult
-from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
+from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability, suspicious_cells
 from imaging.deep_zoom import BoundedCache
 from imaging.models import ImageAsset
 
@@ -90,14 +91,29 @@ def table_marks(stored_table):
     classes = [str(name) for name in predicted.dictionary.to_pylist()]
     class_index = np.asarray(predicted.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     column = lambda name: table.column(name).to_numpy().astype(np.float32)  # noqa: E731
-    abnormal = [column(f"p_{name}") for name in classes
-                if name in ABNORMAL_CLASSES and f"p_{name}" in table.column_names]
-    suspicion = np.sum(abnormal, axis=0) if abnormal else np.zeros(len(class_index), np.float32)
-    is_abnormal = np.isin(np.asarray(classes, dtype=object), ABNORMAL_CLASSES)
-    flagged = table.column("referred").to_numpy().astype(bool) | (
-        is_abnormal[class_index] if len(classes) else False)
+    flagged, suspicion = table_suspicion(table, column)
     return CellMarks(classes, column("x"), column("y"), column("radius"), class_index,
                      np.asarray(flagged, dtype=bool), np.asarray(suspicion, dtype=np.float32))
+
+
+def table_suspicion(table, column):
+    """(flagged, suspicion) of a slide table's cells as diagnostics.slide_cells kept them:
+    by the Bethesda model's columns where it answered, else by the morphology model's."""
+    def probabilities(prefix):
+        names = [name.removeprefix(prefix) for name in table.column_names
+                 if name.startswith(prefix)]
+        columns = [column(prefix + name) for name in names]
+        return names, np.stack(columns, axis=1) if columns else None
+
+    classes, morphology = probabilities("p_")
+    flagged, suspicion = suspicious_cells(
+        morphology, classes, table.column("referred").to_numpy().astype(bool))
+    bethesda_classes, bethesda = probabilities("b_")
+    if bethesda_classes:
+        answered = ~np.isnan(bethesda).any(axis=1)  # null where a tile's Bethesda pass failed
+        by_bethesda = suspicious_cells(bethesda[answered], bethesda_classes)
+        flagged[answered], suspicion[answered] = by_bethesda
+    return flagged, suspicion
 
 
 @dataclass

@@ -12,7 +12,7 @@ from diagnostics import tasks
 from diagnostics.engine.cell_table import read_cell_table
 from diagnostics.engine.synthetic_slide import SlideLayout, write_pyramidal_tiff
 from diagnostics.models import NILM_CATEGORY, CellResult
-from diagnostics.slide_cells import suspicious_cells
+from diagnostics.triage import suspicious_cells
 from imaging.models import FieldOfView, ImageAsset
 from tests.imaging.field_images import png_upload, synthetic_field
 

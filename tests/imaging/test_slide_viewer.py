@@ -16,12 +16,12 @@ from PIL import Image
 
 from diagnostics.engine.cell_table import CellTableWriter
 from diagnostics.engine.synthetic_slide import SlideLayout, write_mirax, write_pyramidal_tiff
-from diagnostics.models import CellResult
+from diagnostics.models import NILM_CATEGORY, CellResult
 from imaging import deep_zoom, viewer_cells
 from imaging.models import FieldOfView, ImageAsset, Specimen
 from tests.imaging.field_images import synthetic_field
 from tests.imaging.pathless_storage import PathlessStorage
-from tests.imaging.test_field_pages import NORMAL, add_field, add_image
+from tests.imaging.test_field_pages import add_field, add_image
 
 ABNORMAL = {"Dyskeratotic": 0.8, "Parabasal": 0.2}
 DZI = "{http://schemas.microsoft.com/deepzoom/2008}"
@@ -347,3 +347,28 @@ def test_the_review_list_links_a_detected_cell_to_its_place(
     page = client_for(doctor).get(reverse("diagnostics:review", args=[specimen.pk])).content
     assert (f'{reverse("imaging:viewer", args=[specimen.pk, field.pk])}?x=200&amp;y=200&amp;'
             f'cell={crop.pk}" aria-label="Where {crop.original_name} was found"') in page.decode()
+
+
+class LocalTable:
+    """A stored cell table as the viewer opens it."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def open(self, mode):
+        return open(self.path, mode)
+
+
+def test_a_slides_cells_are_flagged_by_the_bethesda_model_where_it_answered(tmp_path):
+    path = tmp_path / "cells.parquet"
+    two = (np.array([10.0, 20.0]), np.array([10.0, 20.0]), np.full(2, 11.0), np.ones(2))
+    morphology = np.array([[0.9, 0.1], [0.1, 0.9]])  # Dyskeratotic, then Parabasal
+    with CellTableWriter(path, ["Dyskeratotic", "Parabasal"], ["HSIL", NILM_CATEGORY]) as writer:
+        # A tile the Bethesda model answered: it flags the Parabasal cell, not the other.
+        writer.write(*two, morphology, np.zeros(2, dtype=bool), np.array([[0.1, 0.9],
+                                                                          [0.7, 0.3]]))
+        # A tile it gave nothing for: the morphology model's abnormal class and referral.
+        writer.write(*two, morphology, np.array([False, True]), None)
+    marks = viewer_cells.table_marks(LocalTable(path))
+    assert marks.flagged.tolist() == [False, True, True, True]
+    assert np.allclose(marks.suspicion, [0.1, 0.7, 0.9, 0.1])

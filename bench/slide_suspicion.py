@@ -27,13 +27,12 @@ from diagnostics.engine.calibration import apply_temperature  # noqa: E402
 from diagnostics.engine.crops import DEFAULT_CROP_SIZE  # noqa: E402
 from diagnostics.engine.designs import DEFAULT_HYBRID, create_hybrid  # noqa: E402
 from diagnostics.engine.feature_cache import DEFAULT_CACHE_DIR  # noqa: E402
+from diagnostics.engine.holdout import abnormal_classes  # noqa: E402
 from diagnostics.engine.joint_training import (  # noqa: E402
     BETHESDA_ON_JOINT_BACKBONE, DEFAULT_WORK_DIR, _part)
 
 SHARED = ROOT.parent / "shared" / "datasets"
 SHIPPED = ROOT / "diagnostics" / "trained_models" / "default" / "metadata.json"
-NILM = "Negative for intraepithelial lesion"
-MORPHOLOGY_ABNORMAL = ("Dyskeratotic", "Koilocytotic")
 
 
 def morphology_out_of_fold(sipakmed, cric, work, key):
@@ -69,20 +68,21 @@ def main():
                      5, 0)
     cric = _part(BETHESDA_ON_JOINT_BACKBONE, SHARED / "cric", DEFAULT_CACHE_DIR,
                  DEFAULT_CROP_SIZE, 5, 0)
-    abnormal = cric.labels != NILM
+    abnormal = np.isin(cric.labels, abnormal_classes(cric.classes))
     morphology, calibration = morphology_out_of_fold(sipakmed, cric, work, key)
     referred = morphology.max(axis=1) < calibration["referral_threshold"]
-    columns = np.isin(sipakmed.classes, MORPHOLOGY_ABNORMAL)
+    columns = np.isin(sipakmed.classes, abnormal_classes(sipakmed.classes))
     morphology_flagged = columns[morphology.argmax(axis=1)] | referred
     bethesda = np.load(work / f"joint-{key}-out-of-fold.npz")["cric_probabilities"]
-    normal = cric.classes.index(NILM)
+    abnormal_category = np.isin(cric.classes, abnormal_classes(cric.classes))
     print(json.dumps({
         "cells": len(abnormal), "abnormal": int(abnormal.sum()),
         "morphology model (referral or Dyskeratotic/Koilocytotic)": {
             "referred": round(float(referred.mean()), 4),
             **figures(morphology_flagged, morphology[:, columns].sum(axis=1), abnormal)},
         "Bethesda model (any category but NILM)": figures(
-            bethesda.argmax(axis=1) != normal, 1 - bethesda[:, normal], abnormal)}, indent=2))
+            abnormal_category[bethesda.argmax(axis=1)],
+            bethesda[:, abnormal_category].sum(axis=1), abnormal)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -33,9 +33,9 @@ sys.path.insert(0, str(REPO_ROOT))
 import numpy as np  # noqa: E402
 
 from diagnostics.engine.cell_detector_artefact import load_detector  # noqa: E402
+from diagnostics.engine.holdout import abnormal_classes  # noqa: E402
 from diagnostics.engine.whole_slide import CRIC_MICRONS_PER_PIXEL, scan_slide  # noqa: E402
 
-NILM = "Negative for intraepithelial lesion"  # diagnostics.models.NILM_CATEGORY (Django)
 
 CRIC_IMAGES = REPO_ROOT.parent / "shared" / "datasets" / "cric" / "images"
 DETECTOR_DIR = REPO_ROOT / "diagnostics" / "trained_models" / "detector"
@@ -115,7 +115,8 @@ def main():
                           file=sys.stderr, flush=True))
     planned = time.perf_counter() - started
     crops = classified = flagged = referred_cells = 0
-    normal_category = bethesda.classes_.index(NILM) if bethesda else None
+    abnormal_category = np.isin(bethesda.classes_, abnormal_classes(bethesda.classes_)) \
+        if bethesda else None
     interrupted = False
     table = None
     if args.cell_table and classifier is not None:
@@ -134,7 +135,7 @@ def main():
                 referred_cells += int(np.sum(referred))
                 # Flagged as the worker flags a slide's cells: the Bethesda model's abnormal
                 # categories (diagnostics.slide_cells.suspicious_cells).
-                flagged += int(np.sum(categories.argmax(axis=1) != normal_category))
+                flagged += int(np.sum(abnormal_category[categories.argmax(axis=1)]))
                 if table is not None:
                     table.write(tile.x, tile.y, tile.radius, tile.score, probabilities, referred,
                                 categories)

@@ -31,6 +31,8 @@ from diagnostics.engine.holdout import abnormal_classes  # noqa: E402
 from diagnostics.engine.joint_training import (  # noqa: E402
     BETHESDA_ON_JOINT_BACKBONE, DEFAULT_WORK_DIR, _part)
 
+WORST_CELLS = 5  # diagnostics.triage.WORST_CELLS (that module needs Django)
+
 SHARED = ROOT.parent / "shared" / "datasets"
 SHIPPED = ROOT / "diagnostics" / "trained_models" / "default" / "metadata.json"
 
@@ -61,9 +63,26 @@ def figures(flagged, suspicion, abnormal):
                for k in (200, 500, 1000)}}
 
 
+def field_triage(suspicion, abnormal, fields):
+    """AUC over fields of the triage score, and how many fields hold an abnormal cell."""
+    names = np.unique(fields)
+    scores = [np.sort(suspicion[fields == name])[::-1][:WORST_CELLS].mean() for name in names]
+    any_abnormal = [abnormal[fields == name].any() for name in names]
+    return {"fields": len(names), "with an abnormal cell": int(np.sum(any_abnormal)),
+            "triage score AUC": round(float(roc_auc_score(any_abnormal, scores)), 4)}
+
+
+def evaluated_key(work):
+    """The newest training whose five folds' CRIC features joint_views.py kept."""
+    keys = [path.stem.split("-")[1] for path in
+            sorted(work.glob("joint-*-out-of-fold.npz"), key=lambda path: -path.stat().st_mtime)]
+    return next(key for key in keys
+                if (work / f"joint-{key}-fold4-cric-stages-identity.npy").is_file())
+
+
 def main():
     work = DEFAULT_WORK_DIR
-    key = next(work.glob("joint-*-out-of-fold.npz")).stem.split("-")[1]
+    key = evaluated_key(work)
     sipakmed = _part(DEFAULT_HYBRID, SHARED / "sipakmed", DEFAULT_CACHE_DIR, DEFAULT_CROP_SIZE,
                      5, 0)
     cric = _part(BETHESDA_ON_JOINT_BACKBONE, SHARED / "cric", DEFAULT_CACHE_DIR,
@@ -75,14 +94,18 @@ def main():
     morphology_flagged = columns[morphology.argmax(axis=1)] | referred
     bethesda = np.load(work / f"joint-{key}-out-of-fold.npz")["cric_probabilities"]
     abnormal_category = np.isin(cric.classes, abnormal_classes(cric.classes))
+    morphology_suspicion = morphology[:, columns].sum(axis=1)
+    bethesda_suspicion = bethesda[:, abnormal_category].sum(axis=1)
+    fields = np.asarray(cric.groups)
     print(json.dumps({
-        "cells": len(abnormal), "abnormal": int(abnormal.sum()),
+        "key": key, "cells": len(abnormal), "abnormal": int(abnormal.sum()),
         "morphology model (referral or Dyskeratotic/Koilocytotic)": {
             "referred": round(float(referred.mean()), 4),
-            **figures(morphology_flagged, morphology[:, columns].sum(axis=1), abnormal)},
-        "Bethesda model (any category but NILM)": figures(
-            abnormal_category[bethesda.argmax(axis=1)],
-            bethesda[:, abnormal_category].sum(axis=1), abnormal)}, indent=2))
+            **figures(morphology_flagged, morphology_suspicion, abnormal),
+            **field_triage(morphology_suspicion, abnormal, fields)},
+        "Bethesda model (any category but NILM)": {
+            **figures(abnormal_category[bethesda.argmax(axis=1)], bethesda_suspicion, abnormal),
+            **field_triage(bethesda_suspicion, abnormal, fields)}}, indent=2))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from accounts.audit import log_patient_read
 from diagnostics.models import CellResult, ModelVersion
 from diagnostics.presentation import (gallery_place, latest_classified_results,
                                       ranked_gallery)
-from diagnostics.triage import abnormal_probability
+from diagnostics.triage import suspicion_of
 
 ZOOM_LEVELS = (1, 2, 4)
 
@@ -26,7 +26,7 @@ def cell_detail(request, specimen_id, result_id):
         "result": result,
         "image": result.image,
         "review": getattr(result, "review", None),
-        "abnormal": abnormal_probability(result.probabilities),
+        "abnormal": suspicion_of(result),
         "cell_count": len(ranked),
         **gallery_place(ranked, result),
         "zoom_levels": ZOOM_LEVELS,

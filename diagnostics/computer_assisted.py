@@ -10,8 +10,7 @@ from diagnostics.bethesda import GeneralCategory
 from diagnostics.cell_summary import CellSummary
 from diagnostics.models import (CellResult, bethesda_label, by_severity,
                                 is_abnormal_bethesda_category)
-from diagnostics.triage import (ABNORMAL_CLASSES, abnormal_probability,
-                                abnormal_probability_column)
+from diagnostics.triage import ABNORMAL_CLASSES, suspicion_column, suspicion_of
 
 MOST_SUSPICIOUS = 5
 
@@ -66,14 +65,15 @@ def bethesda_counts(done_groups):
 
 
 def most_suspicious_cells(specimen):
-    """The cells with the largest abnormal probability mass, with any reviewer's class."""
+    """The most suspicious cells (diagnostics.triage.cell_suspicion), with any reviewer's
+    class."""
     return [{
         "result": result.pk,
         "image": result.image.original_name,
         "model_version": result.model_version,
         "predicted_class": result.predicted_class,
         "bethesda_category": bethesda_label(result.bethesda_category),
-        "abnormal_probability": round(abnormal_probability(result.probabilities), 4),
+        "abnormal_probability": round(suspicion_of(result), 4),
         "reviewed_class": result.review.reviewed_class if hasattr(result, "review") else "",
     } for result in MOST_SUSPICIOUS_OF(specimen.pk)]
 
@@ -83,7 +83,7 @@ def most_suspicious_cells(specimen):
 MOST_SUSPICIOUS_OF = CompiledQuery(lambda key: (
     CellResult.objects.filter(image__specimen=key, status=CellResult.Status.DONE)
     .select_related("image", "review")
-    .annotate(abnormal=abnormal_probability_column())
+    .annotate(abnormal=suspicion_column())
     .order_by("-abnormal", "queued_at", "pk")[:MOST_SUSPICIOUS]), -1)
 
 

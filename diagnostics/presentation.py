@@ -13,7 +13,7 @@ from diagnostics.chart_drawing import chart_drawing
 from diagnostics.models import (CellResult, CellReview, bethesda_label, by_severity, class_names,
                                 is_abnormal_bethesda_category)
 from diagnostics.services import needs_heatmap
-from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability
+from diagnostics.triage import ABNORMAL_CLASSES, suspicion_of
 
 GALLERY_SIZE = 48
 # How long after classification the gallery keeps asking for a missing Grad-CAM overlay: the
@@ -133,10 +133,10 @@ def specimen_charts(results):
 
 
 def ranked_gallery(results):
-    """Classified cells, most suspicious first by their abnormal probability mass (the
+    """Classified cells, most suspicious first (diagnostics.triage.cell_suspicion, the
     measure behind the triage score), which each result carries as ``abnormal_probability``."""
     for result in results:
-        result.abnormal_probability = abnormal_probability(result.probabilities)
+        result.abnormal_probability = suspicion_of(result)
     return sorted(results, key=lambda result: result.abnormal_probability, reverse=True)
 
 

@@ -1,6 +1,6 @@
 """Which specimens a doctor should look at first: the specimen-level triage score."""
 import numpy as np
-from django.db.models import Exists, FloatField, OuterRef, Subquery, Value
+from django.db.models import Case, Exists, FloatField, OuterRef, Q, Subquery, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
@@ -10,9 +10,10 @@ from imaging.models import Specimen
 ABNORMAL_CLASSES = ("Dyskeratotic", "Koilocytotic")
 WORST_CELLS = 5
 TRIAGE_RULE = (
-    f"Specimens are ranked by the mean probability of an abnormal class "
-    f"({' or '.join(ABNORMAL_CLASSES)}) over their {WORST_CELLS} most suspicious classified "
-    f"cells: a higher score means look first."
+    f"Specimens are ranked by the mean abnormal probability of their {WORST_CELLS} most "
+    f"suspicious classified cells (for cells found in fields of view and slides, the "
+    f"probability of any Bethesda category but NILM; for cell images, of "
+    f"{' or '.join(ABNORMAL_CLASSES)}). A higher score means look first."
 )
 
 
@@ -41,8 +42,30 @@ def abnormal_probability(probabilities):
     return sum(probabilities.get(name, 0.0) for name in ABNORMAL_CLASSES)
 
 
+def cell_suspicion(probabilities, bethesda_probabilities=None, cut_from_field=False):
+    """How suspicious one classified cell is, the measure behind the triage score and every
+    "most suspicious first" order: for a cell the worker cut from a field of view or a
+    slide, the Bethesda model's probability of any category but NILM (where it answered);
+    else the morphology model's :func:`abnormal_probability`.
+
+    Cells cut around detections are what the Bethesda model was trained on: on CRIC's 188
+    fields as specimens, the triage score ranks those holding an abnormal cell with an AUC
+    of 0.98 from the Bethesda model and 0.52 from the morphology model, which refers 99% of
+    such cells. On isolated cells the morphology model ranks better (bench/README.md,
+    "Which cells a slide keeps")."""
+    if cut_from_field and bethesda_probabilities:
+        return 1.0 - bethesda_probabilities.get(NILM_CATEGORY, 0.0)
+    return abnormal_probability(probabilities)
+
+
+def suspicion_of(result):
+    """:func:`cell_suspicion` of a CellResult (its image loaded with it)."""
+    return cell_suspicion(result.probabilities, result.bethesda_probabilities,
+                          result.image.source_field_id is not None)
+
+
 def triage_score(cell_probabilities):
-    """The triage score of a specimen from its classified cells' probability maps.
+    """The triage score of a specimen of cell images from their probability maps.
 
     The mean abnormal probability of the ``WORST_CELLS`` most abnormal cells (all of
     them when there are fewer); None when no cell is classified.
@@ -58,9 +81,20 @@ def mean_of_worst(worst_abnormal_probabilities):
 
 def abnormal_probability_column():
     """:func:`abnormal_probability` as the database computes it from the stored JSON."""
-    terms = [Coalesce(Cast(KT(f"probabilities__{name}"), FloatField()), Value(0.0))
-             for name in ABNORMAL_CLASSES]
+    terms = [_probability("probabilities", name) for name in ABNORMAL_CLASSES]
     return sum(terms[1:], terms[0])
+
+
+def suspicion_column():
+    """:func:`suspicion_of` as the database computes it, for CellResult querysets."""
+    from_field = Q(image__source_field__isnull=False) & ~Q(bethesda_category="")
+    return Case(When(from_field, then=Value(1.0) - _probability("bethesda_probabilities",
+                                                                NILM_CATEGORY)),
+                default=abnormal_probability_column(), output_field=FloatField())
+
+
+def _probability(field, name):
+    return Coalesce(Cast(KT(f"{field}__{name}"), FloatField()), Value(0.0))
 
 
 def signed_since_reopened():
@@ -76,7 +110,7 @@ def update_triage_score(specimen):
     # The database picks the worst cells: a slide of 2,000 cells is rescored after every
     # batch, and decoding all its probability maps in Python each time grew quadratically.
     worst = (CellResult.objects.filter(image__specimen=specimen, status=CellResult.Status.DONE)
-             .annotate(abnormal=abnormal_probability_column()).order_by("-abnormal")
+             .annotate(abnormal=suspicion_column()).order_by("-abnormal")
              .values_list("abnormal", flat=True)[:WORST_CELLS])
     specimen.triage_score = mean_of_worst(worst)
     not_signed_off = ~Exists(signed_since_reopened())

@@ -6,7 +6,9 @@ of its Parquet cell table (10^4-10^5), of which only the top-ranked and flagged 
 those are matched to their table rows by position and link to their cell pages. A cell is
 flagged as diagnostics.slide_cells keeps it: of an abnormal Bethesda category on a slide
 (diagnostics.triage.suspicious_cells); referred to a cytologist, or of an abnormal
-morphology class, in a field (and on a slide where the Bethesda model gave nothing). A region answers at most MARKS_PER_REQUEST cells, the most suspicious first.
+morphology class, in a field (and on a slide where the Bethesda model gave nothing). A
+region answers at most MARKS_PER_REQUEST cells, flagged first, then the most suspicious
+(by the Bethesda model where it answered: diagnostics.triage.cell_suspicion).
 """
 from dataclasses import dataclass
 
@@ -14,7 +16,7 @@ import numpy as np
 from django.urls import reverse
 
 from diagnostics.models import CellResult
-from diagnostics.triage import ABNORMAL_CLASSES, abnormal_probability, suspicious_cells
+from diagnostics.triage import ABNORMAL_CLASSES, cell_suspicion, suspicious_cells
 from imaging.deep_zoom import BoundedCache
 from imaging.models import ImageAsset
 
@@ -141,8 +143,8 @@ def field_crops(field, region=None):
              images.order_by("pk").values_list("pk", "field_x", "field_y", "nucleus_radius")}
     results = (CellResult.objects.filter(image__in=images).order_by("queued_at", "pk")
                .values_list("image_id", "pk", "status", "predicted_class", "probabilities",
-                            "refer_to_cytologist"))
-    for image_id, pk, status, predicted, probabilities, referred in results:
+                            "refer_to_cytologist", "bethesda_probabilities"))
+    for image_id, pk, status, predicted, probabilities, referred, bethesda in results:
         crop = crops.get(image_id)  # the latest result comes last and wins
         if crop is None:  # a crop saved between the two queries
             continue
@@ -150,7 +152,7 @@ def field_crops(field, region=None):
         crop.result_id = pk if done else None
         crop.predicted_class = predicted if done else ""
         crop.flagged = done and (referred or predicted in ABNORMAL_CLASSES)
-        crop.suspicion = abnormal_probability(probabilities or {}) if done else 0.0
+        crop.suspicion = cell_suspicion(probabilities or {}, bethesda, True) if done else 0.0
     return list(crops.values())
 
 

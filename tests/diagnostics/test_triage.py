@@ -1,6 +1,10 @@
 import pytest
 
-from diagnostics.triage import TRIAGE_RULE, WORST_CELLS, triage_score, update_triage_score
+from diagnostics.computer_assisted import most_suspicious_cells
+from diagnostics.models import CellResult
+from diagnostics.triage import (TRIAGE_RULE, WORST_CELLS, cell_suspicion, suspicion_of,
+                                triage_score, update_triage_score)
+from imaging.models import FieldOfView, ImageAsset
 
 
 def cell(dyskeratotic=0.0, koilocytotic=0.0):
@@ -53,3 +57,48 @@ def test_stored_score_is_the_rule_computed_by_the_database(specimen, make_result
     assert update_triage_score(specimen) == pytest.approx(triage_score(cells))
     specimen.refresh_from_db()
     assert specimen.triage_score == pytest.approx((0.9 + 0.8 + 0.7 + 0.65 + 0.6) / 5)
+
+
+NILM = "Negative for intraepithelial lesion"
+
+
+def bethesda(abnormal):
+    return {NILM: 1.0 - abnormal, "High-grade squamous intraepithelial lesion": abnormal}
+
+
+def cut_from_a_field(result, bethesda_probabilities):
+    """Make ``result``'s image a crop the worker cut from a field of view, as the Bethesda
+    model answered for it."""
+    image = result.image
+    field_image = ImageAsset.objects.create(
+        specimen=image.specimen, file=f"specimens/{image.specimen_id}/field{image.pk}.png",
+        original_name=f"field{image.pk}.png", sha256=f"f{image.pk:063x}", image_format="PNG",
+        width=64, height=64, size_bytes=100, kind=ImageAsset.Kind.FIELD)
+    field = FieldOfView.objects.create(image=field_image, status="done")
+    ImageAsset.objects.filter(pk=image.pk).update(source_field=field)
+    CellResult.objects.filter(pk=result.pk).update(
+        bethesda_model_version="test-bethesda", bethesda_probabilities=bethesda_probabilities,
+        bethesda_category=max(bethesda_probabilities, key=bethesda_probabilities.get))
+
+
+def test_a_cell_cut_from_a_field_is_as_suspicious_as_the_bethesda_model_says():
+    assert cell_suspicion(cell(0.9), bethesda(0.2), cut_from_field=True) == pytest.approx(0.2)
+    assert cell_suspicion(cell(0.9), bethesda(0.2), cut_from_field=False) == pytest.approx(0.9)
+    # No Bethesda answer: the morphology model's measure.
+    assert cell_suspicion(cell(0.4, 0.3), {}, cut_from_field=True) == pytest.approx(0.7)
+
+
+def test_the_database_ranks_field_cells_by_the_bethesda_model(specimen, make_result):
+    isolated = [make_result(specimen, cell(p)) for p in (0.3, 0.1)]
+    # Cut from a field: the morphology model calls them abnormal, the Bethesda model not,
+    # or the other way round.
+    for morphology, abnormal in ((0.95, 0.05), (0.9, 0.1), (0.05, 0.8), (0.1, 0.6)):
+        cut_from_a_field(make_result(specimen, cell(morphology)), bethesda(abnormal))
+    expected = (0.8 + 0.6 + 0.3 + 0.1 + 0.1) / 5
+    assert update_triage_score(specimen) == pytest.approx(expected)
+    results = CellResult.objects.select_related("image")
+    assert sorted(map(suspicion_of, results), reverse=True)[:5] == pytest.approx(
+        [0.8, 0.6, 0.3, 0.1, 0.1])
+    assert suspicion_of(isolated[0]) == pytest.approx(0.3)
+    assert [cell["abnormal_probability"] for cell in most_suspicious_cells(specimen)] == \
+        pytest.approx([0.8, 0.6, 0.3, 0.1, 0.1])

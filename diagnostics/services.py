@@ -2,7 +2,6 @@
 was done. Sending work to the workers is diagnostics.tasks' job; nothing here imports it."""
 import io
 import logging
-import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass

@@ -39,7 +39,7 @@ from .finetuning import FineTuning, fine_tune, load_weights, save_weights
 from .training import (artefact_metadata, calibrate_out_of_fold, describe_training,
                        save_trained, training_data)
 
-JOINT_FINE_TUNING = FineTuning(epochs=7, samples_per_epoch=4800, class_balance="sqrt")
+JOINT_FINE_TUNING = FineTuning(epochs=14, samples_per_epoch=4800, class_balance="sqrt")
 BETHESDA_ON_JOINT_BACKBONE = "bethesda-sipakmed_stages-lightgbm"
 DEFAULT_WORK_DIR = DEFAULT_CACHE_DIR.parent / "joint"
 FINE_TUNED_ON = ("one EfficientNet-Lite0 from its ImageNet weights, fine-tuned on SIPaKMeD's "
@@ -68,7 +68,7 @@ class Part:
 
 def train_joint(sipakmed_dir, cric_dir, morphology_out, bethesda_out, settings=JOINT_FINE_TUNING,
                 n_folds=5, seed=0, cache_dir=DEFAULT_CACHE_DIR, work_dir=DEFAULT_WORK_DIR,
-                versions=("efficientnet_lite0-joint-1", "bethesda-joint-1"), pretrained=True,
+                versions=("efficientnet_lite0-joint-2", "bethesda-joint-2"), pretrained=True,
                 progress=True, device="cpu", crop_size=DEFAULT_CROP_SIZE, overrides=None,
                 target_accuracy=DEFAULT_TARGET_ACCURACY):
     """Validate, calibrate, fit and save the morphology model (into ``morphology_out``) and

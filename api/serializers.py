@@ -171,7 +171,8 @@ class SignOffSerializer(serializers.ModelSerializer):
                   "educational_note", "comment", "amendment_reason", "signed_by",
                   "signer_credentials", "signed_at", "ai_used", "ai_model_versions",
                   "cells_analysed", "cells_flagged", "cells_referred", "morphology_counts",
-                  "bethesda_counts", "cells_flagged_bethesda", "most_suspicious_cells", "codes", "report_text", "report_sha256"]
+                  "bethesda_counts", "cells_flagged_bethesda", "bethesda_cell_images",
+                  "most_suspicious_cells", "codes", "report_text", "report_sha256"]
         read_only_fields = fields
 
 

@@ -7,7 +7,7 @@ value those counts read, and each count is a sum over the groups.
 """
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 
 from celinsight.compiled_queries import CompiledQuery
 from diagnostics.models import CellResult
@@ -26,13 +26,16 @@ class CellGroup:
     bethesda_category: str
     referred: bool
     reviewed_class: str | None
+    cut_from_field: bool  # a crop the worker cut from a field of view or a slide
     count: int
 
 
 GROUPS_OF_SPECIMEN = CompiledQuery(lambda key: (
     CellResult.objects.filter(image__specimen_id=key)
     .values_list("status", "model_version", "predicted_class", "bethesda_model_version",
-                 "bethesda_category", "refer_to_cytologist", "review__reviewed_class")
+                 "bethesda_category", "refer_to_cytologist", "review__reviewed_class",
+                 ExpressionWrapper(Q(image__source_field__isnull=False),
+                                   output_field=BooleanField()))
     .annotate(count=Count("pk")).order_by()), -1)
 
 

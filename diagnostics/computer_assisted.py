@@ -3,7 +3,10 @@ suggested general category. It pre-fills and informs; it never signs.
 
 Each cell has two classes: its morphology class (SIPaKMeD's, reported as morphology
 findings; the general category is suggested from them) and its Bethesda category, by the
-Bethesda model, which the section counts and flags by.
+Bethesda model, which the section counts and flags by. The Bethesda model was trained and
+validated on cells cut from fields of view; on isolated cells from another lab it calls
+45% of normal-morphology cells abnormal (bench/README.md, "The 14-epoch pair, shipped"),
+so the section says how many of its counted cells were uploaded as cell images.
 """
 from celinsight.compiled_queries import CompiledQuery
 from diagnostics.bethesda import GeneralCategory
@@ -32,6 +35,8 @@ def computer_assisted_section(specimen, summary=None):
         "morphology_counts": counts,
         "bethesda_counts": bethesda,
         "cells_flagged_bethesda": bethesda_flagged if bethesda else None,
+        "bethesda_cell_images": summary.cells(summary.done, lambda group: (
+            group.bethesda_category and not group.cut_from_field)) if bethesda else None,
         "most_suspicious_cells": most_suspicious_cells(specimen),
     }
 

@@ -330,6 +330,11 @@ class SpecimenSignOff(BethesdaFindings):
     cells_flagged_bethesda = models.PositiveIntegerField(
         null=True, blank=True, editable=False,
         help_text="Cells the Bethesda model put in a category other than NILM.")
+    bethesda_cell_images = models.PositiveIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="Of the cells with a Bethesda category, those uploaded as cell images, "
+                  "not found in a field of view or slide: outside the material the Bethesda "
+                  "model was validated on.")
     most_suspicious_cells = models.JSONField(default=list, blank=True, editable=False)
     codes = models.JSONField(
         default=dict, blank=True, editable=False,

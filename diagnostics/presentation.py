@@ -62,7 +62,9 @@ def specimen_results(images):
 def bethesda_summary(results):
     """The Bethesda model's view of the classified cells: cells per category (least severe
     first, categories no cell got as zero), how many are in an abnormal category, and the
-    model versions; None when no cell has a category (no Bethesda model served them)."""
+    model versions, and how many were uploaded as cell images (outside the material the
+    model was validated on: cells found in fields of view and slides); None when no cell
+    has a category (no Bethesda model served them)."""
     categorised = [result for result in results if result.bethesda_category]
     if not categorised:
         return None
@@ -79,6 +81,7 @@ def bethesda_summary(results):
         "flagged": sum(is_abnormal_bethesda_category(result.bethesda_category)
                        for result in categorised),
         "model_versions": sorted({result.bethesda_model_version for result in categorised}),
+        "cell_images": sum(result.image.source_field_id is None for result in categorised),
         "morphology_model_versions": sorted({result.model_version for result in results}),
     }
 

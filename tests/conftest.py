@@ -22,7 +22,7 @@ from accounts.roles import ADMINISTRATOR, CLINICIAN, CYTOTECHNOLOGIST, LAB_STAFF
 from cases.models import Lab
 from celinsight.celery import app as celery_app
 from diagnostics.models import CellResult
-from imaging.models import ImageAsset, Specimen
+from imaging.models import FieldOfView, ImageAsset, Specimen
 from patients.models import Patient
 
 SAMPLE_CELLS_DIR = Path(__file__).resolve().parent.parent / "demo" / "sample_cells"
@@ -321,3 +321,18 @@ def make_result(db):
             finished_at=timezone.now() if status == "done" else None,
         )
     return make
+
+
+@pytest.fixture
+def cut_from_a_field(db):
+    """Make a result's image a crop the worker cut from a (new) field of view."""
+    def cut(result):
+        image = result.image
+        field_image = ImageAsset.objects.create(
+            specimen=image.specimen, file=f"specimens/{image.specimen_id}/field{image.pk}.png",
+            original_name=f"field{image.pk}.png", sha256=f"f{image.pk:063x}",
+            image_format="PNG", width=64, height=64, size_bytes=100,
+            kind=ImageAsset.Kind.FIELD)
+        field = FieldOfView.objects.create(image=field_image, status="done")
+        ImageAsset.objects.filter(pk=image.pk).update(source_field=field)
+    return cut

@@ -50,6 +50,7 @@ def test_each_figure_equals_its_own_query(specimen, mixed_cells):
         5, 2, 2)
     assert section["bethesda_counts"] == {"bethesda-1": {"NILM": 1, "HSIL": 1}}
     assert section["cells_flagged_bethesda"] == 1
+    assert section["bethesda_cell_images"] == 2  # neither was cut from a field of view
     assert section == computer_assisted_section(specimen)  # counting anew gives the same
 
 

@@ -4,7 +4,6 @@ from diagnostics.computer_assisted import most_suspicious_cells
 from diagnostics.models import CellResult
 from diagnostics.triage import (TRIAGE_RULE, WORST_CELLS, cell_suspicion, suspicion_of,
                                 triage_score, update_triage_score)
-from imaging.models import FieldOfView, ImageAsset
 
 
 def cell(dyskeratotic=0.0, koilocytotic=0.0):
@@ -66,19 +65,16 @@ def bethesda(abnormal):
     return {NILM: 1.0 - abnormal, "High-grade squamous intraepithelial lesion": abnormal}
 
 
-def cut_from_a_field(result, bethesda_probabilities):
-    """Make ``result``'s image a crop the worker cut from a field of view, as the Bethesda
-    model answered for it."""
-    image = result.image
-    field_image = ImageAsset.objects.create(
-        specimen=image.specimen, file=f"specimens/{image.specimen_id}/field{image.pk}.png",
-        original_name=f"field{image.pk}.png", sha256=f"f{image.pk:063x}", image_format="PNG",
-        width=64, height=64, size_bytes=100, kind=ImageAsset.Kind.FIELD)
-    field = FieldOfView.objects.create(image=field_image, status="done")
-    ImageAsset.objects.filter(pk=image.pk).update(source_field=field)
-    CellResult.objects.filter(pk=result.pk).update(
-        bethesda_model_version="test-bethesda", bethesda_probabilities=bethesda_probabilities,
-        bethesda_category=max(bethesda_probabilities, key=bethesda_probabilities.get))
+@pytest.fixture
+def field_crop(cut_from_a_field):
+    """Make a result a crop cut from a field of view, as the Bethesda model answered for it."""
+    def answered(result, bethesda_probabilities):
+        cut_from_a_field(result)
+        CellResult.objects.filter(pk=result.pk).update(
+            bethesda_model_version="test-bethesda",
+            bethesda_probabilities=bethesda_probabilities,
+            bethesda_category=max(bethesda_probabilities, key=bethesda_probabilities.get))
+    return answered
 
 
 def test_a_cell_cut_from_a_field_is_as_suspicious_as_the_bethesda_model_says():
@@ -88,12 +84,13 @@ def test_a_cell_cut_from_a_field_is_as_suspicious_as_the_bethesda_model_says():
     assert cell_suspicion(cell(0.4, 0.3), {}, cut_from_field=True) == pytest.approx(0.7)
 
 
-def test_the_database_ranks_field_cells_by_the_bethesda_model(specimen, make_result):
+def test_the_database_ranks_field_cells_by_the_bethesda_model(specimen, make_result,
+                                                              field_crop):
     isolated = [make_result(specimen, cell(p)) for p in (0.3, 0.1)]
     # Cut from a field: the morphology model calls them abnormal, the Bethesda model not,
     # or the other way round.
     for morphology, abnormal in ((0.95, 0.05), (0.9, 0.1), (0.05, 0.8), (0.1, 0.6)):
-        cut_from_a_field(make_result(specimen, cell(morphology)), bethesda(abnormal))
+        field_crop(make_result(specimen, cell(morphology)), bethesda(abnormal))
     expected = (0.8 + 0.6 + 0.3 + 0.1 + 0.1) / 5
     assert update_triage_score(specimen) == pytest.approx(expected)
     results = CellResult.objects.select_related("image")

@@ -199,7 +199,7 @@ def test_the_specimen_page_shows_the_category_of_each_cell_and_the_counts(
     assert "1 in a category other than NILM (flagged)" in content
     assert "test-bethesda" in content and "test-model" in content
     assert page.context["bethesda"]["cell_images"] == 2
-    assert "2 of these cells were uploaded as cell images" in content
+    assert "Uploaded as cell images: 2 of these cells;" in content
 
 
 def test_the_signed_report_names_both_models_and_the_bethesda_counts(
@@ -222,13 +222,13 @@ def test_the_report_says_how_many_bethesda_categories_are_of_cell_images(
         client_for, doctor, specimen, cells, cut_from_a_field):
     cut_from_a_field(cells[0])  # the Bethesda model's material; the other is a cell image
     form = client_for(doctor).get(reverse("diagnostics:review", args=[specimen.pk]))
-    assert "1 of these cells were uploaded as cell images" in form.content.decode()
+    assert "Uploaded as cell images: 1 of these cells;" in form.content.decode()
     report = review.sign_off_specimen(specimen, doctor, **LSIL)
     report.refresh_from_db()
     assert report.bethesda_cell_images == 1
-    assert "Of these, 1 cell(s) were uploaded as cell images" in report.report_text
+    assert "Uploaded as cell images: 1 of these cells;" in report.report_text
     printed = client_for(doctor).get(reverse("diagnostics:report", args=[specimen.pk]))
-    assert "1 of these cells were uploaded as cell images" in printed.content.decode()
+    assert "Uploaded as cell images: 1 of these cells;" in printed.content.decode()
 
 
 def test_no_caveat_when_every_categorised_cell_was_found_in_a_field(
@@ -237,11 +237,11 @@ def test_no_caveat_when_every_categorised_cell_was_found_in_a_field(
         cut_from_a_field(result)
     form = client_for(doctor).get(reverse("diagnostics:review", args=[specimen.pk]))
     assert "Bethesda categories per cell" in form.content.decode()
-    assert "uploaded as cell images" not in form.content.decode()
+    assert "Uploaded as cell images" not in form.content.decode()
     report = review.sign_off_specimen(specimen, doctor, **LSIL)
     report.refresh_from_db()
     assert report.bethesda_cell_images == 0
-    assert "uploaded as cell images" not in report.report_text
+    assert "Uploaded as cell images" not in report.report_text
 
 
 def test_a_version_signed_before_the_bethesda_model_prints_as_it_was_signed(

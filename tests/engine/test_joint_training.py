@@ -52,9 +52,16 @@ def test_both_models_load_from_their_folders_and_classify(trained, tiny_dataset_
     for name, n_classes in (("morphology", 5), ("bethesda", 2)):
         torch_model = load_classifier(out / name, runtime="torch")
         onnx_model = load_classifier(out / name, runtime="onnx", threads=1)
-        probabilities = torch_model.predict_proba(images)
+        probabilities = onnx_model.predict_proba(images)
         assert probabilities.shape == (3, n_classes)
-        np.testing.assert_allclose(onnx_model.predict_proba(images), probabilities, atol=1e-4)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+        # The runtimes agree on the features. Not on this tiny model's probabilities: its
+        # random-init backbone, fine-tuned one epoch on 16 cells, gives features so alike that
+        # its head's splits lie within float noise of them, and one CI run saw a class flip.
+        # Probabilities are compared in test_onnx.py (a fitted model) and, for the shipped
+        # models, by bench/onnx_equivalence.py.
+        np.testing.assert_allclose(onnx_model.extract_features(images),
+                                   torch_model.extract_features(images), atol=1e-4)
 
 
 def test_a_second_run_reuses_the_fine_tuned_weights(trained, tiny_dataset_dir, cric_dir,

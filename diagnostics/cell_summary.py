@@ -7,10 +7,11 @@ value those counts read, and each count is a sum over the groups.
 """
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper
 
 from celinsight.compiled_queries import CompiledQuery
 from diagnostics.models import CellResult
+from diagnostics.triage import RESULT_CUT_FROM_FIELD
 
 Status = CellResult.Status
 
@@ -34,8 +35,7 @@ GROUPS_OF_SPECIMEN = CompiledQuery(lambda key: (
     CellResult.objects.filter(image__specimen_id=key)
     .values_list("status", "model_version", "predicted_class", "bethesda_model_version",
                  "bethesda_category", "refer_to_cytologist", "review__reviewed_class",
-                 ExpressionWrapper(Q(image__source_field__isnull=False),
-                                   output_field=BooleanField()))
+                 ExpressionWrapper(RESULT_CUT_FROM_FIELD, output_field=BooleanField()))
     .annotate(count=Count("pk")).order_by()), -1)
 
 

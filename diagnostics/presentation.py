@@ -81,7 +81,7 @@ def bethesda_summary(results):
         "flagged": sum(is_abnormal_bethesda_category(result.bethesda_category)
                        for result in categorised),
         "model_versions": sorted({result.bethesda_model_version for result in categorised}),
-        "cell_images": sum(result.image.source_field_id is None for result in categorised),
+        "cell_images": sum(not result.image.cut_from_field for result in categorised),
         "morphology_model_versions": sorted({result.model_version for result in results}),
     }
 

@@ -9,6 +9,8 @@ from imaging.models import Specimen
 
 ABNORMAL_CLASSES = ("Dyskeratotic", "Koilocytotic")
 WORST_CELLS = 5
+# ImageAsset.cut_from_field, as a condition on CellResult querysets.
+RESULT_CUT_FROM_FIELD = Q(image__source_field__isnull=False)
 TRIAGE_RULE = (
     f"Specimens are ranked by the mean abnormal probability of their {WORST_CELLS} most "
     f"suspicious classified cells (for cells found in fields of view and slides, the "
@@ -61,7 +63,7 @@ def cell_suspicion(probabilities, bethesda_probabilities=None, cut_from_field=Fa
 def suspicion_of(result):
     """:func:`cell_suspicion` of a CellResult (its image loaded with it)."""
     return cell_suspicion(result.probabilities, result.bethesda_probabilities,
-                          result.image.source_field_id is not None)
+                          result.image.cut_from_field)
 
 
 def triage_score(cell_probabilities):
@@ -87,7 +89,7 @@ def abnormal_probability_column():
 
 def suspicion_column():
     """:func:`suspicion_of` as the database computes it, for CellResult querysets."""
-    from_field = Q(image__source_field__isnull=False) & ~Q(bethesda_category="")
+    from_field = RESULT_CUT_FROM_FIELD & ~Q(bethesda_category="")
     return Case(When(from_field, then=Value(1.0) - _probability("bethesda_probabilities",
                                                                 NILM_CATEGORY)),
                 default=abnormal_probability_column(), output_field=FloatField())

@@ -146,6 +146,11 @@ class ImageAsset(models.Model):
         return self.original_name
 
     @property
+    def cut_from_field(self):
+        """Whether the worker cut this cell from a field of view or a slide (else uploaded)."""
+        return self.source_field_id is not None
+
+    @property
     def version(self):
         """The part of the file's sha256 that its content-addressed URLs carry (?v=)."""
         return self.sha256[:16]

@@ -152,7 +152,8 @@ def field_crops(field, region=None):
         crop.result_id = pk if done else None
         crop.predicted_class = predicted if done else ""
         crop.flagged = done and (referred or predicted in ABNORMAL_CLASSES)
-        crop.suspicion = cell_suspicion(probabilities or {}, bethesda, True) if done else 0.0
+        crop.suspicion = cell_suspicion(probabilities or {}, bethesda, cut_from_field=True) \
+            if done else 0.0
     return list(crops.values())
 
 
